@@ -1,0 +1,118 @@
+// The typed configuration of hookd: what config/loader.cpp builds from YAML.
+// Plain values, no behaviour; every part can be built as a literal in a test.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hookd::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a value came from, 1-based, for `FILE:LINE:COL: message` errors.
+struct Location {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+// A value that may hold a secret (a password, an HMAC key). It is never formatted into
+// logs or error messages; `str()` is the only way to read it.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+  const std::string& str() const { return value_; }
+  bool empty() const { return value_.empty(); }
+
+ private:
+  std::string value_;
+};
+
+struct TlsConfig {
+  std::string cert = "data/tls/cert.pem";
+  std::string key = "data/tls/key.pem";
+  bool self_signed = true;       // create a localhost cert when both files are missing
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+};
+
+struct LimitsConfig {
+  std::size_t max_body = 1024 * 1024;
+  Duration header_timeout = std::chrono::seconds(10);  // whole header phase, from accept
+  Duration body_timeout = std::chrono::seconds(30);
+  Duration idle_timeout = std::chrono::seconds(60);    // keep-alive wait for the next request
+  std::size_t max_connections = 10000;
+};
+
+struct ServerConfig {
+  std::vector<std::string> listen{"0.0.0.0:8443"};  // host:port; IPv6 as [::1]:8443
+  TlsConfig tls;
+  LimitsConfig limits;
+  unsigned io_threads = 0;                          // 0: one per core
+  Duration shutdown_grace = std::chrono::seconds(30);
+};
+
+struct AdminConfig {
+  std::vector<std::string> listen{"127.0.0.1:9090"};  // empty list: no admin listener
+};
+
+enum class Durability { full, normal };
+
+struct BatchConfig {
+  std::size_t max_events = 1024;
+  Duration max_wait = std::chrono::milliseconds(1);
+};
+
+struct RetentionConfig {
+  Duration done = std::chrono::hours(24 * 7);
+  Duration dead = std::chrono::hours(24 * 30);
+};
+
+struct StorageConfig {
+  std::string path = "data/hookd.db";
+  Durability durability = Durability::full;
+  BatchConfig batch;
+  RetentionConfig retention;
+};
+
+// Where an event's id or type comes from: `header:NAME` or `json:/pointer` (RFC 6901).
+struct FieldRef {
+  enum class Kind { none, header, json };
+  Kind kind = Kind::none;
+  std::string name;  // header name, or the JSON pointer including its leading '/'
+  std::string text;  // as written, for error messages ("json:/data/id")
+  bool set() const { return kind != Kind::none; }
+};
+
+struct EventConfig {
+  FieldRef id;    // none: a fresh id is generated and there is no dedupe
+  FieldRef type;  // none: the type is stored empty
+};
+
+// The route's `auth` list. `open` is `auth: none`; the items are added by the auth issue.
+struct AuthConfig {
+  bool open = false;
+};
+
+struct RouteConfig {
+  std::string name;
+  std::string path;
+  bool test = false;
+  AuthConfig auth;
+  EventConfig event;
+  Location where;  // the route's entry in the file
+};
+
+struct Config {
+  std::string file;  // the file it was loaded from
+  ServerConfig server;
+  AdminConfig admin;
+  StorageConfig storage;
+  std::vector<RouteConfig> routes;
+};
+
+}  // namespace hookd::config

@@ -1,0 +1,40 @@
+// Loading and validating a YAML config file into config::Config.
+// Thread-safety: the functions are pure apart from reading files and the environment
+// through the injected Environment; call them from any thread.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hookd/config/config.hpp"
+
+namespace hookd::config {
+
+struct ConfigError {
+  Location where;
+  std::string message;  // never contains a secret value
+  // "FILE:LINE:COL: message"
+  std::string str() const;
+};
+
+// Looks up an environment variable; std::nullopt when it is not set.
+using Environment = std::function<std::optional<std::string>(const std::string&)>;
+Environment process_environment();
+
+struct LoadResult {
+  std::optional<Config> config;     // set when errors is empty
+  std::vector<ConfigError> errors;  // every error found, in file order
+  // Human-readable notes for the start-up log, e.g. which ${env:NAME:-default} fell back.
+  std::vector<std::string> notes;
+  bool ok() const { return errors.empty(); }
+};
+
+LoadResult load_file(const std::string& path, const Environment& env = process_environment());
+// `file` names the source in error messages; relative ${file:PATH} resolve against the cwd.
+LoadResult load_string(std::string_view yaml, const std::string& file,
+                       const Environment& env = process_environment());
+
+}  // namespace hookd::config

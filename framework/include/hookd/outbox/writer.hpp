@@ -1,0 +1,59 @@
+// The outbox writer: one thread that owns the only writing SQLite connection and commits
+// appends in batches (group commit). Every waiter of a batch is completed after COMMIT.
+// Thread-safety: append() and the observers may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "hookd/outbox/event.hpp"
+
+namespace hookd::metrics {
+class Registry;
+}
+
+namespace hookd::outbox {
+
+struct WriterOptions {
+  std::string path;                 // the SQLite file; created with the schema when missing
+  bool fsync_each_commit = true;    // durability: full (synchronous=FULL) vs normal
+  std::size_t max_events = 1024;    // a batch closes at this many appends ...
+  std::chrono::microseconds max_wait{1000};  // ... or when its oldest append waited this long
+  // When the store cannot be opened or migrated (a full disk), retry this often; appends
+  // meanwhile answer unavailable.
+  std::chrono::milliseconds reopen_interval{1000};
+};
+
+class Writer {
+ public:
+  // Starts the writer thread and opens the store on it. `metrics` may be null; it must
+  // outlive the Writer.
+  explicit Writer(WriterOptions options, metrics::Registry* metrics = nullptr);
+  ~Writer();  // stop()
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Queues an event; `done` is called exactly once (see AppendCallback). After stop()
+  // it is called at once with `unavailable`.
+  void append(NewEvent event, AppendCallback done);
+
+  // Commits what is queued, then stops the thread. Idempotent.
+  void stop();
+
+  // True once the store is open and migrated (for /readyz).
+  bool ready() const;
+
+  struct Stats {
+    std::uint64_t batches = 0;
+    std::uint64_t events = 0;  // appends completed (any status)
+  };
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hookd::outbox
