@@ -1,0 +1,84 @@
+// load_file / load_string: YAML text → Config, with every error of the file in file order.
+// The sections themselves are read in sections.cpp and routes.cpp.
+#include "hookd/config/loader.hpp"
+
+#include <cstdlib>
+
+#include "hookd/config/substitute.hpp"
+#include "sections.hpp"
+
+namespace hookd::config {
+
+std::string ConfigError::str() const {
+  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
+         message;
+}
+
+Environment process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    // getenv is safe here as long as nothing calls setenv concurrently; hookd never does.
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+LoadResult load_file(const std::string& path, const Environment& env) {
+  std::string why;
+  auto text = read_text_file(path, why);
+  if (!text) {
+    LoadResult result;
+    result.errors.push_back(ConfigError{Location{path, 0, 0}, "cannot read file: " + why});
+    return result;
+  }
+  return load_string(*text, path, env);
+}
+
+LoadResult load_string(std::string_view yaml, const std::string& file, const Environment& env) {
+  Reader r(file, env);
+  Config config;
+  config.file = file;
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    r.error(e.mark, "invalid YAML: " + e.msg);
+  }
+  if (documents.size() > 1) {
+    // Often a stray dedent: yaml-cpp then starts a new document instead of failing.
+    r.error(documents[1].Mark(),
+            "a second YAML document starts here; a config file holds one (check the "
+            "indentation)");
+  }
+  if (documents.size() == 1 && !documents[0].IsNull()) {
+    const YAML::Node& root = documents[0];
+    if (!root.IsMap()) {
+      r.error(root.Mark(),
+              "expected a map of sections (server, admin, storage, routes) at the "
+              "top level, got " +
+                  Reader::kind(root));
+    } else {
+      std::vector<ListenSeen> listeners;
+      try {
+        r.read_map(
+            Entry{root, root.Mark(), ""},
+            {
+                {"server", [&](const Entry& v) { read_server(r, v, config.server, listeners); }},
+                {"admin", [&](const Entry& v) { read_admin(r, v, config.admin, listeners); }},
+                {"storage", [&](const Entry& v) { read_storage(r, v, config.storage); }},
+                {"routes", [&](const Entry& v) { read_routes(r, v, config.routes); }},
+            });
+      } catch (const YAML::Exception& e) {
+        // Not expected: the readers check node types before they convert.
+        r.error(e.mark, "invalid YAML: " + e.msg);
+      }
+    }
+  }
+  LoadResult result;
+  result.errors = r.take_errors();
+  result.notes = r.take_notes();
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+}  // namespace hookd::config

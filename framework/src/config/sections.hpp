@@ -1,0 +1,24 @@
+// The section readers of the config file (server, admin, storage, routes). Private to
+// config/; loader.cpp dispatches the top-level keys to them.
+#pragma once
+
+#include <vector>
+
+#include "hookd/config/address.hpp"
+#include "hookd/config/config.hpp"
+#include "node_reader.hpp"
+
+namespace hookd::config {
+
+// Every listen address read so far, so that one bound twice is reported at its second use.
+struct ListenSeen {
+  ListenAddress address;
+  std::string path;
+};
+
+void read_server(Reader& r, const Entry& e, ServerConfig& out, std::vector<ListenSeen>& seen);
+void read_admin(Reader& r, const Entry& e, AdminConfig& out, std::vector<ListenSeen>& seen);
+void read_storage(Reader& r, const Entry& e, StorageConfig& out);
+void read_routes(Reader& r, const Entry& e, std::vector<RouteConfig>& out);
+
+}  // namespace hookd::config
