@@ -1,11 +1,32 @@
-// hookd: the command line. One file per command; this one wires them together.
-#include <CLI/CLI.hpp>
+// hookd: the command line. One file per command; this one wires them together and sets
+// up logging (stderr, so that a service manager's journal keeps it).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
-#include <cstdio>
+#include <vector>
+
+#include "commands.hpp"
 
 int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("hookd");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  if (const char* level = std::getenv("HOOKD_LOG_LEVEL")) {
+    spdlog::set_level(spdlog::level::from_str(level));
+  }
+
   CLI::App app{"hookd: an HTTPS webhook receiver with a durable outbox"};
   app.require_subcommand(1);
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+  std::vector<hookd::app::Command> commands{hookd::app::add_serve(app),
+                                            hookd::app::add_check(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : hookd::app::kExitUserError;
+  }
+  for (auto& c : commands) {
+    if (c.sub->parsed()) return c.run();
+  }
+  return hookd::app::kExitUserError;
 }

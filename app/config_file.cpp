@@ -1,0 +1,23 @@
+// load_config: the one place commands read their config file.
+#include "config_file.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "hookd/config/loader.hpp"
+
+namespace hookd::app {
+
+std::optional<config::Config> load_config(const std::string& path) {
+  auto result = config::load_file(path);
+  if (!result.ok()) {
+    for (const auto& e : result.errors) fmt::print(stderr, "{}\n", e.str());
+    return std::nullopt;
+  }
+  for (const auto& note : result.notes) spdlog::info("{}", note);
+  return std::move(result.config);
+}
+
+}  // namespace hookd::app

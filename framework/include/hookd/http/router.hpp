@@ -1,0 +1,50 @@
+// Router: exact path → Endpoint, and the answers for unknown paths (404) and methods (405).
+// Thread-safety: a Router is immutable after construction and shared by all sessions;
+// a config reload builds a new one.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "hookd/http/request.hpp"
+
+namespace hookd::metrics {
+class Registry;
+class Counter;
+}  // namespace hookd::metrics
+
+namespace hookd::http {
+
+// One thing reachable at one path. handle() runs on the session's strand; it must not
+// block (no SQLite, no plugin calls): it awaits asynchronous work instead.
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+  // The methods it answers, as sent in `Allow` ("POST", "GET").
+  virtual std::string_view allow() const { return "POST"; }
+  // The label of its request metrics (the route name).
+  virtual const std::string& name() const = 0;
+  virtual boost::asio::awaitable<Response> handle(Request& request) = 0;
+};
+
+class Router {
+ public:
+  explicit Router(metrics::Registry& metrics);
+  void add(std::string path, std::shared_ptr<Endpoint> endpoint);
+
+  const Endpoint* find(std::string_view path) const;
+  // Routes, checks the method, runs the endpoint, counts the answer.
+  boost::asio::awaitable<Response> handle(Request& request) const;
+  // Counts an answer the session gave itself (413, 400 for a malformed request).
+  void count(std::string_view path, unsigned status) const;
+
+ private:
+  metrics::Registry& metrics_;
+  std::map<std::string, std::shared_ptr<Endpoint>, std::less<>> endpoints_;
+};
+
+}  // namespace hookd::http

@@ -1,0 +1,43 @@
+// The network front: the TLS webhook listeners, the plain-HTTP admin listener, the I/O
+// threads, and graceful shutdown on SIGTERM/SIGINT.
+// Thread-safety: construct and run() from one thread; set_router() from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "hookd/config/config.hpp"
+#include "hookd/http/router.hpp"
+
+namespace hookd::metrics {
+class Registry;
+}
+
+namespace hookd::net {
+
+class Server {
+ public:
+  // `store_ready` answers /readyz together with the listeners' state. `metrics` must
+  // outlive the Server. Builds the TLS context (creating a self-signed certificate when
+  // configured); throws std::runtime_error naming the file or address on failure.
+  Server(const config::Config& config, std::shared_ptr<const http::Router> router,
+         metrics::Registry& metrics, std::function<bool()> store_ready);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every listener (throws naming the address on failure), logs where it listens,
+  // serves until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish
+  // (up to server.shutdown_grace) and returns. Asynchronous work that completes after
+  // run() returned (an outbox callback) is discarded safely until the Server is destroyed.
+  void run();
+
+  // The router answering new requests from now on (a config reload).
+  void set_router(std::shared_ptr<const http::Router> router);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hookd::net

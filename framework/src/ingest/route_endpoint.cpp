@@ -1,0 +1,92 @@
+// RouteEndpoint: turns an authenticated request into an outbox event and answers
+// 202 accepted / 200 duplicate / 400 / 503 as the contract says.
+#include "hookd/ingest/route_endpoint.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+
+#include "hookd/ingest/extract.hpp"
+
+namespace hookd::ingest {
+namespace asio = boost::asio;
+
+bool is_redacted_header(std::string_view name) {
+  return http::iequals(name, "authorization") || http::iequals(name, "cookie") ||
+         http::iequals(name, "proxy-authorization");
+}
+
+asio::awaitable<outbox::AppendResult> async_append(outbox::Writer& writer,
+                                                   outbox::NewEvent event) {
+  auto initiate = [&writer](auto handler, outbox::NewEvent ev) {
+    auto ex = asio::get_associated_executor(handler);
+    // AppendCallback must be copyable; the coroutine's handler is move-only.
+    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+    writer.append(std::move(ev), [shared, ex](outbox::AppendResult result) {
+      asio::post(ex, [shared, result = std::move(result)]() mutable {
+        (*shared)(std::move(result));
+      });
+    });
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&,
+                                          void(outbox::AppendResult)>(initiate, asio::use_awaitable,
+                                                                      std::move(event));
+}
+
+RouteEndpoint::RouteEndpoint(config::RouteConfig route, outbox::Writer& writer)
+    : route_(std::move(route)), writer_(writer) {}
+
+asio::awaitable<http::Response> RouteEndpoint::handle(http::Request& request) {
+  outbox::NewEvent event;
+  {
+    Extractor extract(request);
+    std::string error;
+    if (route_.event.id.set()) {
+      auto id = extract.get(route_.event.id, error);
+      if (!id) co_return http::Response::error(400, error);
+      event.id = std::move(*id);
+    } else {
+      event.id = generate_event_id();
+    }
+    if (route_.event.type.set()) {
+      auto type = extract.get(route_.event.type, error);
+      if (!type) co_return http::Response::error(400, error);
+      event.type = std::move(*type);
+    }
+  }
+  event.route = route_.name;
+  event.test = route_.test;
+  event.received_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  event.headers.reserve(request.headers.size());
+  for (const auto& [name, value] : request.headers) {
+    event.headers.push_back({std::string(name), is_redacted_header(name) ? std::string("[redacted]")
+                                                                         : std::string(value)});
+  }
+  event.body = std::move(request.body);
+  std::string id = event.id;
+
+  auto result = co_await async_append(writer_, std::move(event));
+  auto quoted = boost::json::serialize(boost::json::string(id));
+  switch (result.status) {
+    case outbox::AppendStatus::accepted:
+      co_return http::Response::json(202, "{\"status\":\"accepted\",\"id\":" + quoted + "}");
+    case outbox::AppendStatus::duplicate:
+      co_return http::Response::json(200, "{\"status\":\"duplicate\",\"id\":" + quoted + "}");
+    case outbox::AppendStatus::unavailable:
+      break;
+  }
+  auto r = http::Response::error(503, "storage unavailable, retry later");
+  r.headers.emplace_back("Retry-After", "5");
+  co_return r;
+}
+
+}  // namespace hookd::ingest

@@ -1,0 +1,57 @@
+// One plain-HTTP connection on the admin listener: /healthz, /readyz, /metrics.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "hookd/metrics/registry.hpp"
+#include "session.hpp"
+
+namespace hookd::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+asio::awaitable<void> run_admin_session(asio::ip::tcp::socket socket, AdminEnv& env) {
+  constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    stream.expires_after(std::chrono::seconds(30));
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(64 * 1024);
+    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+    if (ec) break;
+    const auto& req = parser.get();
+    std::string_view path = req.target().substr(0, req.target().find('?'));
+
+    bhttp::response<bhttp::string_body> res{bhttp::status::ok, req.version()};
+    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
+      res.result(bhttp::status::method_not_allowed);
+      res.set(bhttp::field::allow, "GET, HEAD");
+      res.body() = "method not allowed\n";
+    } else if (path == "/healthz") {
+      res.body() = "ok\n";
+    } else if (path == "/readyz") {
+      bool ready = env.ready();
+      res.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
+      res.body() = ready ? "ready\n" : "not ready\n";
+    } else if (path == "/metrics") {
+      res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      res.body() = env.metrics.expose();
+    } else {
+      res.result(bhttp::status::not_found);
+      res.body() = "not found\n";
+    }
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    if (req.method() == bhttp::verb::head) res.body().clear();
+    auto [wec, wn] = co_await bhttp::async_write(stream, res, kTuple);
+    if (wec || !req.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace hookd::net

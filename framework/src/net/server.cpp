@@ -1,0 +1,227 @@
+// Server: binds listeners, accepts connections into per-connection strands, runs the
+// I/O threads, and drains on SIGTERM/SIGINT.
+#include "hookd/net/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "hookd/metrics/registry.hpp"
+#include "hookd/net/tls.hpp"
+#include "session.hpp"
+
+namespace hookd::net {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// "host:port" or "[v6]:port" → endpoints (a host name may resolve to several).
+std::vector<tcp::endpoint> resolve_listen(asio::io_context& ioc, const std::string& text) {
+  std::string host, port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find("]:");
+    if (close == std::string::npos) throw std::runtime_error("bad listen address " + text);
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) throw std::runtime_error("bad listen address " + text);
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  tcp::resolver resolver(ioc);
+  boost::system::error_code ec;
+  auto results = resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec) throw std::runtime_error("cannot resolve listen address " + text + ": " + ec.message());
+  std::vector<tcp::endpoint> out;
+  for (const auto& r : results) {
+    if (std::find(out.begin(), out.end(), r.endpoint()) == out.end()) out.push_back(r.endpoint());
+  }
+  return out;
+}
+
+tcp::acceptor bind(asio::io_context& ioc, const tcp::endpoint& ep, const std::string& text) {
+  tcp::acceptor acceptor(ioc);
+  boost::system::error_code ec;
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && ep.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + text + ": " + ec.message());
+  return acceptor;
+}
+
+std::string describe(const tcp::endpoint& ep) {
+  return ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                              : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(const config::Config& cfg, std::shared_ptr<const http::Router> r,
+       metrics::Registry& m, std::function<bool()> store_ready)
+      : config(cfg),
+        metrics(m),
+        tls(make_server_tls_context(cfg.server.tls)),
+        router(std::move(r)),
+        session_env{tls,
+                    config.server.limits,
+                    tracker,
+                    draining,
+                    [this] { return current_router(); },
+                    m.counter("hookd_tls_handshake_failures_total", "Failed TLS handshakes."),
+                    m.counter("hookd_http_request_body_bytes_total",
+                              "Request body bytes received on the webhook listener."),
+                    m.gauge("hookd_connections_open", "Open webhook connections.")},
+        admin_env{m, [this, ready = std::move(store_ready)] {
+                    return !draining.load() && listening.load() && ready();
+                  }},
+        accepted(m.counter("hookd_connections_accepted_total", "Accepted webhook connections.")),
+        rejected(m.counter("hookd_connections_rejected_total",
+                           "Connections closed at once because max_connections was reached.")) {}
+
+  std::shared_ptr<const http::Router> current_router() {
+    std::lock_guard lock(router_mutex);
+    return router;
+  }
+
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool admin) {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        // EMFILE and the like: back off briefly instead of spinning.
+        spdlog::warn("accept failed: {}", ec.message());
+        asio::steady_timer t(ioc, std::chrono::milliseconds(100));
+        co_await t.async_wait(kTuple);
+        continue;
+      }
+      if (admin) {
+        auto ex = socket.get_executor();
+        asio::co_spawn(ex, run_admin_session(std::move(socket), admin_env), asio::detached);
+        continue;
+      }
+      if (tracker.size() >= config.server.limits.max_connections) {
+        rejected.inc();
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
+      accepted.inc();
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, run_session(std::move(socket), session_env),
+                     [](std::exception_ptr e) {
+                       if (!e) return;
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& err) {
+                         spdlog::error("session ended with an exception: {}", err.what());
+                       }
+                     });
+    }
+  }
+
+  // Stop accepting, close idle connections, wait for busy ones up to the grace period.
+  asio::awaitable<void> drain() {
+    draining = true;
+    for (auto* list : {&acceptors, &admin_acceptors}) {
+      for (auto& a : *list) {
+        boost::system::error_code ignored;
+        a.close(ignored);
+      }
+    }
+    auto deadline = std::chrono::steady_clock::now() + config.server.shutdown_grace;
+    asio::steady_timer timer(ioc);
+    while (tracker.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+      tracker.close_idle();
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(kTuple);
+    }
+    if (tracker.size() > 0) {
+      spdlog::warn("shutdown grace period over with {} connections still open", tracker.size());
+    }
+    ioc.stop();
+  }
+
+  const config::Config& config;
+  metrics::Registry& metrics;
+  asio::io_context ioc;
+  asio::ssl::context tls;
+  std::mutex router_mutex;
+  std::shared_ptr<const http::Router> router;
+  SessionTracker tracker;
+  std::atomic<bool> draining{false};
+  std::atomic<bool> listening{false};
+  SessionEnv session_env;
+  AdminEnv admin_env;
+  metrics::Counter& accepted;
+  metrics::Counter& rejected;
+  std::vector<tcp::acceptor> acceptors;
+  std::vector<tcp::acceptor> admin_acceptors;
+};
+
+Server::Server(const config::Config& config, std::shared_ptr<const http::Router> router,
+               metrics::Registry& metrics, std::function<bool()> store_ready)
+    : impl_(std::make_unique<Impl>(config, std::move(router), metrics, std::move(store_ready))) {}
+
+Server::~Server() = default;
+
+void Server::set_router(std::shared_ptr<const http::Router> router) {
+  std::lock_guard lock(impl_->router_mutex);
+  impl_->router = std::move(router);
+}
+
+void Server::run() {
+  auto& d = *impl_;
+  // Signals first: once the listeners are logged, a SIGTERM must drain, not kill.
+  asio::signal_set signals(d.ioc, SIGINT, SIGTERM);
+  signals.async_wait([&d](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("received signal {}, draining", signo);
+    asio::co_spawn(d.ioc, d.drain(), asio::detached);
+  });
+  for (const auto& text : d.config.server.listen) {
+    for (const auto& ep : resolve_listen(d.ioc, text)) {
+      d.acceptors.push_back(bind(d.ioc, ep, text));
+      spdlog::info("listening for webhooks on https://{}",
+                   describe(d.acceptors.back().local_endpoint()));
+    }
+  }
+  for (const auto& text : d.config.admin.listen) {
+    for (const auto& ep : resolve_listen(d.ioc, text)) {
+      d.admin_acceptors.push_back(bind(d.ioc, ep, text));
+      spdlog::info("admin listening on http://{}",
+                   describe(d.admin_acceptors.back().local_endpoint()));
+    }
+  }
+  for (auto& a : d.acceptors) asio::co_spawn(d.ioc, d.accept_loop(a, false), asio::detached);
+  for (auto& a : d.admin_acceptors) asio::co_spawn(d.ioc, d.accept_loop(a, true), asio::detached);
+  d.listening = true;
+
+
+  unsigned n = d.config.server.io_threads;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back([&d] { d.ioc.run(); });
+  d.ioc.run();
+  for (auto& t : threads) t.join();
+  spdlog::info("stopped accepting; {} connections were still open", d.tracker.size());
+}
+
+}  // namespace hookd::net

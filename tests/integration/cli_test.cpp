@@ -1,0 +1,69 @@
+// The hookd command line: `check` exit codes and FILE:LINE:COL messages, `--help`,
+// and the bundled default config.
+#include <boost/test/unit_test.hpp>
+
+#include "server_process.hpp"
+
+using namespace hookd::test;
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_AUTO_TEST_CASE(check_accepts_a_good_config) {
+  TempDir dir;
+  dir.write("hookd.yaml", basic_config());
+  auto r = run_hookd(dir.path().string(), "check -c hookd.yaml");
+  BOOST_TEST(r.code == 0, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_accepts_the_bundled_default_config) {
+  auto r = run_hookd(HOOKD_SOURCE_DIR, "check -c config/hookd.yaml");
+  BOOST_TEST(r.code == 0, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_reports_file_line_column) {
+  TempDir dir;
+  dir.write("bad.yaml",
+            "server:\n"
+            "  listen: 127.0.0.1:0\n"
+            "  limitz: {}\n"
+            "storage:\n"
+            "  batch: { max_wait: soon }\n");
+  auto r = run_hookd(dir.path().string(), "check -c bad.yaml");
+  BOOST_TEST(r.code == 1);
+  BOOST_TEST(r.output.find("bad.yaml:3:3:") != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("bad.yaml:5:22:") != std::string::npos, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_missing_file_is_a_user_error) {
+  TempDir dir;
+  auto r = run_hookd(dir.path().string(), "check -c nope.yaml");
+  BOOST_TEST(r.code == 1);
+  BOOST_TEST(r.output.find("nope.yaml") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(serve_with_a_bad_config_exits_1_and_a_taken_port_exits_2) {
+  TempDir dir;
+  dir.write("bad.yaml", "routes:\n  - name: x\n    path: /x\n");
+  BOOST_TEST(run_hookd(dir.path().string(), "serve -c bad.yaml").code == 1);
+
+  ServerProcess first(dir, basic_config());
+  std::string cfg = basic_config();
+  cfg.replace(cfg.find("listen: 127.0.0.1:0"), 19, "listen: 127.0.0.1:" + std::to_string(first.port()));
+  TempDir other;
+  other.write("taken.yaml", cfg);
+  auto r = run_hookd(other.path().string(), "serve -c taken.yaml");
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(r.output.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())) !=
+             std::string::npos, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(help_on_every_command) {
+  TempDir dir;
+  for (std::string cmd : {"--help", "serve --help", "check --help"}) {
+    auto r = run_hookd(dir.path().string(), cmd);
+    BOOST_TEST(r.code == 0, cmd);
+    BOOST_TEST(r.output.find("Usage") != std::string::npos, cmd);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,32 @@
+// Read-only access to a hookd store for assertions in tests.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hookd::test {
+
+class Db {
+ public:
+  explicit Db(const std::string& path);  // read-only; throws when it cannot open
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // First column of the first row as integer / text, with `?` bound to `args` in order.
+  std::int64_t integer(const std::string& sql, const std::vector<std::string>& args = {});
+  std::optional<std::string> text(const std::string& sql, const std::vector<std::string>& args = {});
+  // First column of every row as text.
+  std::vector<std::string> column(const std::string& sql,
+                                  const std::vector<std::string>& args = {});
+
+ private:
+  sqlite3_stmt* prepare(const std::string& sql, const std::vector<std::string>& args);
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace hookd::test

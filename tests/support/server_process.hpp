@@ -1,0 +1,55 @@
+// Runs the real `hookd serve` binary for an integration test: config and data in a temp
+// directory (the process's cwd), listeners on 127.0.0.1 port 0, ports read from its log.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "temp_dir.hpp"
+
+namespace hookd::test {
+
+class ServerProcess {
+ public:
+  // Writes `config_yaml` to DIR/hookd.yaml and starts the server in DIR; waits until it
+  // logs both listeners (throws with the log on failure or after 20 s).
+  ServerProcess(const TempDir& dir, const std::string& config_yaml);
+  ~ServerProcess();  // SIGKILL if still running
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::uint16_t admin_port() const { return admin_port_; }
+  pid_t pid() const { return pid_; }
+
+  void signal(int signo);
+  // Waits for exit; returns the exit code, 128+signal when killed, -1 on timeout.
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  void kill_hard();  // SIGKILL and reap
+  std::string log() const;
+
+ private:
+  std::string dir_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  std::uint16_t admin_port_ = 0;
+};
+
+// Runs the hookd binary with `args` in `cwd`, returns {exit code, stdout+stderr}.
+struct CommandResult {
+  int code;
+  std::string output;
+};
+CommandResult run_hookd(const std::string& cwd, const std::string& args);
+
+// The standard test config: one route `jofi` (json:/id, json:/type) and one without
+// event.id, listeners on port 0, data in the cwd. `extra_storage` is appended under
+// `storage:` (indented by 2 spaces already).
+std::string basic_config(const std::string& extra_storage = "",
+                         const std::string& extra_limits = "");
+
+}  // namespace hookd::test
