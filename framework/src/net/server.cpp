@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "hookd/config/address.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/tls.hpp"
 #include "session.hpp"
@@ -29,23 +30,14 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-// "host:port" or "[v6]:port" → endpoints (a host name may resolve to several).
+// A validated listen address (config/address) → endpoints; a name may resolve to several.
 std::vector<tcp::endpoint> resolve_listen(asio::io_context& ioc, const std::string& text) {
-  std::string host, port;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find("]:");
-    if (close == std::string::npos) throw std::runtime_error("bad listen address " + text);
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos) throw std::runtime_error("bad listen address " + text);
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
+  auto addr = config::parse_listen_address(text);
+  if (!addr) throw std::runtime_error("bad listen address " + text);
   tcp::resolver resolver(ioc);
   boost::system::error_code ec;
-  auto results = resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  auto results = resolver.resolve(addr->host, std::to_string(addr->port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec) throw std::runtime_error("cannot resolve listen address " + text + ": " + ec.message());
   std::vector<tcp::endpoint> out;
   for (const auto& r : results) {
