@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <regex>
 #include <thread>
 
 #include "db.hpp"
@@ -188,6 +189,20 @@ BOOST_AUTO_TEST_CASE(tls_versions_and_suites) {
   BOOST_TEST((c12.cipher().find("GCM") != std::string::npos ||
               c12.cipher().find("CHACHA20") != std::string::npos));
   BOOST_CHECK_THROW(TlsClient(server.port(), TLS1_1_VERSION), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(several_listen_addresses_ipv4_and_ipv6) {
+  TempDir d;
+  std::string cfg = basic_config();
+  cfg.replace(cfg.find("listen: 127.0.0.1:0"), 19, "listen: [127.0.0.1:0, \"[::1]:0\"]");
+  ServerProcess s(d, cfg);
+  std::smatch m;
+  std::string log = s.log();
+  BOOST_REQUIRE(std::regex_search(log, m, std::regex(R"(https://\[::1\]:(\d+))")));
+  TlsClient v6(static_cast<std::uint16_t>(std::stoi(m[1])), 0, true);
+  BOOST_TEST(v6.post(kJofi, R"({"id":"v6","type":"t"})").status == 202);
+  TlsClient v4(s.port());
+  BOOST_TEST(v4.post(kJofi, R"({"id":"v6","type":"t"})").status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(admin_endpoints) {

@@ -16,16 +16,22 @@
 namespace hookd::test {
 namespace {
 
-int connect_loopback(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int connect_loopback(std::uint16_t port, bool ipv6 = false) {
+  int fd = ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  sockaddr_in6 addr6{};
+  addr6.sin6_family = AF_INET6;
+  addr6.sin6_port = htons(port);
+  addr6.sin6_addr = in6addr_loopback;
+  int rc = ipv6 ? ::connect(fd, reinterpret_cast<sockaddr*>(&addr6), sizeof addr6)
+                : ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (rc != 0) {
     ::close(fd);
-    throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
+    throw std::runtime_error("connect to loopback port " + std::to_string(port) + " failed");
   }
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -93,8 +99,8 @@ std::string format_request(const std::string& method, const std::string& path,
   return req;
 }
 
-TlsClient::TlsClient(std::uint16_t port, int max_tls) {
-  fd_ = connect_loopback(port);
+TlsClient::TlsClient(std::uint16_t port, int max_tls, bool ipv6) {
+  fd_ = connect_loopback(port, ipv6);
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (max_tls != 0) SSL_CTX_set_max_proto_version(ctx_, max_tls);
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);

@@ -29,9 +29,10 @@ std::string format_request(const std::string& method, const std::string& path,
 
 class TlsClient {
  public:
-  // Connects to 127.0.0.1:port and completes the handshake (certificate not verified:
-  // the tests' servers are self-signed). Throws on failure. `max_tls` 0 = library default.
-  explicit TlsClient(std::uint16_t port, int max_tls = 0);
+  // Connects to 127.0.0.1:port (or [::1]:port) and completes the handshake (certificate
+  // not verified: the tests' servers are self-signed). Throws on failure. `max_tls` 0 =
+  // library default.
+  explicit TlsClient(std::uint16_t port, int max_tls = 0, bool ipv6 = false);
   ~TlsClient();
   TlsClient(const TlsClient&) = delete;
   TlsClient& operator=(const TlsClient&) = delete;
