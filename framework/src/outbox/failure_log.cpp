@@ -1,0 +1,36 @@
+// FailureLog: first failure at once, then at most one line per interval with a count.
+#include "failure_log.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace hookd::outbox {
+
+FailureLog::FailureLog(std::string subject, std::chrono::seconds interval)
+    : subject_(std::move(subject)), interval_(interval) {}
+
+void FailureLog::failed(std::string_view error) {
+  const auto now = Clock::now();
+  ++failures_;
+  if (failures_ == 1) {
+    spdlog::error("{} failed: {}", subject_, error);
+    last_report_ = now;
+    unreported_ = 0;
+    return;
+  }
+  ++unreported_;
+  if (now - last_report_ >= interval_) {
+    spdlog::error("{} still failing: {} more failures (total {}); last: {}", subject_, unreported_,
+                  failures_, error);
+    last_report_ = now;
+    unreported_ = 0;
+  }
+}
+
+std::uint64_t FailureLog::succeeded() {
+  std::uint64_t n = failures_;
+  failures_ = 0;
+  unreported_ = 0;
+  return n;
+}
+
+}  // namespace hookd::outbox

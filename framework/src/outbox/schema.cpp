@@ -1,0 +1,161 @@
+// Migration 1 (events, deliveries, indexes, operator views) and the migration runner.
+#include "hookd/outbox/schema.hpp"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include "hookd/outbox/sqlite.hpp"
+
+namespace hookd::outbox {
+namespace {
+
+// Times are integers (unix µs) so that comparisons and arithmetic stay exact; the views
+// render them as RFC 3339 for people reading the file with sqlite3.
+constexpr std::string_view kEvents = R"sql(
+CREATE TABLE events (
+  seq         INTEGER PRIMARY KEY,
+  route       TEXT    NOT NULL,
+  id          TEXT    NOT NULL,
+  type        TEXT    NOT NULL DEFAULT '',
+  test        INTEGER NOT NULL DEFAULT 0 CHECK (test IN (0, 1)),
+  received_at INTEGER NOT NULL,
+  headers     TEXT    NOT NULL,
+  body        BLOB    NOT NULL,
+  unmatched   INTEGER NOT NULL DEFAULT 0 CHECK (unmatched IN (0, 1)),
+  UNIQUE (route, id)
+) STRICT)sql";
+
+// The state machine lives in CHECKs (River-style): a row can never be running without a
+// lease, nor hold a lease in any other state.
+constexpr std::string_view kDeliveries = R"sql(
+CREATE TABLE deliveries (
+  id           INTEGER PRIMARY KEY,
+  event_seq    INTEGER NOT NULL REFERENCES events (seq) ON DELETE CASCADE,
+  handler      TEXT    NOT NULL,
+  state        TEXT    NOT NULL DEFAULT 'pending'
+                       CHECK (state IN ('pending', 'running', 'done', 'dead')),
+  attempts     INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  scheduled_at INTEGER NOT NULL,
+  lease_until  INTEGER,
+  ordering_key TEXT,
+  last_error   TEXT,
+  updated_at   INTEGER NOT NULL,
+  CHECK ((state = 'running') = (lease_until IS NOT NULL)),
+  UNIQUE (event_seq, handler)
+) STRICT)sql";
+
+// The dispatcher's fetch: WHERE state = 'pending' AND scheduled_at <= now ORDER BY id.
+constexpr std::string_view kDeliveriesDue =
+    "CREATE INDEX deliveries_due ON deliveries (state, scheduled_at, id)";
+// The cascade on event deletion (retention) and "deliveries of this event" lookups.
+constexpr std::string_view kDeliveriesEvent =
+    "CREATE INDEX deliveries_event ON deliveries (event_seq)";
+
+// unix µs → "2026-11-28T13:34:08.123456Z" (NULL stays NULL).
+#define HOOKD_RFC3339(col)              \
+  "strftime('%Y-%m-%dT%H:%M:%S', " col  \
+  " / 1000000, 'unixepoch') || '.' || " \
+  "printf('%06d', " col " % 1000000) || 'Z'"
+
+constexpr std::string_view kEventsView =
+    "CREATE VIEW events_view AS SELECT\n"
+    "  e.seq, e.route, e.id, e.type, e.test,\n"
+    "  " HOOKD_RFC3339("e.received_at") " AS received_at,\n"
+    "  e.unmatched, e.headers,\n"
+    "  CAST(e.body AS TEXT) AS body,\n"
+    "  length(e.body) AS body_bytes,\n"
+    "  (SELECT group_concat(d.handler || ':' || d.state, ', ')\n"
+    "     FROM deliveries d WHERE d.event_seq = e.seq) AS deliveries\n"
+    "FROM events e";
+
+constexpr std::string_view kDeliveriesView =
+    "CREATE VIEW deliveries_view AS SELECT\n"
+    "  d.id, e.route, e.id AS event_id, e.type AS event_type, d.event_seq, d.handler,\n"
+    "  d.state, d.attempts,\n"
+    "  " HOOKD_RFC3339("d.scheduled_at") " AS scheduled_at,\n"
+    "  " HOOKD_RFC3339("d.lease_until") " AS lease_until,\n"
+    "  d.ordering_key, d.last_error,\n"
+    "  " HOOKD_RFC3339("d.updated_at") " AS updated_at\n"
+    "FROM deliveries d JOIN events e ON e.seq = d.event_seq";
+
+#undef HOOKD_RFC3339
+
+// Rolls back an open transaction unless commit() was reached.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (db_ != nullptr && sqlite3_get_autocommit(db_) == 0) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit() {
+    exec(db_, "COMMIT");
+    db_ = nullptr;
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+std::string newer_message(int found) {
+  return fmt::format(
+      "the database has schema version {} but this hookd knows only up to {}: it was "
+      "written by a newer hookd; upgrade hookd (refusing to open it)",
+      found, latest_schema_version());
+}
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> list = {
+      {1, {kEvents, kDeliveries, kDeliveriesDue, kDeliveriesEvent, kEventsView, kDeliveriesView}},
+  };
+  return list;
+}
+
+int latest_schema_version() {
+  return migrations().back().version;
+}
+
+int schema_version(sqlite3* db) {
+  return static_cast<int>(query_int(db, "PRAGMA user_version"));
+}
+
+void migrate(sqlite3* db) {
+  // Fast path without a write lock: the common case is an up-to-date file.
+  int found = schema_version(db);
+  if (found > latest_schema_version()) throw SchemaError(newer_message(found));
+  if (found == latest_schema_version()) return;
+  for (const Migration& m : migrations()) {
+    // Check the version inside the write transaction: another process may have migrated
+    // between our read and our BEGIN.
+    Transaction tx(db);
+    int current = schema_version(db);
+    if (current > latest_schema_version()) throw SchemaError(newer_message(current));
+    if (current >= m.version) continue;  // ~Transaction rolls back the empty transaction
+    if (current != m.version - 1) {
+      throw SchemaError(
+          fmt::format("schema version {} has no migration to {}", current, m.version));
+    }
+    for (std::string_view step : m.steps) exec(db, std::string(step));
+    exec(db, fmt::format("PRAGMA user_version = {}", m.version));
+    tx.commit();
+  }
+}
+
+void check_schema(sqlite3* db) {
+  int current = schema_version(db);
+  if (current > latest_schema_version()) throw SchemaError(newer_message(current));
+  if (current < latest_schema_version()) {
+    throw SchemaError(
+        fmt::format("the database has schema version {}, expected {}: start `hookd serve` once to "
+                    "migrate it",
+                    current, latest_schema_version()));
+  }
+}
+
+}  // namespace hookd::outbox

@@ -1,0 +1,129 @@
+// SQLite RAII helpers: open, exec, prepare and error text for the outbox.
+#include "hookd/outbox/sqlite.hpp"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+namespace hookd::outbox {
+
+void ConnectionCloser::operator()(sqlite3* db) const noexcept {
+  sqlite3_close_v2(db);
+}
+
+void StatementFinalizer::operator()(sqlite3_stmt* stmt) const noexcept {
+  sqlite3_finalize(stmt);
+}
+
+namespace {
+
+// The name of a primary result code, so a log line can be grepped for SQLITE_FULL.
+const char* primary_name(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_ERROR:
+      return "SQLITE_ERROR";
+    case SQLITE_PERM:
+      return "SQLITE_PERM";
+    case SQLITE_BUSY:
+      return "SQLITE_BUSY";
+    case SQLITE_LOCKED:
+      return "SQLITE_LOCKED";
+    case SQLITE_NOMEM:
+      return "SQLITE_NOMEM";
+    case SQLITE_READONLY:
+      return "SQLITE_READONLY";
+    case SQLITE_IOERR:
+      return "SQLITE_IOERR";
+    case SQLITE_CORRUPT:
+      return "SQLITE_CORRUPT";
+    case SQLITE_FULL:
+      return "SQLITE_FULL";
+    case SQLITE_CANTOPEN:
+      return "SQLITE_CANTOPEN";
+    case SQLITE_CONSTRAINT:
+      return "SQLITE_CONSTRAINT";
+    case SQLITE_NOTADB:
+      return "SQLITE_NOTADB";
+    default:
+      return "SQLite error";
+  }
+}
+
+}  // namespace
+
+std::string describe(sqlite3* db, int rc) {
+  const char* str = sqlite3_errstr(rc);
+  std::string out = str != nullptr ? str : "unknown error";
+  if (db != nullptr && sqlite3_extended_errcode(db) == rc) {
+    const char* msg = sqlite3_errmsg(db);
+    if (msg != nullptr && out != msg) {
+      out += ": ";
+      out += msg;
+    }
+  }
+  out += fmt::format(" ({} {})", primary_name(rc), rc);
+  return out;
+}
+
+void raise(sqlite3* db, int rc) {
+  throw StoreError(rc, describe(db, rc));
+}
+
+Connection open_connection(const std::string& path, int flags) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Connection db(raw);  // closes even a half-open handle
+  if (rc != SQLITE_OK) {
+    int code = raw != nullptr ? sqlite3_extended_errcode(raw) : rc;
+    throw StoreError(code, describe(raw, code));
+  }
+  sqlite3_extended_result_codes(db.get(), 1);
+  return db;
+}
+
+void exec(sqlite3* db, const std::string& sql) {
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) raise(db, sqlite3_extended_errcode(db));
+}
+
+Statement prepare(sqlite3* db, std::string_view sql) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  Statement stmt(raw);
+  if (rc != SQLITE_OK) raise(db, sqlite3_extended_errcode(db));
+  return stmt;
+}
+
+namespace {
+
+// Steps `sql` once and hands the first row (or null when none) to `read`.
+template <class Read>
+auto query_one(sqlite3* db, const std::string& sql, Read read) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
+  Statement stmt(raw);
+  if (rc != SQLITE_OK) raise(db, sqlite3_extended_errcode(db));
+  rc = sqlite3_step(stmt.get());
+  if (rc == SQLITE_ROW) return read(stmt.get());
+  if (rc != SQLITE_DONE) raise(db, sqlite3_extended_errcode(db));
+  return read(nullptr);
+}
+
+}  // namespace
+
+std::string query_text(sqlite3* db, const std::string& sql) {
+  return query_one(db, sql, [](sqlite3_stmt* s) {
+    if (s == nullptr) return std::string();
+    const auto* text = sqlite3_column_text(s, 0);
+    return text != nullptr ? std::string(reinterpret_cast<const char*>(text)) : std::string();
+  });
+}
+
+long long query_int(sqlite3* db, const std::string& sql) {
+  return query_one(db, sql, [](sqlite3_stmt* s) -> long long {
+    return s == nullptr ? 0 : sqlite3_column_int64(s, 0);
+  });
+}
+
+}  // namespace hookd::outbox

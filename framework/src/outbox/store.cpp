@@ -1,0 +1,196 @@
+// The writing connection: setup, statements, and the one-transaction-per-batch commit.
+#include "store.hpp"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "checkpointer.hpp"
+#include "hookd/outbox/headers_json.hpp"
+#include "hookd/outbox/schema.hpp"
+#include "pragmas.hpp"
+
+namespace hookd::outbox {
+namespace {
+
+// Also checkpoint on a timer, so that a quiet server's WAL is folded in soon after a burst.
+constexpr std::chrono::milliseconds kCheckpointInterval{5000};
+
+// A duplicate (route, id) is not an error: DO NOTHING and sqlite3_changes() == 0 say so.
+constexpr std::string_view kInsertEvent =
+    "INSERT INTO events (route, id, type, test, received_at, headers, body, unmatched) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (route, id) DO NOTHING";
+
+// A handler listed twice for one event gets one delivery, instead of failing the batch.
+constexpr std::string_view kInsertDelivery =
+    "INSERT INTO deliveries (event_seq, handler, scheduled_at, ordering_key, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?3) ON CONFLICT (event_seq, handler) DO NOTHING";
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// SQLITE_STATIC: the event outlives the step that reads the bound values.
+void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+}  // namespace
+
+Store::Store(const WriterOptions& options) {
+  if (options.path.empty()) throw StoreError(SQLITE_CANTOPEN, "storage path is empty");
+  std::filesystem::path file(options.path);
+  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+
+  db_ = open_connection(options.path,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  sqlite3* db = db_.get();
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  std::string mode = query_text(db, "PRAGMA journal_mode = WAL");
+  if (mode != "wal") {
+    throw StoreError(
+        SQLITE_ERROR,
+        fmt::format("cannot put the database in WAL mode (journal_mode is '{}')", mode));
+  }
+  exec(db, options.fsync_each_commit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  exec(db, "PRAGMA foreign_keys = ON");
+  exec(db, kJournalSizeLimitPragma);
+  // Must precede sqlite3_wal_hook: wal_autocheckpoint is itself implemented as a WAL hook
+  // and would replace ours.
+  exec(db, "PRAGMA wal_autocheckpoint = 0");
+  migrate(db);
+
+  begin_ = prepare(db, "BEGIN IMMEDIATE");
+  commit_ = prepare(db, "COMMIT");
+  rollback_ = prepare(db, "ROLLBACK");
+  insert_event_ = prepare(db, kInsertEvent);
+  insert_delivery_ = prepare(db, kInsertDelivery);
+
+  checkpointer_ = std::make_unique<Checkpointer>(options.path, kCheckpointInterval);
+  catch_up_at_ = Checkpointer::kCatchUpPages;
+  sqlite3_wal_hook(db, &Store::on_wal_commit, this);
+}
+
+Store::~Store() {
+  // The checkpointer goes first, the statements before the connection (member order).
+  // Closing the last connection checkpoints and removes the WAL.
+  sqlite3_wal_hook(db_.get(), nullptr, nullptr);
+  checkpointer_.reset();
+}
+
+bool Store::needs_reopen(int code) {
+  switch (code & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_CANTOPEN:
+      return true;
+    default:
+      return code == SQLITE_READONLY_DBMOVED;
+  }
+}
+
+void Store::commit(std::span<const NewEvent* const> events, std::vector<AppendStatus>& statuses) {
+  statuses.assign(events.size(), AppendStatus::unavailable);
+  const std::int64_t now = now_us();
+  if (wal_pages_ >= catch_up_at_) catch_up();
+  try {
+    run(begin_.get());
+    for (std::size_t i = 0; i < events.size(); ++i) insert_one(*events[i], now, statuses[i]);
+    run(commit_.get());
+  } catch (...) {
+    rollback();
+    statuses.assign(events.size(), AppendStatus::unavailable);
+    throw;
+  }
+}
+
+void Store::insert_one(const NewEvent& event, std::int64_t now, AppendStatus& status) {
+  sqlite3* db = db_.get();
+  sqlite3_stmt* s = insert_event_.get();
+  const std::string headers = headers_to_json(event.headers);
+  bind_text(s, 1, event.route);
+  bind_text(s, 2, event.id);
+  bind_text(s, 3, event.type);
+  sqlite3_bind_int(s, 4, event.test ? 1 : 0);
+  sqlite3_bind_int64(s, 5, event.received_at_us);
+  bind_text(s, 6, headers);
+  // data() is never null, so an empty body is an empty blob, not NULL.
+  sqlite3_bind_blob64(s, 7, event.body.data(), event.body.size(), SQLITE_STATIC);
+  sqlite3_bind_int(s, 8, event.deliveries.empty() ? 1 : 0);
+  run(s);
+  if (sqlite3_changes(db) == 0) {
+    status = AppendStatus::duplicate;
+    return;
+  }
+  const sqlite3_int64 seq = sqlite3_last_insert_rowid(db);
+  sqlite3_stmt* d = insert_delivery_.get();
+  for (const NewDelivery& delivery : event.deliveries) {
+    sqlite3_bind_int64(d, 1, seq);
+    bind_text(d, 2, delivery.handler);
+    sqlite3_bind_int64(d, 3, now);
+    if (delivery.ordering_key.empty()) {
+      sqlite3_bind_null(d, 4);
+    } else {
+      bind_text(d, 4, delivery.ordering_key);
+    }
+    run(d);
+  }
+  status = AppendStatus::accepted;
+}
+
+int Store::on_wal_commit(void* self, sqlite3*, const char*, int wal_pages) {
+  auto* store = static_cast<Store*>(self);
+  store->wal_pages_ = wal_pages;
+  if (wal_pages >= Checkpointer::kWalPages) store->checkpointer_->request();
+  return SQLITE_OK;
+}
+
+// The background checkpointer copies the bulk of the WAL into the database, but while
+// batches follow each other without a gap, every write begins with some frames not yet
+// copied, and SQLite only restarts the WAL from its start when a write begins with all of
+// them copied. So once the WAL is large, the writer copies the (few) remaining frames
+// itself between two batches and the next BEGIN restarts the WAL.
+void Store::catch_up() noexcept {
+  int wal_frames = 0;
+  int copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                     &copied);
+  if (rc == SQLITE_BUSY) return;  // the checkpointer is at it: try again after the next batch
+  if (rc == SQLITE_OK && copied == wal_frames) {
+    catch_up_at_ = Checkpointer::kCatchUpPages;
+  } else {
+    // A reader pins old frames (or the disk is full): do not retry on every batch.
+    catch_up_at_ = wal_pages_ + Checkpointer::kWalPages;
+  }
+}
+
+void Store::run(sqlite3_stmt* stmt) {
+  int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE) {
+    sqlite3_reset(stmt);
+    return;
+  }
+  sqlite3* db = db_.get();
+  int code = rc == SQLITE_ROW ? SQLITE_MISUSE : sqlite3_extended_errcode(db);
+  StoreError error(code, describe(db, code));
+  sqlite3_reset(stmt);
+  throw error;
+}
+
+void Store::rollback() noexcept {
+  sqlite3* db = db_.get();
+  // A failed COMMIT may already have rolled back (SQLITE_FULL, SQLITE_IOERR), or left the
+  // transaction open (SQLITE_BUSY).
+  if (sqlite3_get_autocommit(db) != 0) return;
+  sqlite3_step(rollback_.get());
+  sqlite3_reset(rollback_.get());
+  if (sqlite3_get_autocommit(db) == 0) broken_ = true;
+}
+
+}  // namespace hookd::outbox

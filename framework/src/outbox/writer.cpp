@@ -1,0 +1,295 @@
+// The outbox writer thread: queue of appends, batch closing (size or max_wait), one
+// transaction per batch, callbacks after COMMIT, reopening a store that cannot be opened.
+#include "hookd/outbox/writer.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "failure_log.hpp"
+#include "hookd/metrics/registry.hpp"
+#include "hookd/outbox/schema.hpp"
+#include "hookd/outbox/sqlite.hpp"
+#include "store.hpp"
+
+namespace hookd::outbox {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Pending {
+  NewEvent event;
+  AppendCallback done;
+  Clock::time_point enqueued;
+};
+
+// Series looked up once; updating them is lock-free.
+struct WriterMetrics {
+  explicit WriterMetrics(metrics::Registry& r)
+      : batch_size(r.histogram("hookd_commit_batch_size", "Appends per outbox commit",
+                               metrics::exponential_buckets(1, 2, 11))),
+        duration(r.histogram("hookd_commit_duration_seconds",
+                             "Time of one outbox transaction (BEGIN to COMMIT)",
+                             metrics::exponential_buckets(50e-6, 2, 16))),
+        failures(r.counter("hookd_commit_failures_total",
+                           "Outbox transactions that failed and were rolled back")),
+        accepted(r.counter("hookd_events_appended_total", "Appends to the outbox by outcome",
+                           {{"status", "accepted"}})),
+        duplicate(r.counter("hookd_events_appended_total", "Appends to the outbox by outcome",
+                            {{"status", "duplicate"}})),
+        unavailable(r.counter("hookd_events_appended_total", "Appends to the outbox by outcome",
+                              {{"status", "unavailable"}})) {}
+
+  void count(AppendStatus status) {
+    switch (status) {
+      case AppendStatus::accepted:
+        accepted.inc();
+        break;
+      case AppendStatus::duplicate:
+        duplicate.inc();
+        break;
+      case AppendStatus::unavailable:
+        unavailable.inc();
+        break;
+    }
+  }
+
+  metrics::Histogram& batch_size;
+  metrics::Histogram& duration;
+  metrics::Counter& failures;
+  metrics::Counter& accepted;
+  metrics::Counter& duplicate;
+  metrics::Counter& unavailable;
+};
+
+// A callback must not take the writer down; it is the caller's code.
+void invoke(AppendCallback& done, AppendResult result) {
+  try {
+    done(std::move(result));
+  } catch (const std::exception& e) {
+    spdlog::error("outbox: an append callback threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("outbox: an append callback threw a non-exception");
+  }
+}
+
+}  // namespace
+
+struct Writer::Impl {
+  Impl(WriterOptions opts, metrics::Registry* registry)
+      : options(std::move(opts)),
+        max_events(std::max<std::size_t>(options.max_events, 1)),
+        commit_log("outbox commit"),
+        open_log("opening the outbox store at " + options.path) {
+    if (registry != nullptr) metrics.emplace(*registry);
+  }
+
+  void run();
+  void try_open();
+  std::vector<Pending> next_batch(bool& finished);
+  void commit(std::vector<Pending>& batch);
+  void fail(std::vector<Pending>& batch, const std::string& error);
+  void finish(std::vector<Pending>& batch, const std::vector<AppendResult>& results);
+
+  const WriterOptions options;
+  const std::size_t max_events;
+  std::optional<WriterMetrics> metrics;
+
+  // Shared with appenders, under `mutex`.
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<Pending> queue;
+  bool stopping = false;
+
+  std::atomic<bool> ready{false};
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> events{0};
+
+  // Writer thread only.
+  std::unique_ptr<Store> store;
+  std::string open_error = "the store is not open yet";
+  Clock::time_point next_open{};
+  FailureLog commit_log;
+  FailureLog open_log;
+
+  std::once_flag stop_once;
+  std::thread thread;
+};
+
+void Writer::Impl::run() {
+  for (;;) {
+    if (!store && Clock::now() >= next_open) try_open();
+    bool finished = false;
+    std::vector<Pending> batch = next_batch(finished);
+    if (finished) return;
+    if (batch.empty()) continue;  // time to retry opening the store
+    if (!store && Clock::now() >= next_open) try_open();
+    if (store) {
+      commit(batch);
+    } else {
+      fail(batch, "storage unavailable: " + open_error);
+    }
+  }
+}
+
+void Writer::Impl::try_open() {
+  try {
+    store = std::make_unique<Store>(options);
+    ready.store(true);
+    std::uint64_t failures = open_log.succeeded();
+    spdlog::info("outbox: store open at {} (schema version {}, durability {}){}", options.path,
+                 latest_schema_version(), options.fsync_each_commit ? "full" : "normal",
+                 failures > 0 ? fmt::format(" after {} failed attempts", failures) : "");
+    return;
+  } catch (const std::exception& e) {
+    open_error = e.what();
+  }
+  store.reset();
+  ready.store(false);
+  next_open = Clock::now() + options.reopen_interval;
+  open_log.failed(open_error);
+}
+
+// Waits for work and closes a batch: at max_events appends, when its oldest append has
+// waited max_wait, at once when stopping or when the store is closed (those appends fail
+// now instead of waiting). Returns an empty batch when it is time to retry opening the
+// store; sets `finished` once stopping and drained.
+std::vector<Pending> Writer::Impl::next_batch(bool& finished) {
+  std::unique_lock lock(mutex);
+  while (queue.empty()) {
+    if (stopping) {
+      finished = true;
+      return {};
+    }
+    if (store) {
+      cv.wait(lock);
+    } else if (cv.wait_until(lock, next_open) == std::cv_status::timeout && queue.empty()) {
+      return {};
+    }
+  }
+  while (store && !stopping && queue.size() < max_events) {
+    const auto deadline = queue.front().enqueued + options.max_wait;
+    if (Clock::now() >= deadline) break;
+    cv.wait_until(lock, deadline);
+  }
+  const std::size_t n = std::min(queue.size(), max_events);
+  std::vector<Pending> batch;
+  batch.reserve(n);
+  std::move(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n),
+            std::back_inserter(batch));
+  queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
+  return batch;
+}
+
+void Writer::Impl::commit(std::vector<Pending>& batch) {
+  std::vector<const NewEvent*> refs;
+  refs.reserve(batch.size());
+  for (const Pending& p : batch) refs.push_back(&p.event);
+
+  std::vector<AppendStatus> statuses;
+  const auto started = Clock::now();
+  std::string error;
+  try {
+    store->commit(refs, statuses);
+  } catch (const StoreError& e) {
+    error = e.what();
+    if (Store::needs_reopen(e.code()) || store->broken()) {
+      // Throw the connection away; appends answer unavailable until it is reopened.
+      store.reset();
+      ready.store(false);
+      open_error = error;
+      next_open = Clock::now() + options.reopen_interval;
+    }
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const std::chrono::duration<double> took = Clock::now() - started;
+  if (metrics) {
+    metrics->batch_size.observe(static_cast<double>(batch.size()));
+    metrics->duration.observe(took.count());
+  }
+
+  if (!error.empty()) {
+    if (metrics) metrics->failures.inc();
+    commit_log.failed(error);
+    fail(batch, "commit failed: " + error);
+    return;
+  }
+  if (std::uint64_t failures = commit_log.succeeded(); failures > 0) {
+    spdlog::info("outbox: store writable again after {} failed commits", failures);
+  }
+  std::vector<AppendResult> results(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) results[i].status = statuses[i];
+  finish(batch, results);
+}
+
+void Writer::Impl::fail(std::vector<Pending>& batch, const std::string& error) {
+  std::vector<AppendResult> results(batch.size(), AppendResult{AppendStatus::unavailable, error});
+  finish(batch, results);
+}
+
+void Writer::Impl::finish(std::vector<Pending>& batch, const std::vector<AppendResult>& results) {
+  batches.fetch_add(1);
+  events.fetch_add(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (metrics) metrics->count(results[i].status);
+    invoke(batch[i].done, results[i]);
+  }
+}
+
+Writer::Writer(WriterOptions options, metrics::Registry* metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), metrics)) {
+  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+Writer::~Writer() {
+  stop();
+}
+
+void Writer::append(NewEvent event, AppendCallback done) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->stopping) {
+      impl_->queue.push_back({std::move(event), std::move(done), Clock::now()});
+      // Wake the writer when work appears or a batch is full; in between it sleeps until
+      // the oldest append's max_wait is up.
+      const std::size_t size = impl_->queue.size();
+      if (size == 1 || size >= impl_->max_events) impl_->cv.notify_one();
+      return;
+    }
+  }
+  impl_->events.fetch_add(1);
+  if (impl_->metrics) impl_->metrics->count(AppendStatus::unavailable);
+  invoke(done, {AppendStatus::unavailable, "shutting down"});
+}
+
+void Writer::stop() {
+  std::call_once(impl_->stop_once, [this] {
+    {
+      std::lock_guard lock(impl_->mutex);
+      impl_->stopping = true;
+    }
+    impl_->cv.notify_one();
+    impl_->thread.join();
+    impl_->store.reset();  // the writer thread is gone; closing here checkpoints the WAL
+    impl_->ready.store(false);
+  });
+}
+
+bool Writer::ready() const {
+  return impl_->ready.load();
+}
+
+Writer::Stats Writer::stats() const {
+  return {impl_->batches.load(), impl_->events.load()};
+}
+
+}  // namespace hookd::outbox

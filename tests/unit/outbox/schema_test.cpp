@@ -1,0 +1,148 @@
+// Schema and migrations: fresh database, idempotent reopen, constraints, newer versions.
+#include <boost/test/unit_test.hpp>
+
+#include "hookd/outbox/schema.hpp"
+#include "outbox_test_util.hpp"
+#include "temp_dir.hpp"
+
+using namespace hookd::outbox;
+using hookd::outbox::test::Db;
+
+namespace {
+
+// Expects `sql` to fail with an extended result code whose primary part is `primary`.
+int failure_code(sqlite3* db, const std::string& sql) {
+  try {
+    exec(db, sql);
+  } catch (const StoreError& e) {
+    return e.code();
+  }
+  return SQLITE_OK;
+}
+
+const char* kEvent =
+    "INSERT INTO events (seq, route, id, received_at, headers, body) "
+    "VALUES (1, 'r', 'e1', 0, '[]', x'00')";
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(outbox_schema)
+
+BOOST_AUTO_TEST_CASE(fresh_database_gets_version_1_and_the_tables) {
+  hookd::test::TempDir tmp;
+  Db db(tmp.file("s.db"), false);
+  BOOST_TEST(schema_version(db.get()) == 0);
+  migrate(db.get());
+  BOOST_TEST(schema_version(db.get()) == 1);
+  BOOST_TEST(latest_schema_version() == 1);
+  for (const char* name : {"events", "deliveries", "deliveries_due", "deliveries_event",
+                           "events_view", "deliveries_view"}) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(db.integer(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") +
+                            name + "'") == 1);
+    }
+  }
+  // STRICT tables (sqlite_schema keeps the CREATE text).
+  BOOST_TEST(db.text("SELECT sql FROM sqlite_schema WHERE name = 'events'").find("STRICT") !=
+             std::string::npos);
+  BOOST_CHECK_NO_THROW(check_schema(db.get()));
+}
+
+BOOST_AUTO_TEST_CASE(reopening_is_a_no_op) {
+  hookd::test::TempDir tmp;
+  {
+    Db db(tmp.file("s.db"), false);
+    migrate(db.get());
+    exec(db.get(), kEvent);
+  }
+  Db db(tmp.file("s.db"), false);
+  const auto objects = db.integer("SELECT count(*) FROM sqlite_schema");
+  migrate(db.get());
+  migrate(db.get());
+  BOOST_TEST(schema_version(db.get()) == 1);
+  BOOST_TEST(db.integer("SELECT count(*) FROM sqlite_schema") == objects);
+  BOOST_TEST(db.integer("SELECT count(*) FROM events") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(constraints_guard_the_state_machine) {
+  hookd::test::TempDir tmp;
+  Db db(tmp.file("s.db"), false);
+  migrate(db.get());
+  exec(db.get(), "PRAGMA foreign_keys = ON");
+  exec(db.get(), kEvent);
+  const std::string delivery =
+      "INSERT INTO deliveries (event_seq, handler, state, scheduled_at, lease_until, updated_at) "
+      "VALUES ";
+  BOOST_TEST(failure_code(db.get(), delivery + "(1, 'h', 'bogus', 0, NULL, 0)") ==
+             SQLITE_CONSTRAINT_CHECK);
+  // running iff leased
+  BOOST_TEST(failure_code(db.get(), delivery + "(1, 'h', 'running', 0, NULL, 0)") ==
+             SQLITE_CONSTRAINT_CHECK);
+  BOOST_TEST(failure_code(db.get(), delivery + "(1, 'h', 'pending', 0, 5, 0)") ==
+             SQLITE_CONSTRAINT_CHECK);
+  BOOST_TEST(failure_code(db.get(), delivery + "(1, 'h', 'running', 0, 5, 0)") == SQLITE_OK);
+  // one delivery per (event, handler); the event must exist
+  BOOST_TEST(failure_code(db.get(), delivery + "(1, 'h', 'pending', 0, NULL, 0)") ==
+             SQLITE_CONSTRAINT_UNIQUE);
+  BOOST_TEST(failure_code(db.get(), delivery + "(99, 'h', 'pending', 0, NULL, 0)") ==
+             SQLITE_CONSTRAINT_FOREIGNKEY);
+  // STRICT: no text in an integer column; (route, id) unique; test is a boolean
+  BOOST_TEST(failure_code(db.get(),
+                          "INSERT INTO events (route, id, received_at, headers, body) "
+                          "VALUES ('r', 'e2', 'yesterday', '[]', x'')") ==
+             SQLITE_CONSTRAINT_DATATYPE);
+  BOOST_TEST(failure_code(db.get(),
+                          "INSERT INTO events (route, id, received_at, headers, body) "
+                          "VALUES ('r', 'e1', 0, '[]', x'')") == SQLITE_CONSTRAINT_UNIQUE);
+  BOOST_TEST(failure_code(db.get(),
+                          "INSERT INTO events (route, id, test, received_at, headers, body) "
+                          "VALUES ('r', 'e3', 2, 0, '[]', x'')") == SQLITE_CONSTRAINT_CHECK);
+  // retention deletes events; their deliveries go with them
+  exec(db.get(), "DELETE FROM events WHERE seq = 1");
+  BOOST_TEST(db.integer("SELECT count(*) FROM deliveries") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(newer_database_is_refused_with_a_clear_error) {
+  hookd::test::TempDir tmp;
+  Db db(tmp.file("s.db"), false);
+  migrate(db.get());
+  exec(db.get(), "PRAGMA user_version = 99");
+  try {
+    migrate(db.get());
+    BOOST_FAIL("migrate accepted a newer database");
+  } catch (const SchemaError& e) {
+    const std::string what = e.what();
+    BOOST_TEST_MESSAGE(what);
+    BOOST_TEST(what.find("99") != std::string::npos);
+    BOOST_TEST(what.find("newer") != std::string::npos);
+  }
+  BOOST_CHECK_THROW(check_schema(db.get()), SchemaError);
+  BOOST_TEST(schema_version(db.get()) == 99);  // untouched
+}
+
+BOOST_AUTO_TEST_CASE(old_database_is_refused_by_readers) {
+  hookd::test::TempDir tmp;
+  Db db(tmp.file("s.db"), false);
+  BOOST_CHECK_THROW(check_schema(db.get()), SchemaError);
+}
+
+BOOST_AUTO_TEST_CASE(views_render_times_and_text) {
+  hookd::test::TempDir tmp;
+  Db db(tmp.file("s.db"), false);
+  migrate(db.get());
+  exec(db.get(),
+       "INSERT INTO events (seq, route, id, received_at, headers, body) "
+       "VALUES (1, 'r', 'e1', 1764336848123456, '[]', CAST('{\"a\":1}' AS BLOB))");
+  exec(db.get(),
+       "INSERT INTO deliveries (event_seq, handler, scheduled_at, updated_at) "
+       "VALUES (1, 'log', 1764336848000001, 1764336848000001)");
+  BOOST_TEST(db.text("SELECT received_at FROM events_view") == "2025-11-28T13:34:08.123456Z");
+  BOOST_TEST(db.text("SELECT body FROM events_view") == "{\"a\":1}");
+  BOOST_TEST(db.integer("SELECT body_bytes FROM events_view") == 7);
+  BOOST_TEST(db.text("SELECT deliveries FROM events_view") == "log:pending");
+  BOOST_TEST(db.text("SELECT scheduled_at FROM deliveries_view") == "2025-11-28T13:34:08.000001Z");
+  BOOST_TEST(db.integer("SELECT lease_until IS NULL FROM deliveries_view") == 1);
+  BOOST_TEST(db.text("SELECT event_id FROM deliveries_view") == "e1");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,216 @@
+// The group-commit writer: concurrency, commit-before-callback, deliveries, round trips,
+// stop() and metrics.
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "hookd/metrics/registry.hpp"
+#include "hookd/outbox/headers_json.hpp"
+#include "hookd/outbox/writer.hpp"
+#include "outbox_test_util.hpp"
+#include "temp_dir.hpp"
+
+using namespace hookd::outbox;
+using hookd::outbox::test::append_sync;
+using hookd::outbox::test::Db;
+using hookd::outbox::test::make_event;
+
+BOOST_AUTO_TEST_SUITE(outbox_writer)
+
+BOOST_AUTO_TEST_CASE(concurrent_appends_are_group_committed_before_their_callbacks) {
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 625;
+  constexpr int kTotal = kThreads * kPerThread;
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("data/hookd.db");  // the parent directory is created
+  Writer writer(options);
+  // The first append also proves the store is open, so the reader can attach to it.
+  BOOST_REQUIRE(append_sync(writer, make_event("warmup", "w")).status == AppendStatus::accepted);
+
+  // Only the writer thread runs callbacks, so this connection is used by one thread at a time.
+  Db reader(options.path);
+  Statement lookup =
+      prepare(reader.get(), "SELECT count(*) FROM events WHERE route = ?1 AND id = ?2");
+
+  std::mutex mutex;
+  std::condition_variable all_done;
+  int remaining = kTotal;
+  std::atomic<int> not_accepted{0};
+  std::atomic<int> not_visible{0};
+  auto worker = [&](int t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      auto route = "route-" + std::to_string(t % 4);
+      auto id = "t" + std::to_string(t) + "-" + std::to_string(i);
+      writer.append(make_event(route, id), [&, route, id](AppendResult result) {
+        if (result.status != AppendStatus::accepted) ++not_accepted;
+        sqlite3_stmt* s = lookup.get();
+        sqlite3_bind_text(s, 1, route.data(), static_cast<int>(route.size()), SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_ROW || sqlite3_column_int(s, 0) != 1) {
+          ++not_visible;
+        }
+        sqlite3_reset(s);
+        std::lock_guard lock(mutex);
+        if (--remaining == 0) all_done.notify_one();
+      });
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) threads.emplace_back(worker, t);
+  for (auto& th : threads) th.join();
+  {
+    std::unique_lock lock(mutex);
+    all_done.wait(lock, [&] { return remaining == 0; });
+  }
+
+  BOOST_TEST(not_accepted.load() == 0);
+  BOOST_TEST(not_visible.load() == 0);
+  const auto stats = writer.stats();
+  BOOST_TEST_MESSAGE("10,000 appends from 16 threads: " << stats.batches - 1 << " batches");
+  BOOST_TEST(stats.events == kTotal + 1u);
+  BOOST_TEST(stats.batches < static_cast<std::uint64_t>(kTotal));
+  BOOST_TEST(reader.integer("SELECT count(*) FROM events WHERE route != 'warmup'") == kTotal);
+  BOOST_TEST(reader.integer("SELECT count(*) FROM deliveries") == kTotal + 1);
+}
+
+BOOST_AUTO_TEST_CASE(deliveries_are_created_pending_or_the_event_is_unmatched) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  options.max_wait = std::chrono::microseconds(0);
+  Writer writer(options);
+  auto two = make_event("r", "two", "{}",
+                        {{"log", ""}, {"jofi", "participant-7"}, {"log", "ignored: listed twice"}});
+  BOOST_TEST((append_sync(writer, two).status == AppendStatus::accepted));
+  BOOST_TEST(
+      (append_sync(writer, make_event("r", "none", "{}", {})).status == AppendStatus::accepted));
+  writer.stop();
+
+  Db db(options.path);
+  BOOST_TEST(db.integer("SELECT unmatched FROM events WHERE id = 'two'") == 0);
+  BOOST_TEST(db.integer("SELECT unmatched FROM events WHERE id = 'none'") == 1);
+  BOOST_TEST(db.integer("SELECT count(*) FROM deliveries d JOIN events e ON e.seq = d.event_seq "
+                        "WHERE e.id = 'none'") == 0);
+  BOOST_TEST(db.integer("SELECT count(*) FROM deliveries") == 2);
+  BOOST_TEST(db.integer("SELECT count(*) FROM deliveries WHERE state = 'pending' AND attempts = 0 "
+                        "AND lease_until IS NULL AND last_error IS NULL "
+                        "AND scheduled_at > 0 AND updated_at = scheduled_at") == 2);
+  BOOST_TEST(db.integer("SELECT ordering_key IS NULL FROM deliveries WHERE handler = 'log'") == 1);
+  BOOST_TEST(db.text("SELECT ordering_key FROM deliveries WHERE handler = 'jofi'") ==
+             "participant-7");
+}
+
+BOOST_AUTO_TEST_CASE(headers_and_body_bytes_round_trip_exactly) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  options.fsync_each_commit = false;
+  Writer writer(options);
+  const std::string body("\x00{\"a\":1}\xff\xfe\xc3\x28 end\x00", 15);
+  auto event = make_event("r", "bytes", body);
+  event.type = "";
+  event.test = true;
+  event.received_at_us = 1'700'000'000'654'321;
+  event.headers = {{"Content-Type", "application/json"},
+                   {"X-Dup", "1"},
+                   {"x-dup", "2"},
+                   {"X-Empty", ""},
+                   {"X-Unicode", "gr\xc3\xbc\xc3\x9f \xe2\x9c\x93 \"quoted\" \\ \t"},
+                   {"Authorization", "[redacted]"}};
+  BOOST_TEST((append_sync(writer, event).status == AppendStatus::accepted));
+  BOOST_TEST((append_sync(writer, make_event("r", "empty", "")).status == AppendStatus::accepted));
+  writer.stop();
+
+  Db db(options.path);
+  BOOST_TEST(db.bytes("SELECT body FROM events WHERE id = ?1", "bytes") == body);
+  BOOST_TEST(db.text("SELECT typeof(body) FROM events WHERE id = 'bytes'") == "blob");
+  BOOST_TEST(db.bytes("SELECT body FROM events WHERE id = ?1", "empty") == "");
+  BOOST_TEST(db.text("SELECT typeof(body) FROM events WHERE id = 'empty'") == "blob");
+  auto headers = headers_from_json(db.bytes("SELECT headers FROM events WHERE id = ?1", "bytes"));
+  BOOST_REQUIRE(headers.size() == event.headers.size());
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    BOOST_TEST(headers[i].name == event.headers[i].name);
+    BOOST_TEST(headers[i].value == event.headers[i].value);
+  }
+  BOOST_TEST(db.integer("SELECT json_valid(headers) FROM events WHERE id = 'bytes'") == 1);
+  BOOST_TEST(db.text("SELECT json_extract(headers, '$[0][1]') FROM events WHERE id = 'bytes'") ==
+             "application/json");
+  BOOST_TEST(db.integer("SELECT test FROM events WHERE id = 'bytes'") == 1);
+  BOOST_TEST(db.text("SELECT type FROM events WHERE id = 'bytes'") == "");
+  BOOST_TEST(db.integer("SELECT received_at FROM events WHERE id = 'bytes'") ==
+             1'700'000'000'654'321);
+}
+
+BOOST_AUTO_TEST_CASE(stop_commits_what_is_queued_then_refuses) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  options.max_wait = std::chrono::hours(1);  // only stop() closes the batch
+  Writer writer(options);
+  std::atomic<int> accepted{0};
+  std::atomic<int> called{0};
+  for (int i = 0; i < 10; ++i) {
+    writer.append(make_event("r", "q" + std::to_string(i)), [&](AppendResult r) {
+      if (r.status == AppendStatus::accepted) ++accepted;
+      ++called;
+    });
+  }
+  writer.stop();
+  BOOST_TEST(called.load() == 10);
+  BOOST_TEST(accepted.load() == 10);
+  BOOST_TEST(!writer.ready());
+
+  bool answered = false;
+  AppendResult late;
+  writer.append(make_event("r", "late"), [&](AppendResult r) {
+    late = std::move(r);
+    answered = true;
+  });
+  BOOST_TEST(answered);  // at once, on this thread
+  BOOST_TEST((late.status == AppendStatus::unavailable));
+  BOOST_TEST(!late.error.empty());
+  writer.stop();  // idempotent
+
+  Db db(options.path);
+  BOOST_TEST(db.integer("SELECT count(*) FROM events") == 10);
+  BOOST_TEST(db.integer("SELECT count(*) FROM events WHERE id = 'late'") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_count_batches_and_outcomes) {
+  hookd::test::TempDir tmp;
+  hookd::metrics::Registry registry;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  {
+    Writer writer(options, &registry);
+    BOOST_TEST((append_sync(writer, make_event("r", "a")).status == AppendStatus::accepted));
+    BOOST_TEST((append_sync(writer, make_event("r", "a")).status == AppendStatus::duplicate));
+    writer.stop();
+    append_sync(writer, make_event("r", "b"));
+  }
+  auto counter = [&](const char* status) {
+    return registry.counter("hookd_events_appended_total", "", {{"status", status}}).value();
+  };
+  BOOST_TEST(counter("accepted") == 1u);
+  BOOST_TEST(counter("duplicate") == 1u);
+  BOOST_TEST(counter("unavailable") == 1u);
+  const std::string text = registry.expose();
+  BOOST_TEST(text.find("hookd_commit_batch_size_count 2") != std::string::npos);
+  BOOST_TEST(text.find("hookd_commit_duration_seconds_count 2") != std::string::npos);
+  BOOST_TEST(text.find("hookd_commit_failures_total 0") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_throwing_callback_does_not_stop_the_writer) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  Writer writer(options);
+  writer.append(make_event("r", "a"), [](AppendResult) { throw std::runtime_error("oops"); });
+  BOOST_TEST((append_sync(writer, make_event("r", "b")).status == AppendStatus::accepted));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
