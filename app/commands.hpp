@@ -18,5 +18,6 @@ struct Command {
 
 Command add_serve(CLI::App& app);
 Command add_check(CLI::App& app);
+Command add_sign(CLI::App& app);
 
 }  // namespace hookd::app

@@ -1,10 +1,15 @@
 // `hookd serve [-c FILE]`: runs the server until SIGTERM/SIGINT.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <exception>
 
 #include "commands.hpp"
 #include "config_file.hpp"
+#include <optional>
+
+#include "hookd/auth/items.hpp"
+#include "hookd/auth/oauth.hpp"
 #include "hookd/ingest/routes.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/server.hpp"
@@ -29,10 +34,13 @@ int serve(const std::string& path) {
     options.fsync_each_commit = cfg->storage.durability == config::Durability::full;
     options.max_events = cfg->storage.batch.max_events;
     options.max_wait = cfg->storage.batch.max_wait;
+    std::optional<auth::OAuthServer> oauth;
+    if (cfg->oauth) oauth.emplace(*cfg->oauth);
     outbox::Writer writer(options, &metrics);
     {
-      net::Server server(*cfg, ingest::build_router(*cfg, writer, metrics), metrics,
-                         [&writer] { return writer.ready(); });
+      net::Server server(*cfg,
+                         ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr),
+                         metrics, [&writer] { return writer.ready(); });
       server.run();
       // Commit what the last requests queued before the server (and the executors the
       // writer's callbacks post to) goes away.
@@ -40,6 +48,9 @@ int serve(const std::string& path) {
     }
     spdlog::info("stopped");
     return kExitOk;
+  } catch (const auth::BuildError& e) {
+    fmt::print(stderr, "{}\n", e.str());
+    return kExitUserError;
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return kExitRuntimeError;

@@ -8,6 +8,39 @@
 #include "sections.hpp"
 
 namespace hookd::config {
+namespace {
+
+bool uses_self_issued_bearer(const std::vector<AuthItemConfig>& items, Location& where) {
+  for (const auto& item : items) {
+    if (item.kind == AuthItemConfig::Kind::bearer && item.bearer.self_issued) {
+      where = item.where;
+      return true;
+    }
+    if (item.kind == AuthItemConfig::Kind::any && uses_self_issued_bearer(item.any, where)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// What no single section can check: references from routes to the oauth section, and
+// paths that two listeners' endpoints would share.
+void check_across_sections(Reader& r, const Config& config) {
+  for (const auto& route : config.routes) {
+    Location where;
+    if (!config.oauth && uses_self_issued_bearer(route.auth.items, where)) {
+      r.error(where, "`bearer: {issuer: self}` needs the top-level `oauth` section (the token "
+                     "endpoint whose tokens it verifies)");
+    }
+    if (config.oauth &&
+        (route.path == config.oauth->token_path || route.path == config.oauth->jwks_path)) {
+      r.error(route.where, "route '" + route.name + "' uses the path " + route.path +
+                               " of the oauth endpoint");
+    }
+  }
+}
+
+}  // namespace
 
 std::string ConfigError::str() const {
   return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
@@ -67,7 +100,13 @@ LoadResult load_string(std::string_view yaml, const std::string& file, const Env
                 {"admin", [&](const Entry& v) { read_admin(r, v, config.admin, listeners); }},
                 {"storage", [&](const Entry& v) { read_storage(r, v, config.storage); }},
                 {"routes", [&](const Entry& v) { read_routes(r, v, config.routes); }},
+                {"oauth",
+                 [&](const Entry& v) {
+                   config.oauth.emplace();
+                   read_oauth(r, v, *config.oauth);
+                 }},
             });
+        check_across_sections(r, config);
       } catch (const YAML::Exception& e) {
         // Not expected: the readers check node types before they convert.
         r.error(e.mark, "invalid YAML: " + e.msg);

@@ -70,21 +70,6 @@ void read_field_ref(Reader& r, const Entry& e, FieldRef& out) {
   out = std::move(ref);
 }
 
-void read_auth(Reader& r, const Entry& e, AuthConfig& out) {
-  if (e.value.IsSequence()) {
-    r.error(e.mark(), e.path + ": auth items are not supported yet; use `auth: none`");
-    return;
-  }
-  constexpr std::string_view expected = "`none` or a list of auth items";
-  auto v = r.scalar(e, expected);
-  if (!v) return;
-  if (v->text == "none") {
-    out.open = true;
-  } else {
-    r.error(e.mark(), e.path + ": expected " + std::string(expected) + ", got " + v->shown());
-  }
-}
-
 // What the checks across routes need to know of one route.
 struct RouteSeen {
   std::string label;  // "route 'jofi'"; "routes[0]" when the name is unknown or substituted
@@ -125,6 +110,43 @@ void read_event(Reader& r, const Entry& e, EventConfig& out) {
                 });
 }
 
+FieldRef preset(FieldRef::Kind kind, std::string name) {
+  std::string text = (kind == FieldRef::Kind::header ? "header:" : "json:") + name;
+  return FieldRef{kind, std::move(name), std::move(text)};
+}
+
+// Schemes that define where the event id and type are fill them in, unless the route's
+// own `event` says otherwise. The first item (depth first) with a preset wins.
+bool find_preset(const std::vector<AuthItemConfig>& items, EventConfig& out) {
+  using K = FieldRef::Kind;
+  for (const auto& item : items) {
+    std::string scheme;
+    if (item.kind == AuthItemConfig::Kind::hmac) scheme = item.hmac.scheme;
+    if (item.kind == AuthItemConfig::Kind::signature) scheme = item.signature.scheme;
+    if (scheme == "github") {
+      out = {preset(K::header, "X-GitHub-Delivery"), preset(K::header, "X-GitHub-Event")};
+      return true;
+    }
+    if (scheme == "stripe") {
+      out = {preset(K::json, "/id"), preset(K::json, "/type")};
+      return true;
+    }
+    if (scheme == "standard-webhooks") {
+      out = {preset(K::header, "webhook-id"), preset(K::json, "/type")};
+      return true;
+    }
+    if (item.kind == AuthItemConfig::Kind::any && find_preset(item.any, out)) return true;
+  }
+  return false;
+}
+
+void apply_presets(RouteConfig& route) {
+  EventConfig p;
+  if (!find_preset(route.auth.items, p)) return;
+  if (!route.event.id.set()) route.event.id = p.id;
+  if (!route.event.type.set()) route.event.type = p.type;
+}
+
 void read_route(Reader& r, const Entry& e, RouteConfig& route, RouteSeen& seen) {
   bool has_name = false, has_path = false, has_auth = false;
   seen.label = e.path;
@@ -147,6 +169,7 @@ void read_route(Reader& r, const Entry& e, RouteConfig& route, RouteSeen& seen) 
                      }},
                     {"event", [&](const Entry& v) { read_event(r, v, route.event); }},
                 });
+  apply_presets(route);
   if (!has_name) r.error(route.where, e.path + ": missing the required key 'name'");
   if (!has_path) r.error(route.where, e.path + ": missing the required key 'path'");
   if (!has_auth) {  // fail closed: an open route must say so

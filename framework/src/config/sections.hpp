@@ -20,5 +20,9 @@ void read_server(Reader& r, const Entry& e, ServerConfig& out, std::vector<Liste
 void read_admin(Reader& r, const Entry& e, AdminConfig& out, std::vector<ListenSeen>& seen);
 void read_storage(Reader& r, const Entry& e, StorageConfig& out);
 void read_routes(Reader& r, const Entry& e, std::vector<RouteConfig>& out);
+// A route's `auth` value (auth.cpp).
+void read_auth(Reader& r, const Entry& e, AuthConfig& out);
+// The top-level `oauth` section (oauth.cpp).
+void read_oauth(Reader& r, const Entry& e, OAuthConfig& out);
 
 }  // namespace hookd::config

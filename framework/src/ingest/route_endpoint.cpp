@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "hookd/ingest/extract.hpp"
+#include "hookd/metrics/registry.hpp"
 
 namespace hookd::ingest {
 namespace asio = boost::asio;
@@ -40,10 +41,40 @@ asio::awaitable<outbox::AppendResult> async_append(outbox::Writer& writer,
                                                                       std::move(event));
 }
 
-RouteEndpoint::RouteEndpoint(config::RouteConfig route, outbox::Writer& writer)
-    : route_(std::move(route)), writer_(writer) {}
+RouteEndpoint::RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Check> chain,
+                             outbox::Writer& writer, metrics::Registry& metrics)
+    : route_(std::move(route)), chain_(std::move(chain)), writer_(writer), metrics_(metrics) {}
+
+http::Response RouteEndpoint::refuse(const auth::Result& result, const http::Request& request) {
+  metrics_
+      .counter("hookd_auth_failures_total", "Requests refused by a route's auth chain.",
+               {{"route", route_.name}, {"reason", std::string(result.reason)}})
+      .inc();
+  // One line per second at most per route, so a flood of bad requests cannot flood the log.
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count();
+  auto last = last_log_us_.load(std::memory_order_relaxed);
+  if (now - last >= 1'000'000 && last_log_us_.compare_exchange_strong(last, now)) {
+    auto more = unlogged_.exchange(0);
+    spdlog::warn("route '{}': refused a request from {}: {}{}", route_.name, request.peer,
+                 result.reason,
+                 more ? fmt::format(" ({} more refused since the last line)", more) : "");
+  } else {
+    unlogged_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (result.verdict == auth::Verdict::forbidden) return http::Response::error(403, "forbidden");
+  auto r = http::Response::error(401, "unauthorized");
+  if (!result.challenge.empty()) r.headers.emplace_back("WWW-Authenticate", result.challenge);
+  return r;
+}
 
 asio::awaitable<http::Response> RouteEndpoint::handle(http::Request& request) {
+  // Nothing is parsed or stored before the sender is proven (the body size and the
+  // timeouts were enforced by the session already).
+  if (auto verdict = chain_->check(request, auth::Context{}); !verdict.passed()) {
+    co_return refuse(verdict, request);
+  }
   outbox::NewEvent event;
   {
     Extractor extract(request);

@@ -173,11 +173,11 @@ BOOST_AUTO_TEST_CASE(bad_listen_addresses) {
 
 BOOST_AUTO_TEST_CASE(unknown_top_level_keys) {
   auto r =
-      load("server:\n  io_threads: 2\nworkers:\n  threads: 4\nplugins: {}\noauth:\n  issuer: x\n");
+      load("server:\n  io_threads: 2\nworkers:\n  threads: 4\nplugins: {}\nfrobnicate:\n  issuer: x\n");
   BOOST_REQUIRE_EQUAL(r.errors.size(), 3u);
   BOOST_TEST(r.errors[0].str() == "test.yaml:3:1: unknown key 'workers'");
   BOOST_TEST(r.errors[1].str() == "test.yaml:5:1: unknown key 'plugins'");
-  BOOST_TEST(r.errors[2].str() == "test.yaml:6:1: unknown key 'oauth'");
+  BOOST_TEST(r.errors[2].str() == "test.yaml:6:1: unknown key 'frobnicate'");
   BOOST_TEST(!r.config.has_value());
 }
 

@@ -39,13 +39,10 @@ BOOST_AUTO_TEST_CASE(route_without_auth_named_by_substitution) {
   BOOST_TEST(e.message == "routes[0] has no auth (write `auth: none` for an open route)");
 }
 
-BOOST_AUTO_TEST_CASE(auth_items_not_supported_yet) {
-  auto e =
-      one_error(route("    path: /r\n    auth:\n      - basic: { username: a, password: b }\n"));
-  BOOST_TEST(e.str() ==
-             "test.yaml:5:7: routes[0].auth: auth items are not supported yet; use `auth: none`");
+BOOST_AUTO_TEST_CASE(auth_empty_list_is_refused) {
   auto f = one_error(route("    path: /r\n    auth: []\n"));
-  BOOST_TEST(f.message == "routes[0].auth: auth items are not supported yet; use `auth: none`");
+  BOOST_TEST(f.str() == "test.yaml:4:11: routes[0].auth: an empty list would let anyone in; "
+                        "write `auth: none` for an open route");
 }
 
 BOOST_AUTO_TEST_CASE(auth_other_values) {

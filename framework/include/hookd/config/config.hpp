@@ -93,9 +93,63 @@ struct EventConfig {
   FieldRef type;  // none: the type is stored empty
 };
 
-// The route's `auth` list. `open` is `auth: none`; the items are added by the auth issue.
+// `basic: {username, password | password_sha256}` (RFC 7617).
+struct BasicAuthConfig {
+  std::string username;
+  Secret password;         // set when the config gives the password itself
+  Secret password_sha256;  // or its SHA-256, 64 hex digits
+};
+
+// `bearer: {issuer: self}` or `bearer: {jwks: FILE, issuer, audience, algorithms}`.
+struct BearerAuthConfig {
+  bool self_issued = false;  // tokens of the built-in `oauth` endpoint
+  std::string jwks;          // path of a JWKS file (external authorization server)
+  std::string issuer;        // required `iss` (external)
+  std::string audience;      // required `aud` when set
+  std::vector<std::string> algorithms{"RS256", "ES256", "EdDSA"};
+};
+
+// `hmac: {scheme, secrets, tolerance, ...}`: shared-secret signatures.
+struct HmacAuthConfig {
+  // github | stripe | standard-webhooks | slack | shopify | docusign | twilio | generic
+  std::string scheme;
+  std::vector<Secret> secrets;  // several at once for rotation; any may match
+  Duration tolerance = std::chrono::minutes(5);  // where the scheme has a timestamp
+  std::string url;  // twilio: the public URL configured at Twilio
+  // generic:
+  std::string header;            // the signature header
+  std::string algorithm = "sha256";  // sha256 | sha512 | sha1
+  std::string encoding = "hex";      // hex | base64
+  std::string prefix;                // e.g. "sha256=" before the encoded MAC
+  std::string payload = "{body}";    // template over {body}, {timestamp}, {id}
+  std::string timestamp_header;      // where {timestamp} comes from; enables tolerance
+  std::string id_header;             // where {id} comes from
+};
+
+// `signature: {scheme: sendgrid | standard-webhooks, public_key}`: asymmetric signatures.
+struct SignatureAuthConfig {
+  std::string scheme;
+  std::vector<std::string> public_keys;  // PEM, base64 DER SPKI, or whpk_<base64 raw key>
+  Duration tolerance = std::chrono::minutes(5);
+};
+
+// One item of a route's `auth` list.
+struct AuthItemConfig {
+  enum class Kind { basic, bearer, hmac, signature, ip_allow, any };
+  Kind kind = Kind::basic;
+  Location where;
+  BasicAuthConfig basic;
+  BearerAuthConfig bearer;
+  HmacAuthConfig hmac;
+  SignatureAuthConfig signature;
+  std::vector<std::string> ip_allow;  // CIDRs, IPv4 and IPv6
+  std::vector<AuthItemConfig> any;    // passes when one of these passes
+};
+
+// The route's `auth`: `none` (open) or items that must all pass, in order.
 struct AuthConfig {
   bool open = false;
+  std::vector<AuthItemConfig> items;
 };
 
 struct RouteConfig {
@@ -107,11 +161,29 @@ struct RouteConfig {
   Location where;  // the route's entry in the file
 };
 
+struct OAuthClientConfig {
+  std::string id;
+  Secret secret;         // the client secret itself ...
+  Secret secret_sha256;  // ... or its SHA-256, 64 hex digits
+};
+
+// The built-in OAuth 2.0 token endpoint (RFC 6749 4.4 client credentials).
+struct OAuthConfig {
+  std::string token_path = "/oauth/token";
+  std::string jwks_path = "/oauth/jwks";
+  std::string issuer = "hookd";
+  Duration token_ttl = std::chrono::hours(1);
+  std::string signing_key = "data/oauth-key.pem";  // EC P-256 → ES256, Ed25519 → EdDSA
+  std::string audience;                            // `aud` of issued tokens when set
+  std::vector<OAuthClientConfig> clients;
+};
+
 struct Config {
   std::string file;  // the file it was loaded from
   ServerConfig server;
   AdminConfig admin;
   StorageConfig storage;
+  std::optional<OAuthConfig> oauth;  // absent: no token endpoint
   std::vector<RouteConfig> routes;
 };
 

@@ -2,8 +2,11 @@
 // Thread-safety: handle() may run concurrently on many sessions; the object is immutable.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <string>
 
+#include "hookd/auth/check.hpp"
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
 #include "hookd/outbox/writer.hpp"
@@ -12,15 +15,22 @@ namespace hookd::ingest {
 
 class RouteEndpoint final : public http::Endpoint {
  public:
-  // `writer` must outlive the endpoint.
-  RouteEndpoint(config::RouteConfig route, outbox::Writer& writer);
+  // `writer` and `metrics` must outlive the endpoint. `chain` is the route's auth.
+  RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Check> chain,
+                outbox::Writer& writer, metrics::Registry& metrics);
 
   const std::string& name() const override { return route_.name; }
   boost::asio::awaitable<http::Response> handle(http::Request& request) override;
 
  private:
+  http::Response refuse(const auth::Result& result, const http::Request& request);
+
   config::RouteConfig route_;
+  std::unique_ptr<auth::Check> chain_;
   outbox::Writer& writer_;
+  metrics::Registry& metrics_;
+  std::atomic<std::int64_t> last_log_us_{0};  // rate limit of the auth-failure log line
+  std::atomic<std::uint64_t> unlogged_{0};
 };
 
 // Awaits an append: resumes the calling coroutine on its own executor after the writer

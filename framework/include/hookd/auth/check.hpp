@@ -1,0 +1,61 @@
+// The authentication middleware: one Check per auth item, and the Chain of a route.
+// A Check never throws for a bad credential: it returns a Result with a reason.
+// Thread-safety: check() is const and called concurrently from every I/O thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "hookd/http/request.hpp"
+
+namespace hookd::auth {
+
+enum class Verdict {
+  pass,
+  unauthorized,  // 401 (with a WWW-Authenticate challenge where the item has one)
+  forbidden,     // 403 (source address not allowed)
+};
+
+struct Result {
+  Verdict verdict = Verdict::pass;
+  // A short label for metrics and logs, never a secret: missing_credentials,
+  // bad_credentials, bad_signature, stale_timestamp, invalid_token, expired_token, ip_denied.
+  std::string_view reason;
+  // The WWW-Authenticate value to send, or empty: `Basic realm="hookd"`,
+  // `Bearer error="invalid_token"`.
+  std::string_view challenge;
+
+  static Result ok() { return {}; }
+  static Result unauthorized(std::string_view reason, std::string_view challenge = {}) {
+    return {Verdict::unauthorized, reason, challenge};
+  }
+  static Result forbidden(std::string_view reason) { return {Verdict::forbidden, reason, {}}; }
+  bool passed() const { return verdict == Verdict::pass; }
+};
+
+// What a check may need besides the request: the time (tests fix it).
+struct Context {
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
+};
+
+class Check {
+ public:
+  virtual ~Check() = default;
+  virtual Result check(const http::Request& request, const Context& context) const = 0;
+};
+
+// Every item must pass, in order; the first failure is the answer. An empty chain passes
+// (a route with `auth: none`).
+class Chain final : public Check {
+ public:
+  explicit Chain(std::vector<std::unique_ptr<Check>> items) : items_(std::move(items)) {}
+  Result check(const http::Request& request, const Context& context) const override;
+  bool empty() const { return items_.empty(); }
+
+ private:
+  std::vector<std::unique_ptr<Check>> items_;
+};
+
+}  // namespace hookd::auth

@@ -1,0 +1,49 @@
+// Factories of the auth items, one per kind, and the chain builder that uses them.
+// Each factory validates its config completely (keys parse, CIDRs parse) and throws
+// BuildError naming the item's location, so a bad item fails at load (`hookd check`,
+// start, reload), never at request time.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hookd/auth/check.hpp"
+#include "hookd/config/config.hpp"
+
+namespace hookd::auth {
+
+class BuildError : public std::runtime_error {
+ public:
+  BuildError(config::Location where, const std::string& message)
+      : std::runtime_error(message), where(std::move(where)) {}
+  config::Location where;
+  // "FILE:LINE:COL: message"
+  std::string str() const;
+};
+
+class TokenVerifier;  // bearer.hpp: verifies JWT access tokens
+
+// What building a chain may need besides the item configs.
+struct BuildContext {
+  // The verifier of the built-in oauth endpoint's tokens (`bearer: {issuer: self}`);
+  // null when the config has no oauth section. Must outlive the chains built with it.
+  const TokenVerifier* self_issued = nullptr;
+};
+
+std::unique_ptr<Check> make_basic(const config::BasicAuthConfig& config);
+std::unique_ptr<Check> make_ip_allow(const std::vector<std::string>& cidrs,
+                                     const config::Location& where);
+std::unique_ptr<Check> make_any(std::vector<std::unique_ptr<Check>> items);
+std::unique_ptr<Check> make_hmac(const config::HmacAuthConfig& config,
+                                 const config::Location& where);
+std::unique_ptr<Check> make_signature(const config::SignatureAuthConfig& config,
+                                      const config::Location& where);
+std::unique_ptr<Check> make_bearer(const config::BearerAuthConfig& config,
+                                   const BuildContext& context, const config::Location& where);
+
+// The chain of a route: every item, in order. `auth: none` gives an empty chain.
+std::unique_ptr<Chain> build_chain(const config::AuthConfig& config, const BuildContext& context);
+
+}  // namespace hookd::auth
