@@ -2,6 +2,8 @@
 // and the bundled default config.
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
+
 #include "server_process.hpp"
 
 using namespace hookd::test;
@@ -18,6 +20,33 @@ BOOST_AUTO_TEST_CASE(check_accepts_a_good_config) {
 BOOST_AUTO_TEST_CASE(check_accepts_the_bundled_default_config) {
   auto r = run_hookd(HOOKD_SOURCE_DIR, "check -c config/hookd.yaml");
   BOOST_TEST(r.code == 0, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_accepts_every_bundled_example) {
+  int n = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(HOOKD_SOURCE_DIR) + "/config/examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    TempDir dir;  // check must not write the oauth key it would create at start
+    auto r = run_hookd(dir.path().string(), "check -c " + entry.path().string());
+    BOOST_TEST(r.code == 0, entry.path().filename().string() << ": " << r.output);
+    BOOST_TEST(!std::filesystem::exists(dir.path() / "data"), entry.path().filename().string());
+    ++n;
+  }
+  BOOST_TEST(n >= 10);
+}
+
+BOOST_AUTO_TEST_CASE(check_reports_auth_build_errors_with_location) {
+  TempDir dir;
+  dir.write("bad.yaml",
+            "routes:\n"
+            "  - name: r\n"
+            "    path: /r\n"
+            "    auth:\n"
+            "      - ip_allow: [10.0.0.0/99]\n");
+  auto r = run_hookd(dir.path().string(), "check -c bad.yaml");
+  BOOST_TEST(r.code == 1);
+  BOOST_TEST(r.output.find("bad.yaml:5:9: ip_allow: '10.0.0.0/99'") != std::string::npos, r.output);
 }
 
 BOOST_AUTO_TEST_CASE(check_reports_file_line_column) {
