@@ -26,12 +26,6 @@ std::string list(const std::array<const char*, N>& set) {
   return out;
 }
 
-bool is_hex64(const std::string& s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-         });
-}
-
 // A secret value: substituted text is fine, but it must not be empty.
 void read_secret(Reader& r, const Entry& e, Secret& out) {
   auto v = r.scalar(e, "a secret string");
@@ -61,7 +55,7 @@ void read_basic(Reader& r, const Entry& e, AuthItemConfig& item) {
                  {"password", [&](const Entry& v) { read_secret(r, v, b.password); }},
                  {"password_sha256", [&](const Entry& v) {
                     read_secret(r, v, b.password_sha256);
-                    if (!b.password_sha256.empty() && !is_hex64(b.password_sha256.str())) {
+                    if (!b.password_sha256.empty() && !is_sha256_hex(b.password_sha256.str())) {
                       r.error(v.mark(), v.path + ": expected 64 hex digits (a SHA-256)");
                       b.password_sha256 = Secret();
                     }
@@ -274,6 +268,12 @@ void read_items(Reader& r, const Entry& e, std::vector<AuthItemConfig>& out, int
 }
 
 }  // namespace
+
+bool is_sha256_hex(const std::string& s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+         });
+}
 
 void read_auth(Reader& r, const Entry& e, AuthConfig& out) {
   if (e.value.IsSequence()) {

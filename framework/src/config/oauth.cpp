@@ -6,12 +6,6 @@
 namespace hookd::config {
 namespace {
 
-bool is_hex64(const std::string& s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-         });
-}
-
 void read_path(Reader& r, const Entry& e, std::string& out) {
   std::string v;
   r.read_string(e, v);
@@ -35,7 +29,7 @@ void read_client(Reader& r, const Entry& e, OAuthClientConfig& c) {
                     }
                   }},
                  {"secret_sha256", [&](const Entry& v) {
-                    if (auto s = r.scalar(v, "64 hex digits"); s && is_hex64(s->text)) {
+                    if (auto s = r.scalar(v, "64 hex digits"); s && is_sha256_hex(s->text)) {
                       c.secret_sha256 = Secret(s->text);
                     } else if (s) {
                       r.error(v.mark(), v.path + ": expected 64 hex digits (a SHA-256)");

@@ -22,6 +22,8 @@ void read_storage(Reader& r, const Entry& e, StorageConfig& out);
 void read_routes(Reader& r, const Entry& e, std::vector<RouteConfig>& out);
 // A route's `auth` value (auth.cpp).
 void read_auth(Reader& r, const Entry& e, AuthConfig& out);
+// 64 hex digits: a SHA-256 as `password_sha256` / `secret_sha256` give it (auth.cpp).
+bool is_sha256_hex(const std::string& s);
 // The top-level `oauth` section (oauth.cpp).
 void read_oauth(Reader& r, const Entry& e, OAuthConfig& out);
 
