@@ -1,6 +1,7 @@
 // make_hmac: picks the scheme; and the helpers every scheme shares (keys, timestamps).
 #include <charconv>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "hmac_schemes.hpp"
 #include "hookd/crypto/compare.hpp"
@@ -30,9 +31,18 @@ KeySet plain_keys(const config::HmacAuthConfig& config, crypto::MacAlgorithm alg
     if (config.secrets[i].empty()) {
       throw BuildError(where, "hmac: secrets[" + std::to_string(i) + "] is empty");
     }
-    keys.emplace_back(algorithm, config.secrets[i].str());
+    keys.push_back(make_key(algorithm, config.secrets[i].str(), where));
   }
   return KeySet(std::move(keys));
+}
+
+crypto::HmacKey make_key(crypto::MacAlgorithm algorithm, std::string_view key,
+                         const config::Location& where) {
+  try {
+    return crypto::HmacKey(algorithm, key);
+  } catch (const std::runtime_error& e) {  // OpenSSL refused the digest (e.g. FIPS and SHA-1)
+    throw BuildError(where, std::string("hmac: ") + e.what());
+  }
 }
 
 std::optional<std::int64_t> parse_unix_seconds(std::string_view text) {

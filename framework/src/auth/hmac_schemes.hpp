@@ -58,6 +58,11 @@ class KeySet {
 // Every comparison is constant-time.
 bool matches(const Macs& macs, std::string_view presented);
 
+// An HmacKey, with OpenSSL's refusal of the algorithm turned into a BuildError (the message
+// never holds the key).
+crypto::HmacKey make_key(crypto::MacAlgorithm algorithm, std::string_view key,
+                         const config::Location& where);
+
 // The configured secrets as UTF-8 bytes (every hmac scheme but standard-webhooks).
 // Throws BuildError when there is no secret.
 KeySet plain_keys(const config::HmacAuthConfig& config, crypto::MacAlgorithm algorithm,

@@ -144,7 +144,7 @@ std::unique_ptr<Check> make_standard_webhooks(const config::HmacAuthConfig& c,
     auto key = crypto::base64_decode(std::string_view(secret).substr(6));
     if (!key) throw BuildError(w, where + "not valid base64 after whsec_");
     if (key->empty()) throw BuildError(w, where + "the key after whsec_ is empty");
-    keys.emplace_back(crypto::MacAlgorithm::sha256, *key);
+    keys.push_back(make_key(crypto::MacAlgorithm::sha256, *key, w));
     OPENSSL_cleanse(key->data(), key->size());
   }
   return std::make_unique<StandardWebhooks>(KeySet(std::move(keys)), c.tolerance);

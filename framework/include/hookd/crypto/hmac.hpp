@@ -29,7 +29,7 @@ struct MacValue {
 };
 
 // One HMAC key. Copies share the key material (immutable); the key bytes are cleansed when
-// the last copy goes away.
+// the last copy goes away. A moved-from key may only be assigned to or destroyed.
 //
 // Thread-safety: every member is const and may be called from many threads at once. Each
 // thread lazily creates its own keyed EVP_MAC_CTX for this key (a thread_local cache
