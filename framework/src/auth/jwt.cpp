@@ -320,15 +320,8 @@ std::optional<JwsAlgorithm> parse_jws_algorithm(std::string_view name) {
 }
 
 std::string_view jws_algorithm_name(JwsAlgorithm algorithm) {
-  switch (algorithm) {
-    case JwsAlgorithm::rs256:
-      return "RS256";
-    case JwsAlgorithm::es256:
-      return "ES256";
-    case JwsAlgorithm::eddsa:
-      return "EdDSA";
-  }
-  return "?";
+  static constexpr std::string_view kNames[] = {"RS256", "ES256", "EdDSA"};
+  return kNames[static_cast<std::size_t>(algorithm)];
 }
 
 std::optional<JwsAlgorithm> jws_algorithm_for(const EVP_PKEY* key) {
@@ -413,29 +406,10 @@ std::string sign_jwt(std::string_view payload_json, const JwtKey& key, std::stri
 }
 
 std::string_view to_string(JwtStatus status) {
-  switch (status) {
-    case JwtStatus::valid:
-      return "valid";
-    case JwtStatus::malformed:
-      return "malformed";
-    case JwtStatus::disallowed_algorithm:
-      return "disallowed_algorithm";
-    case JwtStatus::unknown_key:
-      return "unknown_key";
-    case JwtStatus::bad_signature:
-      return "bad_signature";
-    case JwtStatus::missing_expiry:
-      return "missing_expiry";
-    case JwtStatus::expired:
-      return "expired";
-    case JwtStatus::not_yet_valid:
-      return "not_yet_valid";
-    case JwtStatus::wrong_issuer:
-      return "wrong_issuer";
-    case JwtStatus::wrong_audience:
-      return "wrong_audience";
-  }
-  return "?";
+  static constexpr std::string_view kNames[] = {
+      "valid",          "malformed", "disallowed_algorithm", "unknown_key",  "bad_signature",
+      "missing_expiry", "expired",   "not_yet_valid",        "wrong_issuer", "wrong_audience"};
+  return kNames[static_cast<std::size_t>(status)];
 }
 
 std::ostream& operator<<(std::ostream& out, JwsAlgorithm algorithm) {
