@@ -1,6 +1,6 @@
 // The built-in OAuth 2.0 authorization server: the client-credentials token endpoint
 // (RFC 6749 4.4), the JWKS of its signing key, and the verifier of the tokens it issues.
-// See docs/security-oauth.md.
+// See docs/security.md ("Bearer tokens and the OAuth endpoint").
 #pragma once
 
 #include <chrono>
