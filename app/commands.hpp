@@ -4,6 +4,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace hookd::config {
+struct Config;
+}
+
 namespace hookd::app {
 
 inline constexpr int kExitOk = 0;
@@ -19,5 +29,17 @@ struct Command {
 Command add_serve(CLI::App& app);
 Command add_check(CLI::App& app);
 Command add_sign(CLI::App& app);
+Command add_events(CLI::App& app);  // events list, events show
+Command add_stats(CLI::App& app);
+Command add_replay(CLI::App& app);
+
+// For the store commands (defined in events.cpp): loads the config at `config_path`, opens
+// its storage.path (never creating or migrating it) and runs `body`; maps the errors to exit
+// codes (config, unknown id, missing store: 1; SQLite or schema: 2) with a message on stderr.
+int with_store(const std::string& config_path, bool writable,
+               const std::function<int(const config::Config&, sqlite3*)>& body);
+
+// Prints rows as left-aligned columns separated by two spaces; the first row is the header.
+void print_table(const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace hookd::app

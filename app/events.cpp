@@ -1,0 +1,228 @@
+// `hookd events list` and `hookd events show ID`: stored events as aligned tables or JSON
+// (one object per line), read from the store while the server runs. Also the store and
+// table helpers the other store commands share (with_store, print_table).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <memory>
+#include <optional>
+
+#include "commands.hpp"
+#include "config_file.hpp"
+#include "hookd/crypto/encoding.hpp"
+#include "hookd/outbox/queries.hpp"
+#include "hookd/outbox/schema.hpp"
+
+namespace hookd::app {
+namespace {
+
+namespace json = boost::json;
+
+// RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    int extra = 0;
+    unsigned min = 0;
+    unsigned cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, min = 0x10000, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<std::size_t>(extra) >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k) {
+      auto n = static_cast<unsigned char>(s[i + k]);
+      if ((n & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (n & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += static_cast<std::size_t>(extra) + 1;
+  }
+  return true;
+}
+
+json::object event_json(const outbox::EventSummary& e) {
+  json::array deliveries;
+  for (const auto& d : e.deliveries) {
+    json::object o;
+    o["handler"] = d.handler;
+    o["state"] = d.state;
+    o["attempts"] = d.attempts;
+    o["last_error"] = d.last_error ? json::value(*d.last_error) : json::value(nullptr);
+    o["updated_at"] = outbox::rfc3339_us(d.updated_at_us);
+    deliveries.push_back(std::move(o));
+  }
+  json::object o;
+  o["id"] = e.id;
+  o["route"] = e.route;
+  o["type"] = e.type;
+  o["test"] = e.test;
+  o["received_at"] = outbox::rfc3339_us(e.received_at_us);
+  o["seq"] = e.seq;
+  o["unmatched"] = e.unmatched;
+  o["deliveries"] = std::move(deliveries);
+  return o;
+}
+
+std::string deliveries_summary(const outbox::EventSummary& e) {
+  if (e.unmatched) return "(no handler matched)";
+  std::string out;
+  for (const auto& d : e.deliveries) {
+    if (!out.empty()) out += ' ';
+    out += d.handler + ':' + d.state;
+    if (d.attempts > 0) out += fmt::format("({})", d.attempts);
+  }
+  return out.empty() ? "-" : out;
+}
+
+int list(sqlite3* db, const outbox::EventFilter& filter, bool as_json) {
+  auto events = outbox::list_events(db, filter);
+  if (as_json) {
+    for (const auto& e : events) fmt::print("{}\n", json::serialize(event_json(e)));
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows{
+      {"RECEIVED", "ROUTE", "ID", "TYPE", "TEST", "DELIVERIES (handler:state(attempts))"}};
+  for (const auto& e : events) {
+    rows.push_back({outbox::rfc3339_us(e.received_at_us), e.route, e.id,
+                    e.type.empty() ? "-" : e.type, e.test ? "test" : "", deliveries_summary(e)});
+  }
+  print_table(rows);
+  if (events.empty()) fmt::print("(no events)\n");
+  return kExitOk;
+}
+
+int show(sqlite3* db, const std::string& id, const std::optional<std::string>& route,
+         bool as_json) {
+  auto e = outbox::get_event(db, id, route);
+  bool text = valid_utf8(e.body);
+  if (as_json) {
+    json::object o = event_json(e);
+    json::array headers;
+    for (const auto& h : e.headers)
+      headers.push_back(json::array{json::string(h.name), json::string(h.value)});
+    o["headers"] = std::move(headers);
+    o["body"] = text ? e.body : crypto::base64_encode(e.body);
+    o["body_encoding"] = text ? "utf-8" : "base64";
+    fmt::print("{}\n", json::serialize(o));
+    return kExitOk;
+  }
+  fmt::print("event     {}\nroute     {}{}\ntype      {}\nreceived  {}\nseq       {}\n", e.id,
+             e.route, e.test ? " (test)" : "", e.type.empty() ? "-" : e.type,
+             outbox::rfc3339_us(e.received_at_us), e.seq);
+  fmt::print("\ndeliveries:\n");
+  if (e.deliveries.empty()) {
+    fmt::print("  {}\n", e.unmatched ? "none: no handler's types matched" : "none");
+  } else {
+    std::vector<std::vector<std::string>> rows{
+        {"  HANDLER", "STATE", "ATTEMPTS", "UPDATED", "LAST ERROR"}};
+    for (const auto& d : e.deliveries) {
+      rows.push_back({"  " + d.handler, d.state, std::to_string(d.attempts),
+                      outbox::rfc3339_us(d.updated_at_us), d.last_error.value_or("-")});
+    }
+    print_table(rows);
+  }
+  fmt::print("\nheaders:\n");
+  for (const auto& h : e.headers) fmt::print("  {}: {}\n", h.name, h.value);
+  if (text) {
+    fmt::print("\nbody ({} bytes):\n{}\n", e.body.size(), e.body);
+  } else {
+    fmt::print("\nbody ({} bytes, not UTF-8, base64):\n{}\n", e.body.size(),
+               crypto::base64_encode(e.body));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int with_store(const std::string& config_path, bool writable,
+               const std::function<int(const config::Config&, sqlite3*)>& body) {
+  auto cfg = load_config(config_path);
+  if (!cfg) return kExitUserError;
+  try {
+    outbox::Connection db = outbox::open_store(cfg->storage.path, writable);
+    return body(*cfg, db.get());
+  } catch (const outbox::QueryError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitUserError;
+  } catch (const outbox::SchemaError& e) {
+    fmt::print(stderr, "{}: {}\n", cfg->storage.path, e.what());
+    return kExitRuntimeError;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: {}\n", cfg->storage.path, e.what());
+    return kExitRuntimeError;
+  }
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    fmt::print("{}\n", line);
+  }
+}
+
+Command add_events(CLI::App& app) {
+  auto* sub = app.add_subcommand("events",
+                                 "List stored events or show one (works while the "
+                                 "server runs)");
+  sub->require_subcommand(1);
+  struct Options {
+    std::string config = kDefaultConfig;
+    std::string route;
+    std::string state;
+    std::string type;
+    std::int64_t limit = 50;
+    std::string id;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* list_cmd = sub->add_subcommand("list", "List stored events, newest first");
+  list_cmd->add_option("-c,--config", o->config, "Config file")->capture_default_str();
+  list_cmd->add_option("--route", o->route, "Only events of this route");
+  list_cmd->add_option("--state", o->state,
+                       "Only events with a delivery in this state (pending, running, done, dead)");
+  list_cmd->add_option("--type", o->type, "Only events of this type (exact, or prefix.*)");
+  list_cmd->add_option("--limit", o->limit, "At most this many events (0: all)")
+      ->capture_default_str();
+  list_cmd->add_flag("--json", o->json, "One JSON object per line");
+
+  auto* show_cmd = sub->add_subcommand("show", "One event: headers, body and its deliveries");
+  show_cmd->add_option("id", o->id, "Event id")->required();
+  show_cmd->add_option("-c,--config", o->config, "Config file")->capture_default_str();
+  show_cmd->add_option("--route", o->route, "The event's route (needed when the id is on several)");
+  show_cmd->add_flag("--json", o->json, "One JSON object");
+
+  auto opt = [](const std::string& s) {
+    return s.empty() ? std::nullopt : std::optional<std::string>(s);
+  };
+  return {sub, [o, list_cmd, opt] {
+            return with_store(o->config, false, [&](const config::Config&, sqlite3* db) {
+              if (list_cmd->parsed()) {
+                return list(db, {opt(o->route), opt(o->state), opt(o->type), o->limit}, o->json);
+              }
+              return show(db, o->id, opt(o->route), o->json);
+            });
+          }};
+}
+
+}  // namespace hookd::app

@@ -1,0 +1,110 @@
+// The read side of the outbox for the operator CLI (events list/show, stats) and replay,
+// the one write the CLI makes. All of it works while the server runs on the same file.
+// Thread-safety: the functions use only the connection they are given (one thread at a time).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hookd/outbox/event.hpp"
+#include "hookd/outbox/sqlite.hpp"
+
+struct sqlite3;
+
+namespace hookd::outbox {
+
+// A mistake of the operator (unknown or ambiguous event id, bad filter, no store file):
+// the CLI answers it with exit code 1. SQLite failures stay StoreError (exit 2).
+class QueryError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Opens the store at `path` for the CLI without ever creating or migrating it: throws
+// QueryError "no store at PATH: has the server run?" when the file is missing, SchemaError
+// when its schema is not the one this build knows, StoreError otherwise. Read-only
+// connections use SQLITE_OPEN_READONLY. busy_timeout is set so that a short write lock of
+// the server's writer is waited for, not reported. The caller owns the connection.
+Connection open_store(const std::string& path, bool writable);
+
+struct DeliveryInfo {
+  std::string handler;
+  std::string state;  // pending, running, done, dead
+  std::int64_t attempts = 0;
+  std::optional<std::string> last_error;
+  std::int64_t scheduled_at_us = 0;
+  std::int64_t updated_at_us = 0;
+};
+
+struct EventSummary {
+  std::int64_t seq = 0;
+  std::string route;
+  std::string id;
+  std::string type;
+  bool test = false;
+  bool unmatched = false;  // no handler's types matched: no deliveries
+  std::int64_t received_at_us = 0;
+  std::vector<DeliveryInfo> deliveries;  // in creation order
+};
+
+struct EventDetail : EventSummary {
+  std::vector<Header> headers;  // as stored (already redacted)
+  std::string body;             // the bytes exactly as received
+};
+
+struct EventFilter {
+  std::optional<std::string> route;
+  std::optional<std::string> state;  // events having at least one delivery in this state
+  std::optional<std::string> type;   // exact, or `prefix.*`
+  std::int64_t limit = 50;           // 0: no limit
+};
+
+// Newest first (by commit order). Throws QueryError for an unknown state name.
+std::vector<EventSummary> list_events(sqlite3* db, const EventFilter& filter);
+
+// One event by id. An id is unique only within a route: when it exists on several routes
+// and `route` is not given, throws QueryError naming them (use --route). Unknown: QueryError.
+EventDetail get_event(sqlite3* db, const std::string& id, const std::optional<std::string>& route);
+
+struct RouteStats {
+  std::int64_t pending = 0;
+  std::int64_t running = 0;
+  std::int64_t done = 0;
+  std::int64_t dead = 0;
+  std::int64_t unmatched = 0;  // events that matched no handler
+  std::int64_t events = 0;     // events stored
+};
+
+struct StoreStats {
+  std::map<std::string, RouteStats> routes;  // routes that have events
+  // now − received_at of the event of the oldest pending delivery (how long the oldest
+  // unfinished work has waited since it arrived, retries included); nullopt: none pending.
+  std::optional<double> oldest_pending_age_seconds;
+};
+
+StoreStats stats(sqlite3* db, std::int64_t now_us);
+
+struct ReplayRequest {
+  std::vector<std::string> ids;      // event ids; their dead and done deliveries
+  bool dead_only = false;            // instead of ids: every dead delivery ...
+  std::optional<std::string> route;  // ... of this route (all routes when absent);
+                                     // with ids: the route the ids belong to
+};
+
+// Puts deliveries back to `pending`, due now, with `attempts` reset to 0 so the retry
+// policy starts over; `last_error` is kept for reference until the next attempt. For ids
+// only `dead` and `done` deliveries move (pending and running ones are left alone); with
+// dead_only only `dead` ones. One short BEGIN IMMEDIATE transaction with fenced UPDATEs, so
+// the server's writer is blocked for milliseconds at most. Returns how many deliveries
+// moved. Throws QueryError for an unknown or ambiguous id (and then changes nothing).
+std::size_t replay(sqlite3* db, const ReplayRequest& request, std::int64_t now_us);
+
+// unix µs → "2026-11-28T13:34:08.123456Z".
+std::string rfc3339_us(std::int64_t unix_us);
+
+}  // namespace hookd::outbox

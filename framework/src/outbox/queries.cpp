@@ -1,0 +1,286 @@
+// The CLI's queries on the outbox (events list/show, stats) and replay: short transactions
+// on a connection of its own, next to the server's single writer.
+#include "hookd/outbox/queries.hpp"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+
+#include "hookd/outbox/headers_json.hpp"
+#include "hookd/outbox/schema.hpp"
+#include "pragmas.hpp"
+
+namespace hookd::outbox {
+namespace {
+
+// Ends the transaction opened in the constructor: COMMIT on commit(), ROLLBACK otherwise.
+class Transaction {
+ public:
+  Transaction(sqlite3* db, const char* begin) : db_(db) { exec(db_, begin); }
+  ~Transaction() {
+    if (db_ != nullptr && sqlite3_get_autocommit(db_) == 0) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit() {
+    exec(db_, "COMMIT");
+    db_ = nullptr;
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+void bind_text(sqlite3_stmt* s, int index, const std::string& value) {
+  sqlite3_bind_text(s, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+}
+
+void bind_optional(sqlite3_stmt* s, int index, const std::optional<std::string>& value) {
+  if (value) {
+    bind_text(s, index, *value);
+  } else {
+    sqlite3_bind_null(s, index);
+  }
+}
+
+std::string column_text(sqlite3_stmt* s, int column) {
+  const auto* p = sqlite3_column_text(s, column);
+  return p == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(p),
+                                    static_cast<std::size_t>(sqlite3_column_bytes(s, column)));
+}
+
+// Steps `s`; true for a row, false when done, StoreError otherwise.
+bool step(sqlite3* db, sqlite3_stmt* s) {
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  raise(db, sqlite3_extended_errcode(db));
+}
+
+void check_state(const std::string& state) {
+  static const char* const kStates[] = {"pending", "running", "done", "dead"};
+  if (std::find(std::begin(kStates), std::end(kStates), state) == std::end(kStates)) {
+    throw QueryError(
+        fmt::format("unknown delivery state '{}': expected pending, running, done or dead", state));
+  }
+}
+
+constexpr const char* kEventColumns =
+    "SELECT seq, route, id, type, test, received_at, unmatched FROM events e ";
+
+EventSummary read_summary(sqlite3_stmt* s) {
+  EventSummary e;
+  e.seq = sqlite3_column_int64(s, 0);
+  e.route = column_text(s, 1);
+  e.id = column_text(s, 2);
+  e.type = column_text(s, 3);
+  e.test = sqlite3_column_int(s, 4) != 0;
+  e.received_at_us = sqlite3_column_int64(s, 5);
+  e.unmatched = sqlite3_column_int(s, 6) != 0;
+  return e;
+}
+
+std::vector<DeliveryInfo> deliveries_of(sqlite3* db, sqlite3_stmt* s, std::int64_t seq) {
+  sqlite3_reset(s);
+  sqlite3_bind_int64(s, 1, seq);
+  std::vector<DeliveryInfo> out;
+  while (step(db, s)) {
+    DeliveryInfo d;
+    d.handler = column_text(s, 0);
+    d.state = column_text(s, 1);
+    d.attempts = sqlite3_column_int64(s, 2);
+    if (sqlite3_column_type(s, 3) != SQLITE_NULL) d.last_error = column_text(s, 3);
+    d.scheduled_at_us = sqlite3_column_int64(s, 4);
+    d.updated_at_us = sqlite3_column_int64(s, 5);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Statement prepare_deliveries(sqlite3* db) {
+  return prepare(db,
+                 "SELECT handler, state, attempts, last_error, scheduled_at, updated_at "
+                 "FROM deliveries WHERE event_seq = ?1 ORDER BY id");
+}
+
+// The seq of event `id` (on `route` when given); QueryError when unknown or ambiguous.
+std::int64_t resolve(sqlite3* db, const std::string& id, const std::optional<std::string>& route) {
+  Statement s =
+      prepare(db,
+              "SELECT seq, route FROM events WHERE id = ?1 AND (?2 IS NULL OR route = ?2) "
+              "ORDER BY route");
+  bind_text(s.get(), 1, id);
+  bind_optional(s.get(), 2, route);
+  std::vector<std::pair<std::int64_t, std::string>> found;
+  while (step(db, s.get()))
+    found.emplace_back(sqlite3_column_int64(s.get(), 0), column_text(s.get(), 1));
+  if (found.empty()) {
+    throw QueryError(route ? fmt::format("no event '{}' on route '{}'", id, *route)
+                           : fmt::format("no event '{}'", id));
+  }
+  if (found.size() > 1) {
+    std::string routes;
+    for (const auto& [seq, r] : found) routes += (routes.empty() ? "" : ", ") + r;
+    throw QueryError(fmt::format(
+        "event id '{}' exists on several routes ({}): say which with --route", id, routes));
+  }
+  return found.front().first;
+}
+
+}  // namespace
+
+Connection open_store(const std::string& path, bool writable) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw QueryError(fmt::format("no store at {}: has the server run?", path));
+  }
+  Connection db = open_connection(path, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  check_schema(db.get());
+  return db;
+}
+
+std::vector<EventSummary> list_events(sqlite3* db, const EventFilter& filter) {
+  if (filter.state) check_state(*filter.state);
+  if (filter.limit < 0) throw QueryError("--limit must not be negative");
+  std::optional<std::string> type_prefix;  // "invitation." for "invitation.*"
+  if (filter.type && filter.type->size() >= 2 && filter.type->ends_with(".*")) {
+    type_prefix = filter.type->substr(0, filter.type->size() - 1);
+  }
+  Transaction tx(db, "BEGIN");  // one snapshot for the events and their deliveries
+  Statement s = prepare(
+      db,
+      std::string(kEventColumns) +
+          "WHERE (?1 IS NULL OR route = ?1) "
+          "AND (?2 IS NULL OR type = ?2 OR (?3 IS NOT NULL AND substr(type, 1, length(?3)) = ?3)) "
+          "AND (?4 IS NULL OR EXISTS (SELECT 1 FROM deliveries d "
+          "WHERE d.event_seq = e.seq AND d.state = ?4)) "
+          "ORDER BY seq DESC LIMIT ?5");
+  bind_optional(s.get(), 1, filter.route);
+  bind_optional(s.get(), 2, filter.type);
+  bind_optional(s.get(), 3, type_prefix);
+  bind_optional(s.get(), 4, filter.state);
+  sqlite3_bind_int64(s.get(), 5, filter.limit == 0 ? -1 : filter.limit);
+  std::vector<EventSummary> out;
+  while (step(db, s.get())) out.push_back(read_summary(s.get()));
+  Statement d = prepare_deliveries(db);
+  for (auto& e : out) e.deliveries = deliveries_of(db, d.get(), e.seq);
+  tx.commit();
+  return out;
+}
+
+EventDetail get_event(sqlite3* db, const std::string& id, const std::optional<std::string>& route) {
+  Transaction tx(db, "BEGIN");
+  std::int64_t seq = resolve(db, id, route);
+  Statement s = prepare(db,
+                        "SELECT seq, route, id, type, test, received_at, unmatched, headers, body "
+                        "FROM events WHERE seq = ?1");
+  sqlite3_bind_int64(s.get(), 1, seq);
+  if (!step(db, s.get())) throw QueryError(fmt::format("no event '{}'", id));
+  EventDetail e;
+  static_cast<EventSummary&>(e) = read_summary(s.get());
+  try {
+    e.headers = headers_from_json(column_text(s.get(), 7));
+  } catch (const std::invalid_argument&) {
+    e.headers = {};  // hand-edited file: show the event without its headers
+  }
+  const void* body = sqlite3_column_blob(s.get(), 8);
+  if (body != nullptr) {
+    e.body.assign(static_cast<const char*>(body),
+                  static_cast<std::size_t>(sqlite3_column_bytes(s.get(), 8)));
+  }
+  Statement d = prepare_deliveries(db);
+  e.deliveries = deliveries_of(db, d.get(), seq);
+  tx.commit();
+  return e;
+}
+
+StoreStats stats(sqlite3* db, std::int64_t now_us) {
+  StoreStats out;
+  Transaction tx(db, "BEGIN");
+  Statement events =
+      prepare(db, "SELECT route, count(*), sum(unmatched) FROM events GROUP BY route");
+  while (step(db, events.get())) {
+    auto& r = out.routes[column_text(events.get(), 0)];
+    r.events = sqlite3_column_int64(events.get(), 1);
+    r.unmatched = sqlite3_column_int64(events.get(), 2);
+  }
+  Statement states = prepare(db,
+                             "SELECT e.route, d.state, count(*) FROM deliveries d "
+                             "JOIN events e ON e.seq = d.event_seq GROUP BY e.route, d.state");
+  while (step(db, states.get())) {
+    auto& r = out.routes[column_text(states.get(), 0)];
+    std::string state = column_text(states.get(), 1);
+    std::int64_t n = sqlite3_column_int64(states.get(), 2);
+    if (state == "pending") r.pending = n;
+    if (state == "running") r.running = n;
+    if (state == "done") r.done = n;
+    if (state == "dead") r.dead = n;
+  }
+  Statement oldest = prepare(db,
+                             "SELECT min(e.received_at) FROM deliveries d "
+                             "JOIN events e ON e.seq = d.event_seq WHERE d.state = 'pending'");
+  if (step(db, oldest.get()) && sqlite3_column_type(oldest.get(), 0) != SQLITE_NULL) {
+    std::int64_t received = sqlite3_column_int64(oldest.get(), 0);
+    out.oldest_pending_age_seconds =
+        static_cast<double>(std::max<std::int64_t>(0, now_us - received)) / 1e6;
+  }
+  tx.commit();
+  return out;
+}
+
+std::size_t replay(sqlite3* db, const ReplayRequest& request, std::int64_t now_us) {
+  // IMMEDIATE: take the write lock first, so that what we read (the ids) is what we update.
+  Transaction tx(db, "BEGIN IMMEDIATE");
+  std::size_t moved = 0;
+  constexpr const char* kSet =
+      "UPDATE deliveries SET state = 'pending', attempts = 0, scheduled_at = ?1, "
+      "lease_until = NULL, updated_at = ?1 ";
+  if (request.dead_only) {
+    Statement s = prepare(db, std::string(kSet) +
+                                  "WHERE state = 'dead' AND (?2 IS NULL OR event_seq IN "
+                                  "(SELECT seq FROM events WHERE route = ?2))");
+    sqlite3_bind_int64(s.get(), 1, now_us);
+    bind_optional(s.get(), 2, request.route);
+    step(db, s.get());
+    moved = static_cast<std::size_t>(sqlite3_changes(db));
+  } else {
+    std::vector<std::int64_t> seqs;
+    for (const auto& id : request.ids) seqs.push_back(resolve(db, id, request.route));
+    // The fence: a pending or running delivery belongs to the dispatcher, not to us.
+    Statement s =
+        prepare(db, std::string(kSet) + "WHERE event_seq = ?2 AND state IN ('dead', 'done')");
+    for (std::int64_t seq : seqs) {
+      sqlite3_reset(s.get());
+      sqlite3_bind_int64(s.get(), 1, now_us);
+      sqlite3_bind_int64(s.get(), 2, seq);
+      step(db, s.get());
+      moved += static_cast<std::size_t>(sqlite3_changes(db));
+    }
+  }
+  tx.commit();
+  return moved;
+}
+
+std::string rfc3339_us(std::int64_t unix_us) {
+  std::int64_t secs = unix_us / 1000000;
+  std::int64_t micros = unix_us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    secs -= 1;
+  }
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+}
+
+}  // namespace hookd::outbox
