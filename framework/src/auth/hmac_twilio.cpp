@@ -13,19 +13,22 @@ namespace {
 // application/x-www-form-urlencoded decoding: '+' is a space, %XX a byte. Appends to
 // `out`; false on a malformed escape.
 bool form_decode(std::string_view in, std::string& out) {
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '+') {
+  while (!in.empty()) {
+    // A plain scan: find_first_of("+%") calls memchr once per character.
+    std::size_t special = 0;
+    while (special < in.size() && in[special] != '+' && in[special] != '%') ++special;
+    out.append(in.substr(0, special));
+    if (special == in.size()) break;
+    if (in[special] == '+') {
       out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      auto byte = crypto::hex_decode(in.substr(i + 1, 2));
-      if (!byte) return false;
-      out += (*byte)[0];
-      i += 2;
-    } else {
-      out += c;
+      in.remove_prefix(special + 1);
+      continue;
     }
+    if (special + 2 >= in.size()) return false;
+    auto byte = crypto::hex_decode(in.substr(special + 1, 2));
+    if (!byte) return false;
+    out += (*byte)[0];
+    in.remove_prefix(special + 3);
   }
   return true;
 }
@@ -86,26 +89,33 @@ class Twilio final : public Check {
 
  private:
   // The decoded (key, value) pairs sorted by key then value, as Twilio's validators sort
-  // them, concatenated as key1 value1 key2 value2 ...; false on a malformed escape.
+  // them, concatenated as key1 value1 key2 value2 ...; false on a malformed escape. Names
+  // and values are decoded into one arena (decoding never grows text, so reserving the
+  // body's size keeps the views into it valid) and sorted as views: three allocations.
   static bool sorted_form_params(std::string_view body, std::string& joined) {
-    const std::size_t size = body.size();
-    std::vector<std::pair<std::string, std::string>> out;
+    std::string arena;
+    arena.reserve(body.size());
+    std::vector<std::pair<std::string_view, std::string_view>> params;
+    auto decode = [&arena](std::string_view in, std::string_view& out) {
+      std::size_t start = arena.size();
+      if (!form_decode(in, arena)) return false;
+      out = std::string_view(arena).substr(start);
+      return true;
+    };
     while (!body.empty()) {
       auto amp = body.find('&');
       std::string_view item = body.substr(0, amp);
       body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
       if (item.empty()) continue;
       auto eq = item.find('=');
-      std::pair<std::string, std::string> kv;
-      if (!form_decode(item.substr(0, eq), kv.first)) return false;
-      if (eq != std::string_view::npos && !form_decode(item.substr(eq + 1), kv.second)) {
-        return false;
-      }
-      out.push_back(std::move(kv));
+      std::pair<std::string_view, std::string_view> kv;
+      if (!decode(item.substr(0, eq), kv.first)) return false;
+      if (eq != std::string_view::npos && !decode(item.substr(eq + 1), kv.second)) return false;
+      params.push_back(kv);
     }
-    std::sort(out.begin(), out.end());
-    joined.reserve(size);
-    for (const auto& [key, value] : out) {
+    std::sort(params.begin(), params.end());
+    joined.reserve(arena.size());
+    for (const auto& [key, value] : params) {
       joined += key;
       joined += value;
     }
