@@ -1,6 +1,8 @@
 // ServerProcess: fork/exec of the hookd binary, log scraping for the bound ports.
 #include "server_process.hpp"
 
+#include "tls_client.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -41,7 +43,7 @@ ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml)
     std::smatch m;
     if (std::regex_search(text, m, webhooks)) port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     if (std::regex_search(text, m, admin)) admin_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
-    if (port_ != 0 && admin_port_ != 0) return;
+    if (port_ != 0 && admin_port_ != 0 && ready()) return;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
@@ -51,6 +53,14 @@ ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml)
   }
   kill_hard();
   throw std::runtime_error("hookd did not start within 20 s:\n" + log());
+}
+
+bool ServerProcess::ready() const {
+  try {
+    return http_get(admin_port_, "/readyz").status == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 ServerProcess::~ServerProcess() {

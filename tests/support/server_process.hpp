@@ -15,7 +15,8 @@ namespace hookd::test {
 class ServerProcess {
  public:
   // Writes `config_yaml` to DIR/hookd.yaml and starts the server in DIR; waits until it
-  // logs both listeners (throws with the log on failure or after 20 s).
+  // logs both listeners and /readyz answers 200 (the store is open), or throws with the
+  // log on failure or after 20 s.
   ServerProcess(const TempDir& dir, const std::string& config_yaml);
   ~ServerProcess();  // SIGKILL if still running
   ServerProcess(const ServerProcess&) = delete;
@@ -30,6 +31,7 @@ class ServerProcess {
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   void kill_hard();  // SIGKILL and reap
   std::string log() const;
+  bool ready() const;  // GET /readyz answers 200
 
  private:
   std::string dir_;
