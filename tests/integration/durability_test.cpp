@@ -49,6 +49,10 @@ struct Load {
       });
     }
   }
+  std::size_t acked_count() {
+    std::lock_guard lock(mutex);
+    return acked.size();
+  }
   void join() {
     stop = true;
     for (auto& t : threads) t.join();
@@ -67,7 +71,10 @@ BOOST_AUTO_TEST_CASE(sigkill_under_load_loses_no_acknowledged_event) {
     {
       ServerProcess server(dir, basic_config());
       Load load(server.port(), 8, prefix);
+      // Kill mid-stream: after a moment and once some events were acknowledged (a slow,
+      // sanitized build under load may need longer for the first ones).
       std::this_thread::sleep_for(700ms);
+      for (int i = 0; i < 300 && load.acked_count() < 50; ++i) std::this_thread::sleep_for(50ms);
       server.kill_hard();
       load.join();
       acked = load.acked;
