@@ -96,7 +96,9 @@ bool Reader::read_map(const Entry& e, const std::vector<Field>& fields) {
   }
   std::map<std::string, YAML::Mark> seen;
   for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // Copies: yaml-cpp's iterator yields a temporary pair, a reference into it dangles.
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
     if (!key.IsScalar()) {
       error(key.Mark(),
             "expected a key name" + (e.path.empty() ? "" : " in " + e.path) + ", got " + kind(key));
@@ -119,7 +121,7 @@ bool Reader::read_map(const Entry& e, const std::vector<Field>& fields) {
       error(key.Mark(), std::move(message));
       continue;
     }
-    field->read(Entry{it->second, key.Mark(), e.path.empty() ? name : e.path + "." + name});
+    field->read(Entry{value, key.Mark(), e.path.empty() ? name : e.path + "." + name});
   }
   return true;
 }
