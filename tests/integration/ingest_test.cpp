@@ -159,7 +159,6 @@ BOOST_AUTO_TEST_CASE(slow_header_hits_the_header_timeout) {
   // One byte every 200 ms: the deadline covers the whole header phase, it is not
   // renewed per byte, so the server closes after ~1 s although bytes keep coming.
   std::string req = "POST " + kJofi + " HTTP/1.1\r\nHost: x\r\nX-Slow: ";
-  auto start = std::chrono::steady_clock::now();
   bool closed = false;
   for (int i = 0; i < 40 && !closed; ++i) {
     try {
@@ -170,8 +169,9 @@ BOOST_AUTO_TEST_CASE(slow_header_hits_the_header_timeout) {
     }
     closed = c.wait_closed(200ms);
   }
+  // Closed while bytes were still coming (the loop trickles for 8 s, far past the 1 s
+  // deadline): a deadline renewed per byte would have kept it open to the end.
   BOOST_TEST(closed);
-  BOOST_TEST((std::chrono::steady_clock::now() - start < 6s));
 }
 
 BOOST_AUTO_TEST_CASE(idle_keep_alive_connection_is_closed) {
