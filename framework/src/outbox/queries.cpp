@@ -17,25 +17,6 @@
 namespace hookd::outbox {
 namespace {
 
-// Ends the transaction opened in the constructor: COMMIT on commit(), ROLLBACK otherwise.
-class Transaction {
- public:
-  Transaction(sqlite3* db, const char* begin) : db_(db) { exec(db_, begin); }
-  ~Transaction() {
-    if (db_ != nullptr && sqlite3_get_autocommit(db_) == 0) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  void commit() {
-    exec(db_, "COMMIT");
-    db_ = nullptr;
-  }
-
- private:
-  sqlite3* db_;
-};
 
 void bind_text(sqlite3_stmt* s, int index, const std::string& value) {
   sqlite3_bind_text(s, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);

@@ -81,26 +81,6 @@ constexpr std::string_view kDeliveriesView =
 
 #undef HOOKD_RFC3339
 
-// Rolls back an open transaction unless commit() was reached.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
-  ~Transaction() {
-    if (db_ != nullptr && sqlite3_get_autocommit(db_) == 0) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  void commit() {
-    exec(db_, "COMMIT");
-    db_ = nullptr;
-  }
-
- private:
-  sqlite3* db_;
-};
-
 std::string newer_message(int found) {
   return fmt::format(
       "the database has schema version {} but this hookd knows only up to {}: it was "

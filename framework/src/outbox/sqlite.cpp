@@ -86,6 +86,19 @@ void exec(sqlite3* db, const std::string& sql) {
   if (rc != SQLITE_OK) raise(db, sqlite3_extended_errcode(db));
 }
 
+Transaction::Transaction(sqlite3* db, const char* begin) : db_(db) { exec(db_, begin); }
+
+Transaction::~Transaction() {
+  if (db_ != nullptr && sqlite3_get_autocommit(db_) == 0) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
+void Transaction::commit() {
+  exec(db_, "COMMIT");
+  db_ = nullptr;
+}
+
 Statement prepare(sqlite3* db, std::string_view sql) {
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),

@@ -56,4 +56,18 @@ std::string describe(sqlite3* db, int rc);
 // Throws StoreError(rc, describe(db, rc)).
 [[noreturn]] void raise(sqlite3* db, int rc);
 
+// A transaction begun by the constructor (`begin`: "BEGIN", "BEGIN IMMEDIATE") and rolled
+// back on destruction unless commit() ran. Not thread-safe (nor is the connection).
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db, const char* begin = "BEGIN IMMEDIATE");
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  sqlite3* db_;
+};
+
 }  // namespace hookd::outbox
