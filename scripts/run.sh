@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake --preset release >/dev/null
-cmake --build --preset release
+cmake --build --preset release --target hookd
 exec build/release/app/hookd serve -c "${HOOKD_CONFIG:-config/hookd.yaml}"
