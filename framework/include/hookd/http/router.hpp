@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "hookd/http/request.hpp"
 
@@ -43,8 +45,19 @@ class Router {
   void count(std::string_view path, unsigned status) const;
 
  private:
+  // The request counters of one route for the usual statuses, looked up once, so that
+  // counting an answer takes no lock; other statuses go through the registry.
+  using Counters = std::vector<std::pair<unsigned, metrics::Counter*>>;
+  struct Entry {
+    std::shared_ptr<Endpoint> endpoint;
+    Counters counters;
+  };
+  Counters make_counters(const std::string& route) const;
+  void count(const Counters& counters, const std::string& route, unsigned status) const;
+
   metrics::Registry& metrics_;
-  std::map<std::string, std::shared_ptr<Endpoint>, std::less<>> endpoints_;
+  std::map<std::string, Entry, std::less<>> endpoints_;
+  Counters unrouted_;  // route "(none)": unknown paths, malformed requests
 };
 
 }  // namespace hookd::http
