@@ -47,6 +47,10 @@ void Checkpointer::request() {
   cv_.notify_one();
 }
 
+std::unique_lock<std::mutex> Checkpointer::hold() {
+  return std::unique_lock(checkpoint_mutex_);
+}
+
 void Checkpointer::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
@@ -63,13 +67,17 @@ void Checkpointer::run() {
 void Checkpointer::checkpoint() {
   int wal_frames = 0;
   int copied = 0;
-  int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
-                                     &copied);
+  int rc = SQLITE_OK;
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                   &copied);
+  }
   if (rc == SQLITE_OK) {
     warned_ = false;
     return;
   }
-  // BUSY: another connection (the CLI) is checkpointing. Other failures (a full disk) show
+  // BUSY: another process (the CLI) is checkpointing. Other failures (a full disk) show
   // up as commit failures on the writer too, which are logged there; one warning is enough.
   if (rc == SQLITE_BUSY) return;
   std::string why = describe(db_.get(), sqlite3_extended_errcode(db_.get()));

@@ -32,13 +32,19 @@ class Checkpointer {
   // Asks for a checkpoint soon. Any thread; cheap.
   void request();
 
+  // Waits for a running background checkpoint to finish and holds off the next one while
+  // the returned lock lives: two in-process checkpoints would make one fail with BUSY, and a
+  // writer that must shrink the WAL (Store::catch_up) would then let it grow without bound.
+  [[nodiscard]] std::unique_lock<std::mutex> hold();
+
  private:
   void run();
   void checkpoint();
 
   Connection db_;
   std::chrono::milliseconds interval_;
-  std::mutex mutex_;
+  std::mutex checkpoint_mutex_;  // held around every checkpoint of this process
+  std::mutex mutex_;             // guards the flags below
   std::condition_variable cv_;
   bool requested_ = false;
   bool stopping_ = false;

@@ -159,9 +159,11 @@ int Store::on_wal_commit(void* self, sqlite3*, const char*, int wal_pages) {
 void Store::catch_up() noexcept {
   int wal_frames = 0;
   int copied = 0;
+  // Waits for a background checkpoint in progress: it has copied most frames by then.
+  auto hold = checkpointer_->hold();
   int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
                                      &copied);
-  if (rc == SQLITE_BUSY) return;  // the checkpointer is at it: try again after the next batch
+  if (rc == SQLITE_BUSY) return;  // another process is at it: try again after the next batch
   if (rc == SQLITE_OK && copied == wal_frames) {
     catch_up_at_ = Checkpointer::kCatchUpPages;
   } else {

@@ -70,7 +70,8 @@ BOOST_AUTO_TEST_CASE(wal_stays_bounded_under_continuous_writes) {
   }
   BOOST_TEST_MESSAGE("largest WAL: " << largest_wal.load() / 1024 << " KiB for "
                                      << kEvents * kBody / 1024 << " KiB of bodies");
-  BOOST_TEST(largest_wal.load() < 48u * 1024 * 1024);
+  // The writer catches up at 4000 pages (16 MiB); one batch of 8 events adds 0.5 MiB.
+  BOOST_TEST(largest_wal.load() < 24u * 1024 * 1024);
   BOOST_TEST(!std::filesystem::exists(options.path + "-wal"));  // removed on a clean close
 }
 
