@@ -1,0 +1,33 @@
+// Paths of the bundled plugins as built (<build>/plugins/libhookd_<name>.so) and a small
+// owner for the event a test hands to a plugin.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hookd/plugin/loader.hpp"
+
+namespace hookd::test {
+
+std::string bundled_plugin(std::string_view name);
+
+// Owns what a plugin::Event points to.
+struct TestEvent {
+  std::string id = "evt-1";
+  std::string route = "r";
+  std::string type = "thing.happened";
+  std::int64_t received_at_us = 1'700'000'000'000'000;
+  std::uint32_t attempt = 1;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body = R"({"id":"evt-1"})";
+
+  // Valid while this TestEvent lives and is not changed.
+  plugin::Event view();
+
+ private:
+  std::vector<plugin::Header> header_views_;
+};
+
+}  // namespace hookd::test
