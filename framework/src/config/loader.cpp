@@ -92,6 +92,7 @@ LoadResult load_string(std::string_view yaml, const std::string& file, const Env
                   Reader::kind(root));
     } else {
       std::vector<ListenSeen> listeners;
+      RetryOverride retry;
       try {
         r.read_map(
             Entry{root, root.Mark(), ""},
@@ -100,12 +101,15 @@ LoadResult load_string(std::string_view yaml, const std::string& file, const Env
                 {"admin", [&](const Entry& v) { read_admin(r, v, config.admin, listeners); }},
                 {"storage", [&](const Entry& v) { read_storage(r, v, config.storage); }},
                 {"routes", [&](const Entry& v) { read_routes(r, v, config.routes); }},
+                {"workers", [&](const Entry& v) { read_workers(r, v, config.workers, retry); }},
+                {"plugins", [&](const Entry& v) { read_plugins(r, v, config.plugins); }},
                 {"oauth",
                  [&](const Entry& v) {
                    config.oauth.emplace();
                    read_oauth(r, v, *config.oauth);
                  }},
             });
+        resolve_handlers(r, config, retry);
         check_across_sections(r, config);
       } catch (const YAML::Exception& e) {
         // Not expected: the readers check node types before they convert.

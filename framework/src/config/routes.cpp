@@ -1,4 +1,4 @@
-// The routes section: each route's name, path, test flag, auth and event id/type fields,
+// The routes section: each route's name, path, test flag, auth, event id/type fields and handlers,
 // and the checks across routes (unique names and paths).
 #include <algorithm>
 
@@ -43,6 +43,8 @@ std::string bad_pointer(std::string_view pointer) {
   return {};
 }
 
+}  // namespace
+
 void read_field_ref(Reader& r, const Entry& e, FieldRef& out) {
   auto v = r.scalar(e, "header:NAME or json:/pointer");
   if (!v) return;
@@ -69,6 +71,8 @@ void read_field_ref(Reader& r, const Entry& e, FieldRef& out) {
   }
   out = std::move(ref);
 }
+
+namespace {
 
 // What the checks across routes need to know of one route.
 struct RouteSeen {
@@ -168,6 +172,7 @@ void read_route(Reader& r, const Entry& e, RouteConfig& route, RouteSeen& seen) 
                        read_auth(r, v, route.auth);
                      }},
                     {"event", [&](const Entry& v) { read_event(r, v, route.event); }},
+                    {"handlers", [&](const Entry& v) { read_handlers(r, v, route.handlers); }},
                 });
   apply_presets(route);
   if (!has_name) r.error(route.where, e.path + ": missing the required key 'name'");

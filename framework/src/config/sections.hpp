@@ -1,4 +1,4 @@
-// The section readers of the config file (server, admin, storage, routes). Private to
+// The section readers of the config file (server, admin, storage, routes, workers, plugins). Private to
 // config/; loader.cpp dispatches the top-level keys to them.
 #pragma once
 
@@ -24,6 +24,15 @@ void read_routes(Reader& r, const Entry& e, std::vector<RouteConfig>& out);
 void read_auth(Reader& r, const Entry& e, AuthConfig& out);
 // 64 hex digits: a SHA-256 as `password_sha256` / `secret_sha256` give it (auth.cpp).
 bool is_sha256_hex(const std::string& s);
+// `header:NAME` or `json:/pointer` (routes.cpp).
+void read_field_ref(Reader& r, const Entry& e, FieldRef& out);
+// A route's `handlers`, and the `workers` and `plugins` sections (workers.cpp). The retry
+// override of `workers.retry` applies to the defaults once every section is read.
+void read_handlers(Reader& r, const Entry& e, std::vector<HandlerConfig>& out);
+void read_workers(Reader& r, const Entry& e, WorkersConfig& out, RetryOverride& retry);
+void read_plugins(Reader& r, const Entry& e, std::vector<PluginConfig>& out);
+// Applies the retry policies and checks that each handler names a known plugin.
+void resolve_handlers(Reader& r, Config& config, const RetryOverride& global_retry);
 // The top-level `oauth` section (oauth.cpp).
 void read_oauth(Reader& r, const Entry& e, OAuthConfig& out);
 

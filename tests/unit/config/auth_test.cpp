@@ -14,24 +14,24 @@ namespace {
 std::string route_with(const std::string& auth_lines, const std::string& extra = "") {
   return "routes:\n  - name: r\n    path: /r\n    auth:\n" + auth_lines + extra;
 }
-const std::string kOauth =
-    "oauth:\n  clients:\n    - { id: jofi, secret: s3cret }\n";
+const std::string kOauth = "oauth:\n  clients:\n    - { id: jofi, secret: s3cret }\n";
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(config_auth)
 
 BOOST_AUTO_TEST_CASE(every_item_kind) {
-  auto c = load_ok(route_with(
-      "      - ip_allow: [10.0.0.0/8, \"::1/128\"]\n"
-      "      - any:\n"
-      "          - basic: { username: jofi, password: \"${env:PW}\" }\n"
-      "          - bearer: { issuer: self }\n"
-      "          - bearer: { jwks: keys.json, issuer: https://as.example, audience: hookd,"
-      " algorithms: [ES256] }\n"
-      "      - hmac: { scheme: github, secrets: [a, b], tolerance: 2m }\n"
-      "      - signature: { scheme: sendgrid, public_key: MFkw }\n") +
-                   kOauth,
-                   {{"PW", "pw"}});
+  auto c = load_ok(
+      route_with(
+          "      - ip_allow: [10.0.0.0/8, \"::1/128\"]\n"
+          "      - any:\n"
+          "          - basic: { username: jofi, password: \"${env:PW}\" }\n"
+          "          - bearer: { issuer: self }\n"
+          "          - bearer: { jwks: keys.json, issuer: https://as.example, audience: hookd,"
+          " algorithms: [ES256] }\n"
+          "      - hmac: { scheme: github, secrets: [a, b], tolerance: 2m }\n"
+          "      - signature: { scheme: sendgrid, public_key: MFkw }\n") +
+          kOauth,
+      {{"PW", "pw"}});
   const auto& items = c.routes[0].auth.items;
   BOOST_REQUIRE_EQUAL(items.size(), 4u);
   BOOST_TEST((items[0].kind == AuthItemConfig::Kind::ip_allow));
@@ -55,8 +55,9 @@ BOOST_AUTO_TEST_CASE(presets_fill_event_fields_unless_the_route_sets_them) {
   auto gh = load_ok(route_with("      - hmac: { scheme: github, secrets: [x] }\n"));
   BOOST_TEST(gh.routes[0].event.id.text == "header:X-GitHub-Delivery");
   BOOST_TEST(gh.routes[0].event.type.text == "header:X-GitHub-Event");
-  auto sw = load_ok(route_with("      - hmac: { scheme: standard-webhooks, secrets: [whsec_AA==] }\n",
-                               "    event: { type: json:/kind }\n"));
+  auto sw =
+      load_ok(route_with("      - hmac: { scheme: standard-webhooks, secrets: [whsec_AA==] }\n",
+                         "    event: { type: json:/kind }\n"));
   BOOST_TEST(sw.routes[0].event.id.text == "header:webhook-id");
   BOOST_TEST(sw.routes[0].event.type.text == "json:/kind");
   auto st = load_ok(route_with("      - any: [ { hmac: { scheme: stripe, secrets: [x] } } ]\n"));
@@ -65,8 +66,9 @@ BOOST_AUTO_TEST_CASE(presets_fill_event_fields_unless_the_route_sets_them) {
 
 BOOST_AUTO_TEST_CASE(item_errors_at_their_location) {
   auto e = one_error(route_with("      - basic: { username: a }\n"));
-  BOOST_TEST(e.str() == "test.yaml:5:9: routes[0].auth[0].basic: give exactly one of "
-                        "'password' and 'password_sha256'");
+  BOOST_TEST(e.str() ==
+             "test.yaml:5:9: routes[0].auth[0].basic: give exactly one of "
+             "'password' and 'password_sha256'");
   auto f = one_error(route_with("      - hmac: { scheme: gitlab, secrets: [x] }\n"));
   BOOST_TEST(f.message.find("expected one of github, stripe") != std::string::npos);
   BOOST_TEST(f.where.column == 25);
@@ -78,14 +80,17 @@ BOOST_AUTO_TEST_CASE(item_errors_at_their_location) {
   BOOST_TEST(i.message.find("are for scheme generic") != std::string::npos);
   auto j = one_error(route_with("      - magic: {}\n"));
   BOOST_TEST(j.message.find("unknown key 'magic'") != std::string::npos);
-  auto k = one_error(route_with("      - { basic: { username: a, password: b }, ip_allow: [x] }\n"));
+  auto k =
+      one_error(route_with("      - { basic: { username: a, password: b }, ip_allow: [x] }\n"));
   BOOST_TEST(k.message.find("a map with one key") != std::string::npos);
-  auto l = one_error(route_with("      - hmac: { scheme: generic, secrets: [x], header: X-S,"
-                                " payload: \"{timestamp}.{body}\" }\n"));
+  auto l =
+      one_error(route_with("      - hmac: { scheme: generic, secrets: [x], header: X-S,"
+                           " payload: \"{timestamp}.{body}\" }\n"));
   BOOST_TEST(l.message.find("timestamp_header") != std::string::npos);
   auto m = one_error(route_with("      - bearer: { jwks: k.json }\n"));
   BOOST_TEST(m.message.find("'issuer'") != std::string::npos);
-  auto n = one_error(route_with("      - bearer: { issuer: x, jwks: k.json, algorithms: [HS256] }\n"));
+  auto n =
+      one_error(route_with("      - bearer: { issuer: x, jwks: k.json, algorithms: [HS256] }\n"));
   BOOST_TEST(n.message.find("expected one of RS256, ES256, EdDSA, got 'HS256'") !=
              std::string::npos);
 }
@@ -100,15 +105,17 @@ BOOST_AUTO_TEST_CASE(secrets_never_in_messages) {
 
 BOOST_AUTO_TEST_CASE(self_issued_bearer_needs_the_oauth_section) {
   auto e = one_error(route_with("      - bearer: { issuer: self }\n"));
-  BOOST_TEST(e.str() == "test.yaml:5:9: `bearer: {issuer: self}` needs the top-level `oauth` "
-                        "section (the token endpoint whose tokens it verifies)");
+  BOOST_TEST(e.str() ==
+             "test.yaml:5:9: `bearer: {issuer: self}` needs the top-level `oauth` "
+             "section (the token endpoint whose tokens it verifies)");
 }
 
 BOOST_AUTO_TEST_CASE(oauth_section) {
-  auto c = load_ok("oauth:\n  token_path: /token\n  issuer: me\n  token_ttl: 10m\n"
-                   "  signing_key: k.pem\n  audience: aud\n  clients:\n"
-                   "    - { id: a, secret_sha256: " +
-                   std::string(64, 'a') + " }\n");
+  auto c = load_ok(
+      "oauth:\n  token_path: /token\n  issuer: me\n  token_ttl: 10m\n"
+      "  signing_key: k.pem\n  audience: aud\n  clients:\n"
+      "    - { id: a, secret_sha256: " +
+      std::string(64, 'a') + " }\n");
   BOOST_TEST(c.oauth->token_path == "/token");
   BOOST_TEST((c.oauth->token_ttl == std::chrono::minutes(10)));
   BOOST_TEST(c.oauth->clients[0].secret_sha256.str() == std::string(64, 'a'));

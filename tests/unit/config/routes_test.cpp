@@ -41,8 +41,9 @@ BOOST_AUTO_TEST_CASE(route_without_auth_named_by_substitution) {
 
 BOOST_AUTO_TEST_CASE(auth_empty_list_is_refused) {
   auto f = one_error(route("    path: /r\n    auth: []\n"));
-  BOOST_TEST(f.str() == "test.yaml:4:11: routes[0].auth: an empty list would let anyone in; "
-                        "write `auth: none` for an open route");
+  BOOST_TEST(f.str() ==
+             "test.yaml:4:11: routes[0].auth: an empty list would let anyone in; "
+             "write `auth: none` for an open route");
 }
 
 BOOST_AUTO_TEST_CASE(auth_other_values) {

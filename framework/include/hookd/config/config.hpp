@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hookd::config {
@@ -36,7 +37,7 @@ class Secret {
 struct TlsConfig {
   std::string cert = "data/tls/cert.pem";
   std::string key = "data/tls/key.pem";
-  bool self_signed = true;       // create a localhost cert when both files are missing
+  bool self_signed = true;          // create a localhost cert when both files are missing
   std::string min_version = "1.2";  // "1.2" or "1.3"
 };
 
@@ -44,7 +45,7 @@ struct LimitsConfig {
   std::size_t max_body = 1024 * 1024;
   Duration header_timeout = std::chrono::seconds(10);  // whole header phase, from accept
   Duration body_timeout = std::chrono::seconds(30);
-  Duration idle_timeout = std::chrono::seconds(60);    // keep-alive wait for the next request
+  Duration idle_timeout = std::chrono::seconds(60);  // keep-alive wait for the next request
   std::size_t max_connections = 10000;
 };
 
@@ -52,7 +53,7 @@ struct ServerConfig {
   std::vector<std::string> listen{"0.0.0.0:8443"};  // host:port; IPv6 as [::1]:8443
   TlsConfig tls;
   LimitsConfig limits;
-  unsigned io_threads = 0;                          // 0: one per core
+  unsigned io_threads = 0;  // 0: one per core
   Duration shutdown_grace = std::chrono::seconds(30);
 };
 
@@ -113,11 +114,11 @@ struct BearerAuthConfig {
 struct HmacAuthConfig {
   // github | stripe | standard-webhooks | slack | shopify | docusign | twilio | generic
   std::string scheme;
-  std::vector<Secret> secrets;  // several at once for rotation; any may match
+  std::vector<Secret> secrets;                   // several at once for rotation; any may match
   Duration tolerance = std::chrono::minutes(5);  // where the scheme has a timestamp
-  std::string url;  // twilio: the public URL configured at Twilio
+  std::string url;                               // twilio: the public URL configured at Twilio
   // generic:
-  std::string header;            // the signature header
+  std::string header;                // the signature header
   std::string algorithm = "sha256";  // sha256 | sha512 | sha1
   std::string encoding = "hex";      // hex | base64
   std::string prefix;                // e.g. "sha256=" before the encoded MAC
@@ -152,13 +153,64 @@ struct AuthConfig {
   std::vector<AuthItemConfig> items;
 };
 
+// How a failed delivery is retried: exponential backoff from initial_backoff, times
+// multiplier per attempt, capped at max_backoff; with full jitter the wait is uniform in
+// [0, that]. After max_attempts attempts the delivery is dead.
+struct RetryConfig {
+  enum class Jitter { full, none };
+  std::uint32_t max_attempts = 12;
+  Duration initial_backoff = std::chrono::seconds(1);
+  Duration max_backoff = std::chrono::hours(1);
+  double multiplier = 2.0;
+  Jitter jitter = Jitter::full;
+};
+
+// A handler's `retry:` override: only the keys it gives replace workers.retry's.
+struct RetryOverride {
+  std::optional<std::uint32_t> max_attempts;
+  std::optional<Duration> initial_backoff;
+  std::optional<Duration> max_backoff;
+  std::optional<double> multiplier;
+  std::optional<RetryConfig::Jitter> jitter;
+  RetryConfig apply(RetryConfig base) const;
+};
+
+// One entry of a route's `handlers`: which plugin runs for which event types, and how.
+struct HandlerConfig {
+  std::string plugin;              // a key of the `plugins` section
+  std::vector<std::string> types;  // "*", exact names, or "prefix.*"
+  std::uint32_t concurrency = 0;   // at most this many at once; 0 = workers.threads
+  FieldRef ordered_by;             // none: no ordering between this handler's deliveries
+  RetryOverride retry_override;    // as written
+  RetryConfig retry;               // workers.retry with the override applied (by the loader)
+  Location where;
+
+  // Whether an event of type `type` goes to this handler.
+  bool matches(std::string_view type) const;
+};
+
 struct RouteConfig {
   std::string name;
   std::string path;
   bool test = false;
   AuthConfig auth;
   EventConfig event;
-  Location where;  // the route's entry in the file
+  std::vector<HandlerConfig> handlers;  // empty: events are stored and marked unmatched
+  Location where;                       // the route's entry in the file
+};
+
+struct WorkersConfig {
+  std::uint32_t threads = 4;
+  Duration handler_timeout = std::chrono::seconds(30);
+  RetryConfig retry;
+};
+
+// One entry of the `plugins` section: a named handler plugin and its own config.
+struct PluginConfig {
+  std::string name;         // the key; handlers refer to it, deliveries store it
+  std::string library;      // path of the shared library
+  std::string config_yaml;  // the `config:` block as YAML text (after ${...} substitution)
+  Location where;
 };
 
 struct OAuthClientConfig {
@@ -184,6 +236,8 @@ struct Config {
   AdminConfig admin;
   StorageConfig storage;
   std::optional<OAuthConfig> oauth;  // absent: no token endpoint
+  WorkersConfig workers;
+  std::vector<PluginConfig> plugins;
   std::vector<RouteConfig> routes;
 };
 
