@@ -17,7 +17,6 @@
 namespace hookd::outbox {
 namespace {
 
-
 void bind_text(sqlite3_stmt* s, int index, const std::string& value) {
   sqlite3_bind_text(s, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
 }

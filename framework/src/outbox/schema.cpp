@@ -1,4 +1,5 @@
-// Migration 1 (events, deliveries, indexes, operator views) and the migration runner.
+// Migrations 1 (events, deliveries, indexes, operator views) and 2 (delivery engine), and the
+// migration runner.
 #include "hookd/outbox/schema.hpp"
 
 #include <sqlite3.h>
@@ -79,6 +80,37 @@ constexpr std::string_view kDeliveriesView =
     "  " HOOKD_RFC3339("d.updated_at") " AS updated_at\n"
     "FROM deliveries d JOIN events e ON e.seq = d.event_seq";
 
+// Migration 2 (the delivery engine): the route on each delivery, so that a claim for one
+// (route, handler) pair walks an index in id (= commit) order; the ordering-key lookup;
+// and the bounded history of attempts behind `hookd events show`.
+constexpr std::string_view kDeliveriesRoute =
+    "ALTER TABLE deliveries ADD COLUMN route TEXT NOT NULL DEFAULT ''";
+constexpr std::string_view kDeliveriesRouteFill =
+    "UPDATE deliveries SET route = (SELECT e.route FROM events e WHERE e.seq = "
+    "deliveries.event_seq)";
+constexpr std::string_view kDeliveriesClaim =
+    "CREATE INDEX deliveries_claim ON deliveries (route, handler, state, id)";
+constexpr std::string_view kDeliveriesOrdered =
+    "CREATE INDEX deliveries_ordered ON deliveries (route, handler, ordering_key, id) "
+    "WHERE ordering_key IS NOT NULL";
+constexpr std::string_view kAttempts = R"sql(
+CREATE TABLE attempts (
+  delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+  attempt     INTEGER NOT NULL CHECK (attempt >= 1),
+  started_at  INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  outcome     TEXT    NOT NULL CHECK (outcome IN ('ok', 'retry', 'fail', 'timeout', 'lease_expired')),
+  error       TEXT,
+  PRIMARY KEY (delivery_id, attempt)
+) STRICT, WITHOUT ROWID)sql";
+
+constexpr std::string_view kAttemptsView =
+    "CREATE VIEW attempts_view AS SELECT\n"
+    "  a.delivery_id, d.handler, e.route, e.id AS event_id, a.attempt, a.outcome,\n"
+    "  " HOOKD_RFC3339("a.started_at") " AS started_at,\n"
+    "  (a.finished_at - a.started_at) / 1000 AS duration_ms, a.error\n"
+    "FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.seq = d.event_seq";
+
 #undef HOOKD_RFC3339
 
 std::string newer_message(int found) {
@@ -93,6 +125,9 @@ std::string newer_message(int found) {
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> list = {
       {1, {kEvents, kDeliveries, kDeliveriesDue, kDeliveriesEvent, kEventsView, kDeliveriesView}},
+      {2,
+       {kDeliveriesRoute, kDeliveriesRouteFill, kDeliveriesClaim, kDeliveriesOrdered, kAttempts,
+        kAttemptsView}},
   };
   return list;
 }

@@ -86,7 +86,9 @@ void exec(sqlite3* db, const std::string& sql) {
   if (rc != SQLITE_OK) raise(db, sqlite3_extended_errcode(db));
 }
 
-Transaction::Transaction(sqlite3* db, const char* begin) : db_(db) { exec(db_, begin); }
+Transaction::Transaction(sqlite3* db, const char* begin) : db_(db) {
+  exec(db_, begin);
+}
 
 Transaction::~Transaction() {
   if (db_ != nullptr && sqlite3_get_autocommit(db_) == 0) {

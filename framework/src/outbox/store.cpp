@@ -26,8 +26,8 @@ constexpr std::string_view kInsertEvent =
 
 // A handler listed twice for one event gets one delivery, instead of failing the batch.
 constexpr std::string_view kInsertDelivery =
-    "INSERT INTO deliveries (event_seq, handler, scheduled_at, ordering_key, updated_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?3) ON CONFLICT (event_seq, handler) DO NOTHING";
+    "INSERT INTO deliveries (event_seq, handler, scheduled_at, ordering_key, updated_at, route) "
+    "VALUES (?1, ?2, ?3, ?4, ?3, ?5) ON CONFLICT (event_seq, handler) DO NOTHING";
 
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -70,6 +70,7 @@ Store::Store(const WriterOptions& options) {
   rollback_ = prepare(db, "ROLLBACK");
   insert_event_ = prepare(db, kInsertEvent);
   insert_delivery_ = prepare(db, kInsertDelivery);
+  prepare_delivery_statements();
 
   checkpointer_ = std::make_unique<Checkpointer>(options.path, kCheckpointInterval);
   catch_up_at_ = Checkpointer::kCatchUpPages;
@@ -95,17 +96,28 @@ bool Store::needs_reopen(int code) {
   }
 }
 
-void Store::commit(std::span<const NewEvent* const> events, std::vector<AppendStatus>& statuses) {
-  statuses.assign(events.size(), AppendStatus::unavailable);
+void Store::commit(const Work& work, Done& done) {
+  done.statuses.assign(work.events.size(), AppendStatus::unavailable);
+  done.claims.clear();
+  done.new_deliveries = false;
   const std::int64_t now = now_us();
   if (wal_pages_ >= catch_up_at_) catch_up();
   try {
     run(begin_.get());
-    for (std::size_t i = 0; i < events.size(); ++i) insert_one(*events[i], now, statuses[i]);
+    for (std::size_t i = 0; i < work.events.size(); ++i) {
+      insert_one(*work.events[i], now, done.statuses[i]);
+      if (done.statuses[i] == AppendStatus::accepted && !work.events[i]->deliveries.empty()) {
+        done.new_deliveries = true;
+      }
+    }
+    apply_results(work.results, now);
+    for (const ClaimRequest* request : work.claims) done.claims.push_back(claim(*request, now));
     run(commit_.get());
   } catch (...) {
     rollback();
-    statuses.assign(events.size(), AppendStatus::unavailable);
+    done.statuses.assign(work.events.size(), AppendStatus::unavailable);
+    done.claims.clear();
+    done.new_deliveries = false;
     throw;
   }
 }
@@ -139,6 +151,7 @@ void Store::insert_one(const NewEvent& event, std::int64_t now, AppendStatus& st
     } else {
       bind_text(d, 4, delivery.ordering_key);
     }
+    bind_text(d, 5, event.route);
     run(d);
   }
   status = AppendStatus::accepted;
@@ -178,6 +191,10 @@ void Store::run(sqlite3_stmt* stmt) {
     sqlite3_reset(stmt);
     return;
   }
+  fail_statement(stmt, rc);
+}
+
+void Store::fail_statement(sqlite3_stmt* stmt, int rc) {
   sqlite3* db = db_.get();
   int code = rc == SQLITE_ROW ? SQLITE_MISUSE : sqlite3_extended_errcode(db);
   StoreError error(code, describe(db, code));

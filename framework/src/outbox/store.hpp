@@ -1,11 +1,13 @@
 // The writer's side of the database: the one writing connection, its prepared statements,
-// and the transaction that commits a batch of appends. Used only by the writer thread.
+// and the transaction that commits a batch of appends, results and claims. Used only by the
+// writer thread.
 #pragma once
 
 #include <memory>
 #include <span>
 #include <vector>
 
+#include "hookd/outbox/deliveries.hpp"
 #include "hookd/outbox/event.hpp"
 #include "hookd/outbox/sqlite.hpp"
 #include "hookd/outbox/writer.hpp"
@@ -25,10 +27,20 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Commits `events` in one transaction; on return `statuses[i]` is accepted or duplicate
-  // for events[i] and the transaction is committed. On failure rolls back and throws
+  // What one transaction does, in this order: appends, results of attempts, claims.
+  struct Work {
+    std::span<const NewEvent* const> events;
+    std::span<const DeliveryResult> results;
+    std::span<const ClaimRequest* const> claims;
+  };
+  struct Done {
+    std::vector<AppendStatus> statuses;  // per event: accepted or duplicate
+    std::vector<ClaimResult> claims;     // per claim request
+    bool new_deliveries = false;         // an accepted event created deliveries
+  };
+  // Runs `work` in one transaction and commits it. On failure rolls back and throws
   // StoreError: nothing of the batch is stored.
-  void commit(std::span<const NewEvent* const> events, std::vector<AppendStatus>& statuses);
+  void commit(const Work& work, Done& done);
 
   // Whether the connection should be thrown away and reopened after a failure with this
   // code (I/O errors, a file replaced or removed underneath us, corruption), rather than
@@ -39,7 +51,11 @@ class Store {
 
  private:
   void insert_one(const NewEvent& event, std::int64_t now_us, AppendStatus& status);
+  void apply_results(std::span<const DeliveryResult> results, std::int64_t now);
+  ClaimResult claim(const ClaimRequest& request, std::int64_t now);
+  void prepare_delivery_statements();
   void run(sqlite3_stmt* stmt);  // steps to SQLITE_DONE and resets; throws StoreError
+  [[noreturn]] void fail_statement(sqlite3_stmt* stmt, int rc);  // resets, throws StoreError
   void rollback() noexcept;
   void catch_up() noexcept;
   // sqlite3_wal_hook: runs on the writer thread after each commit; `self` is the Store.
@@ -51,6 +67,15 @@ class Store {
   Statement rollback_;
   Statement insert_event_;
   Statement insert_delivery_;
+  // deliveries.cpp
+  Statement rescue_history_;
+  Statement rescue_;
+  Statement claim_;
+  Statement claimed_event_;
+  Statement next_due_;
+  Statement result_;
+  Statement history_;
+  Statement history_prune_;
   std::unique_ptr<Checkpointer> checkpointer_;
   bool broken_ = false;
   int wal_pages_ = 0;    // WAL size after the last commit

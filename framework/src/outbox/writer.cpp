@@ -31,6 +31,19 @@ struct Pending {
   Clock::time_point enqueued;
 };
 
+struct PendingClaim {
+  ClaimRequest request;
+  ClaimCallback done;
+};
+
+// What one transaction takes from the queues.
+struct Batch {
+  std::vector<Pending> appends;
+  std::vector<DeliveryResult> results;
+  std::vector<PendingClaim> claims;
+  bool empty() const { return appends.empty() && results.empty() && claims.empty(); }
+};
+
 // Series looked up once; updating them is lock-free.
 struct WriterMetrics {
   explicit WriterMetrics(metrics::Registry& r)
@@ -71,13 +84,14 @@ struct WriterMetrics {
 };
 
 // A callback must not take the writer down; it is the caller's code.
-void invoke(AppendCallback& done, AppendResult result) {
+template <class Callback, class Result>
+void invoke(Callback& done, Result result) {
   try {
     done(std::move(result));
   } catch (const std::exception& e) {
-    spdlog::error("outbox: an append callback threw: {}", e.what());
+    spdlog::error("outbox: a writer callback threw: {}", e.what());
   } catch (...) {
-    spdlog::error("outbox: an append callback threw a non-exception");
+    spdlog::error("outbox: a writer callback threw a non-exception");
   }
 }
 
@@ -94,10 +108,11 @@ struct Writer::Impl {
 
   void run();
   void try_open();
-  std::vector<Pending> next_batch(bool& finished);
-  void commit(std::vector<Pending>& batch);
-  void fail(std::vector<Pending>& batch, const std::string& error);
-  void finish(std::vector<Pending>& batch, const std::vector<AppendResult>& results);
+  bool has_work() const { return !queue.empty() || !results.empty() || !claims.empty(); }
+  Batch next_batch(bool& finished);
+  void commit(Batch& batch);
+  void fail(Batch& batch, const std::string& error);
+  void finish(std::vector<Pending>& appends, const std::vector<AppendResult>& results);
 
   const WriterOptions options;
   const std::size_t max_events;
@@ -107,6 +122,9 @@ struct Writer::Impl {
   std::mutex mutex;
   std::condition_variable cv;
   std::deque<Pending> queue;
+  std::vector<DeliveryResult> results;
+  std::vector<PendingClaim> claims;
+  std::function<void()> on_new_deliveries;
   bool stopping = false;
 
   std::atomic<bool> ready{false};
@@ -128,7 +146,7 @@ void Writer::Impl::run() {
   for (;;) {
     if (!store && Clock::now() >= next_open) try_open();
     bool finished = false;
-    std::vector<Pending> batch = next_batch(finished);
+    Batch batch = next_batch(finished);
     if (finished) return;
     if (batch.empty()) continue;  // time to retry opening the store
     if (!store && Clock::now() >= next_open) try_open();
@@ -160,45 +178,50 @@ void Writer::Impl::try_open() {
 
 // Waits for work and closes a batch: at max_events appends, when its oldest append has
 // waited max_wait, at once when stopping or when the store is closed (those appends fail
-// now instead of waiting). Returns an empty batch when it is time to retry opening the
+// now instead of waiting). Results and claims ride along with the appends; alone, they
+// close a batch at once. Returns an empty batch when it is time to retry opening the
 // store; sets `finished` once stopping and drained.
-std::vector<Pending> Writer::Impl::next_batch(bool& finished) {
+Batch Writer::Impl::next_batch(bool& finished) {
   std::unique_lock lock(mutex);
-  while (queue.empty()) {
+  while (!has_work()) {
     if (stopping) {
       finished = true;
       return {};
     }
     if (store) {
       cv.wait(lock);
-    } else if (cv.wait_until(lock, next_open) == std::cv_status::timeout && queue.empty()) {
+    } else if (cv.wait_until(lock, next_open) == std::cv_status::timeout && !has_work()) {
       return {};
     }
   }
-  while (store && !stopping && queue.size() < max_events) {
+  while (store && !stopping && !queue.empty() && queue.size() < max_events) {
     const auto deadline = queue.front().enqueued + options.max_wait;
     if (Clock::now() >= deadline) break;
     cv.wait_until(lock, deadline);
   }
   const std::size_t n = std::min(queue.size(), max_events);
-  std::vector<Pending> batch;
-  batch.reserve(n);
+  Batch batch;
+  batch.appends.reserve(n);
   std::move(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n),
-            std::back_inserter(batch));
+            std::back_inserter(batch.appends));
   queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
+  batch.results.swap(results);
+  batch.claims.swap(claims);
   return batch;
 }
 
-void Writer::Impl::commit(std::vector<Pending>& batch) {
+void Writer::Impl::commit(Batch& batch) {
   std::vector<const NewEvent*> refs;
-  refs.reserve(batch.size());
-  for (const Pending& p : batch) refs.push_back(&p.event);
+  refs.reserve(batch.appends.size());
+  for (const Pending& p : batch.appends) refs.push_back(&p.event);
+  std::vector<const ClaimRequest*> claim_refs;
+  for (const PendingClaim& c : batch.claims) claim_refs.push_back(&c.request);
 
-  std::vector<AppendStatus> statuses;
+  Store::Done done;
   const auto started = Clock::now();
   std::string error;
   try {
-    store->commit(refs, statuses);
+    store->commit({refs, batch.results, claim_refs}, done);
   } catch (const StoreError& e) {
     error = e.what();
     if (Store::needs_reopen(e.code()) || store->broken()) {
@@ -213,7 +236,7 @@ void Writer::Impl::commit(std::vector<Pending>& batch) {
   }
   const std::chrono::duration<double> took = Clock::now() - started;
   if (metrics) {
-    metrics->batch_size.observe(static_cast<double>(batch.size()));
+    metrics->batch_size.observe(static_cast<double>(batch.appends.size()));
     metrics->duration.observe(took.count());
   }
 
@@ -226,22 +249,41 @@ void Writer::Impl::commit(std::vector<Pending>& batch) {
   if (std::uint64_t failures = commit_log.succeeded(); failures > 0) {
     spdlog::info("outbox: store writable again after {} failed commits", failures);
   }
-  std::vector<AppendResult> results(batch.size());
-  for (std::size_t i = 0; i < batch.size(); ++i) results[i].status = statuses[i];
-  finish(batch, results);
+  std::vector<AppendResult> appended(batch.appends.size());
+  for (std::size_t i = 0; i < batch.appends.size(); ++i) appended[i].status = done.statuses[i];
+  finish(batch.appends, appended);
+  for (std::size_t i = 0; i < batch.claims.size(); ++i) {
+    invoke(batch.claims[i].done, std::move(done.claims[i]));
+  }
+  if (done.new_deliveries) {
+    std::function<void()> wake;
+    {
+      std::lock_guard lock(mutex);
+      wake = on_new_deliveries;
+    }
+    if (wake) wake();
+  }
 }
 
-void Writer::Impl::fail(std::vector<Pending>& batch, const std::string& error) {
-  std::vector<AppendResult> results(batch.size(), AppendResult{AppendStatus::unavailable, error});
-  finish(batch, results);
+// Appends answer unavailable and claims fail. Results are dropped: their deliveries stay
+// running until the lease expires and then run again (at least once).
+void Writer::Impl::fail(Batch& batch, const std::string& error) {
+  std::vector<AppendResult> appended(batch.appends.size(),
+                                     AppendResult{AppendStatus::unavailable, error});
+  finish(batch.appends, appended);
+  for (PendingClaim& c : batch.claims) {
+    ClaimResult failed;
+    failed.error = error;
+    invoke(c.done, std::move(failed));
+  }
 }
 
-void Writer::Impl::finish(std::vector<Pending>& batch, const std::vector<AppendResult>& results) {
+void Writer::Impl::finish(std::vector<Pending>& appends, const std::vector<AppendResult>& results) {
   batches.fetch_add(1);
-  events.fetch_add(batch.size());
-  for (std::size_t i = 0; i < batch.size(); ++i) {
+  events.fetch_add(appends.size());
+  for (std::size_t i = 0; i < appends.size(); ++i) {
     if (metrics) metrics->count(results[i].status);
-    invoke(batch[i].done, results[i]);
+    invoke(appends[i].done, results[i]);
   }
 }
 
@@ -268,7 +310,33 @@ void Writer::append(NewEvent event, AppendCallback done) {
   }
   impl_->events.fetch_add(1);
   if (impl_->metrics) impl_->metrics->count(AppendStatus::unavailable);
-  invoke(done, {AppendStatus::unavailable, "shutting down"});
+  invoke(done, AppendResult{AppendStatus::unavailable, "shutting down"});
+}
+
+void Writer::claim(ClaimRequest request, ClaimCallback done) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->stopping) {
+      impl_->claims.push_back({std::move(request), std::move(done)});
+      impl_->cv.notify_one();
+      return;
+    }
+  }
+  ClaimResult failed;
+  failed.error = "shutting down";
+  invoke(done, std::move(failed));
+}
+
+void Writer::complete(DeliveryResult result) {
+  std::lock_guard lock(impl_->mutex);
+  // Also while stopping: the last batch writes what the engine reports during its drain.
+  impl_->results.push_back(std::move(result));
+  impl_->cv.notify_one();
+}
+
+void Writer::on_new_deliveries(std::function<void()> wake) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->on_new_deliveries = std::move(wake);
 }
 
 void Writer::stop() {

@@ -28,15 +28,16 @@ const char* kEvent =
 
 BOOST_AUTO_TEST_SUITE(outbox_schema)
 
-BOOST_AUTO_TEST_CASE(fresh_database_gets_version_1_and_the_tables) {
+BOOST_AUTO_TEST_CASE(fresh_database_gets_the_latest_version_and_the_tables) {
   hookd::test::TempDir tmp;
   Db db(tmp.file("s.db"), false);
   BOOST_TEST(schema_version(db.get()) == 0);
   migrate(db.get());
-  BOOST_TEST(schema_version(db.get()) == 1);
-  BOOST_TEST(latest_schema_version() == 1);
+  BOOST_TEST(schema_version(db.get()) == 2);
+  BOOST_TEST(latest_schema_version() == 2);
   for (const char* name : {"events", "deliveries", "deliveries_due", "deliveries_event",
-                           "events_view", "deliveries_view"}) {
+                           "events_view", "deliveries_view", "deliveries_claim",
+                           "deliveries_ordered", "attempts", "attempts_view"}) {
     BOOST_TEST_CONTEXT(name) {
       BOOST_TEST(db.integer(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") +
                             name + "'") == 1);
@@ -59,9 +60,23 @@ BOOST_AUTO_TEST_CASE(reopening_is_a_no_op) {
   const auto objects = db.integer("SELECT count(*) FROM sqlite_schema");
   migrate(db.get());
   migrate(db.get());
-  BOOST_TEST(schema_version(db.get()) == 1);
+  BOOST_TEST(schema_version(db.get()) == latest_schema_version());
   BOOST_TEST(db.integer("SELECT count(*) FROM sqlite_schema") == objects);
   BOOST_TEST(db.integer("SELECT count(*) FROM events") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(migration_2_fills_the_route_of_existing_deliveries) {
+  hookd::test::TempDir tmp;
+  Db db(tmp.file("s.db"), false);
+  for (std::string_view step : migrations()[0].steps) exec(db.get(), std::string(step));
+  exec(db.get(), "PRAGMA user_version = 1");
+  exec(db.get(), kEvent);
+  exec(db.get(),
+       "INSERT INTO deliveries (event_seq, handler, scheduled_at, updated_at) VALUES (1, 'log', 0, 0)");
+  migrate(db.get());
+  BOOST_TEST(schema_version(db.get()) == 2);
+  BOOST_TEST(db.text("SELECT route FROM deliveries") == "r");
+  BOOST_TEST(db.integer("SELECT count(*) FROM attempts") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(constraints_guard_the_state_machine) {

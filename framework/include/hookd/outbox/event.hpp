@@ -24,9 +24,9 @@ struct NewEvent {
   std::string id;    // dedupe key within the route
   std::string type;  // may be empty
   bool test = false;
-  std::int64_t received_at_us = 0;  // unix time, microseconds
-  std::vector<Header> headers;      // already redacted (Authorization, Cookie, ...)
-  std::string body;                 // the bytes exactly as received
+  std::int64_t received_at_us = 0;      // unix time, microseconds
+  std::vector<Header> headers;          // already redacted (Authorization, Cookie, ...)
+  std::string body;                     // the bytes exactly as received
   std::vector<NewDelivery> deliveries;  // empty: stored and marked as matching no handler
 };
 

@@ -1,5 +1,6 @@
 // The outbox writer: one thread that owns the only writing SQLite connection and commits
-// appends in batches (group commit). Every waiter of a batch is completed after COMMIT.
+// appends, results of delivery attempts and claims in batches (group commit), one
+// transaction per batch. Every waiter of a batch is completed after COMMIT.
 // Thread-safety: append() and the observers may be called from any thread.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "hookd/outbox/deliveries.hpp"
 #include "hookd/outbox/event.hpp"
 
 namespace hookd::metrics {
@@ -17,9 +19,9 @@ class Registry;
 namespace hookd::outbox {
 
 struct WriterOptions {
-  std::string path;                 // the SQLite file; created with the schema when missing
-  bool fsync_each_commit = true;    // durability: full (synchronous=FULL) vs normal
-  std::size_t max_events = 1024;    // a batch closes at this many appends ...
+  std::string path;               // the SQLite file; created with the schema when missing
+  bool fsync_each_commit = true;  // durability: full (synchronous=FULL) vs normal
+  std::size_t max_events = 1024;  // a batch closes at this many appends ...
   std::chrono::microseconds max_wait{1000};  // ... or when its oldest append waited this long
   // When the store cannot be opened or migrated (a full disk), retry this often; appends
   // meanwhile answer unavailable.
@@ -38,6 +40,18 @@ class Writer {
   // Queues an event; `done` is called exactly once (see AppendCallback). After stop()
   // it is called at once with `unavailable`.
   void append(NewEvent event, AppendCallback done);
+
+  // Queues a claim for the next transaction; `done` runs once on the writer thread after
+  // it committed (or failed). After stop() it is called at once with a failure.
+  void claim(ClaimRequest request, ClaimCallback done);
+
+  // Queues the result of an attempt for the next transaction (fire and forget: if it cannot
+  // be written, the delivery's lease expires and it runs again).
+  void complete(DeliveryResult result);
+
+  // `wake` runs on the writer thread after each commit that created deliveries (new
+  // events for some handler), so that the engine claims them at once. Empty: no call.
+  void on_new_deliveries(std::function<void()> wake);
 
   // Commits what is queued, then stops the thread. Idempotent.
   void stop();

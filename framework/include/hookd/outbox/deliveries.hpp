@@ -1,0 +1,78 @@
+// What the delivery engine asks of the outbox writer: claims of due deliveries (with the
+// event data a handler needs) and the results of attempts. Plain values; see writer.hpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hookd/outbox/event.hpp"
+
+namespace hookd::outbox {
+
+// Claim up to `limit` due deliveries of one (route, handler) pair.
+struct ClaimSpec {
+  std::string route;
+  std::string handler;
+  std::size_t limit = 0;
+  bool ordered = false;  // honour ordering keys: a key's later deliveries wait for earlier ones
+  // Rescue of expired leases of this pair: back to pending, or dead once this many
+  // attempts have been made.
+  std::uint32_t max_attempts = 1;
+};
+
+struct ClaimRequest {
+  std::vector<ClaimSpec> specs;  // claimed in this order
+  std::size_t total_limit = 0;   // across all specs
+  std::int64_t lease_us = 0;     // a claimed delivery is running until now + lease_us
+};
+
+// One claimed delivery: state running, `attempt` = its attempts counter after the claim.
+struct ClaimedDelivery {
+  std::int64_t id = 0;
+  std::string route;
+  std::string handler;
+  std::uint32_t attempt = 0;
+  std::string event_id;
+  std::string type;
+  std::int64_t received_at_us = 0;
+  std::vector<Header> headers;
+  std::string body;
+};
+
+struct ClaimResult {
+  bool ok = false;
+  std::string error;                        // why, when !ok
+  std::vector<ClaimedDelivery> deliveries;  // in id order (commit order)
+  // The earliest time (unix µs) at which some pending delivery becomes due or a running
+  // one's lease expires; empty when there is none.
+  std::optional<std::int64_t> next_due_us;
+};
+
+// Called once on the writer thread after the claim committed (or failed).
+using ClaimCallback = std::function<void(ClaimResult)>;
+
+// The end of one attempt, written with a fenced UPDATE (only while the delivery is still
+// running with this attempt number: a rescued or re-claimed delivery is left alone).
+struct DeliveryResult {
+  enum class State { done, pending, dead };
+  // What happened, kept in the delivery's attempt history.
+  enum class Outcome { ok, retry, fail, timeout, released };
+  std::int64_t id = 0;
+  std::uint32_t attempt = 0;
+  State state = State::pending;
+  Outcome outcome = Outcome::retry;
+  std::int64_t scheduled_at_us = 0;  // State::pending: when it is due again
+  std::string error;                 // empty for ok
+  std::int64_t started_at_us = 0;
+  std::int64_t finished_at_us = 0;
+};
+
+const char* outcome_name(DeliveryResult::Outcome outcome);
+
+// Attempts kept per delivery in the `attempts` table; older ones are pruned.
+inline constexpr int kAttemptHistory = 20;
+
+}  // namespace hookd::outbox

@@ -1,0 +1,213 @@
+// The writer's delivery statements: claims of due deliveries (with lease rescue and
+// ordering keys), fenced results of attempts with their bounded history.
+#include <sqlite3.h>
+
+#include <algorithm>
+
+#include "hookd/outbox/headers_json.hpp"
+#include "store.hpp"
+
+namespace hookd::outbox {
+namespace {
+
+// Expired leases of one pair go back to pending (at least once), or to dead when the
+// attempts are used up; the expiry is kept in the attempt history.
+constexpr std::string_view kRescueHistory =
+    "INSERT OR REPLACE INTO attempts (delivery_id, attempt, started_at, finished_at, outcome, "
+    "error) SELECT id, attempts, updated_at, ?3, 'lease_expired', "
+    "'the lease expired: hookd stopped or the handler ran past it' FROM deliveries "
+    "WHERE route = ?1 AND handler = ?2 AND state = 'running' AND lease_until < ?3 AND attempts > 0";
+constexpr std::string_view kRescue =
+    "UPDATE deliveries SET state = CASE WHEN attempts >= ?4 THEN 'dead' ELSE 'pending' END, "
+    "lease_until = NULL, scheduled_at = ?3, updated_at = ?3, "
+    "last_error = 'lease expired after attempt ' || attempts "
+    "WHERE route = ?1 AND handler = ?2 AND state = 'running' AND lease_until < ?3";
+
+// Claim in commit order; with ordering keys, a delivery waits while an earlier one with
+// the same key is pending (also when scheduled later: retrying) or running.
+constexpr std::string_view kClaim =
+    "UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = ?4, "
+    "updated_at = ?3 WHERE id IN ("
+    "  SELECT d.id FROM deliveries d"
+    "  WHERE d.route = ?1 AND d.handler = ?2 AND d.state = 'pending' AND d.scheduled_at <= ?3"
+    "    AND (?6 = 0 OR d.ordering_key IS NULL OR NOT EXISTS ("
+    "      SELECT 1 FROM deliveries p WHERE p.route = d.route AND p.handler = d.handler"
+    "        AND p.ordering_key = d.ordering_key AND p.id < d.id"
+    "        AND p.state IN ('pending', 'running')))"
+    "  ORDER BY d.id LIMIT ?5) "
+    "RETURNING id, attempts";
+
+constexpr std::string_view kClaimedEvent =
+    "SELECT e.id, e.type, e.received_at, e.headers, e.body FROM deliveries d "
+    "JOIN events e ON e.seq = d.event_seq WHERE d.id = ?1";
+
+constexpr std::string_view kNextDue =
+    "SELECT min(t) FROM (SELECT min(scheduled_at) AS t FROM deliveries WHERE state = 'pending' "
+    "UNION ALL SELECT min(lease_until) FROM deliveries WHERE state = 'running')";
+
+// Fenced: only while the delivery is still running this attempt. A release (?7 = 1: claimed
+// but never started, at shutdown) gives the attempt back.
+constexpr std::string_view kResult =
+    "UPDATE deliveries SET state = ?3, lease_until = NULL, scheduled_at = ?4, "
+    "last_error = CASE WHEN ?7 THEN last_error ELSE ?5 END, updated_at = ?6, "
+    "attempts = attempts - ?7 "
+    "WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
+
+constexpr std::string_view kHistory =
+    "INSERT OR REPLACE INTO attempts (delivery_id, attempt, started_at, finished_at, outcome, "
+    "error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr std::string_view kHistoryPrune =
+    "DELETE FROM attempts WHERE delivery_id = ?1 AND attempt <= ?2";
+
+void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+std::string column_text(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return p == nullptr ? std::string()
+                      : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
+}
+
+const char* state_name(DeliveryResult::State state) {
+  switch (state) {
+    case DeliveryResult::State::done:
+      return "done";
+    case DeliveryResult::State::dead:
+      return "dead";
+    case DeliveryResult::State::pending:
+      break;
+  }
+  return "pending";
+}
+
+}  // namespace
+
+const char* outcome_name(DeliveryResult::Outcome outcome) {
+  switch (outcome) {
+    case DeliveryResult::Outcome::ok:
+      return "ok";
+    case DeliveryResult::Outcome::fail:
+      return "fail";
+    case DeliveryResult::Outcome::timeout:
+      return "timeout";
+    case DeliveryResult::Outcome::released:
+      return "released";
+    case DeliveryResult::Outcome::retry:
+      break;
+  }
+  return "retry";
+}
+
+void Store::prepare_delivery_statements() {
+  sqlite3* db = db_.get();
+  rescue_history_ = prepare(db, kRescueHistory);
+  rescue_ = prepare(db, kRescue);
+  claim_ = prepare(db, kClaim);
+  claimed_event_ = prepare(db, kClaimedEvent);
+  next_due_ = prepare(db, kNextDue);
+  result_ = prepare(db, kResult);
+  history_ = prepare(db, kHistory);
+  history_prune_ = prepare(db, kHistoryPrune);
+}
+
+void Store::apply_results(std::span<const DeliveryResult> results, std::int64_t now) {
+  for (const DeliveryResult& r : results) {
+    const bool release = r.outcome == DeliveryResult::Outcome::released;
+    sqlite3_stmt* s = result_.get();
+    sqlite3_bind_int64(s, 1, r.id);
+    sqlite3_bind_int64(s, 2, r.attempt);
+    sqlite3_bind_text(s, 3, state_name(r.state), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, r.state == DeliveryResult::State::pending ? r.scheduled_at_us : now);
+    if (r.error.empty()) {
+      sqlite3_bind_null(s, 5);
+    } else {
+      bind_text(s, 5, r.error);
+    }
+    sqlite3_bind_int64(s, 6, now);
+    sqlite3_bind_int(s, 7, release ? 1 : 0);
+    run(s);
+    if (sqlite3_changes(db_.get()) == 0 || release) continue;  // fenced out, or no attempt
+    sqlite3_stmt* h = history_.get();
+    sqlite3_bind_int64(h, 1, r.id);
+    sqlite3_bind_int64(h, 2, r.attempt);
+    sqlite3_bind_int64(h, 3, r.started_at_us);
+    sqlite3_bind_int64(h, 4, r.finished_at_us);
+    sqlite3_bind_text(h, 5, outcome_name(r.outcome), -1, SQLITE_STATIC);
+    if (r.error.empty()) {
+      sqlite3_bind_null(h, 6);
+    } else {
+      bind_text(h, 6, r.error);
+    }
+    run(h);
+    if (r.attempt > static_cast<std::uint32_t>(kAttemptHistory)) {
+      sqlite3_stmt* p = history_prune_.get();
+      sqlite3_bind_int64(p, 1, r.id);
+      sqlite3_bind_int64(p, 2, static_cast<std::int64_t>(r.attempt) - kAttemptHistory);
+      run(p);
+    }
+  }
+}
+
+ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
+  ClaimResult out;
+  std::size_t left = request.total_limit;
+  for (const ClaimSpec& spec : request.specs) {
+    for (sqlite3_stmt* s : {rescue_history_.get(), rescue_.get()}) {
+      bind_text(s, 1, spec.route);
+      bind_text(s, 2, spec.handler);
+      sqlite3_bind_int64(s, 3, now);
+      if (s == rescue_.get()) sqlite3_bind_int64(s, 4, spec.max_attempts);
+      run(s);
+    }
+    const std::size_t n = std::min(spec.limit, left);
+    if (n == 0) continue;
+    sqlite3_stmt* s = claim_.get();
+    bind_text(s, 1, spec.route);
+    bind_text(s, 2, spec.handler);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_int64(s, 4, now + request.lease_us);
+    sqlite3_bind_int64(s, 5, static_cast<std::int64_t>(n));
+    sqlite3_bind_int(s, 6, spec.ordered ? 1 : 0);
+    const std::size_t first = out.deliveries.size();
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      ClaimedDelivery d;
+      d.id = sqlite3_column_int64(s, 0);
+      d.attempt = static_cast<std::uint32_t>(sqlite3_column_int64(s, 1));
+      d.route = spec.route;
+      d.handler = spec.handler;
+      out.deliveries.push_back(std::move(d));
+    }
+    if (rc != SQLITE_DONE) fail_statement(s, rc);
+    sqlite3_reset(s);
+    left -= out.deliveries.size() - first;
+  }
+  std::sort(out.deliveries.begin(), out.deliveries.end(),
+            [](const ClaimedDelivery& a, const ClaimedDelivery& b) { return a.id < b.id; });
+  sqlite3_stmt* e = claimed_event_.get();
+  for (ClaimedDelivery& d : out.deliveries) {
+    sqlite3_bind_int64(e, 1, d.id);
+    const int rc = sqlite3_step(e);
+    if (rc != SQLITE_ROW) fail_statement(e, rc);  // a foreign key guarantees the event
+    {
+      d.event_id = column_text(e, 0);
+      d.type = column_text(e, 1);
+      d.received_at_us = sqlite3_column_int64(e, 2);
+      d.headers = headers_from_json(column_text(e, 3));
+      const auto* body = static_cast<const char*>(sqlite3_column_blob(e, 4));
+      d.body.assign(body == nullptr ? "" : body,
+                    static_cast<std::size_t>(sqlite3_column_bytes(e, 4)));
+    }
+    sqlite3_reset(e);
+  }
+  sqlite3_stmt* due = next_due_.get();
+  if (sqlite3_step(due) == SQLITE_ROW && sqlite3_column_type(due, 0) != SQLITE_NULL) {
+    out.next_due_us = sqlite3_column_int64(due, 0);
+  }
+  sqlite3_reset(due);
+  out.ok = true;
+  return out;
+}
+
+}  // namespace hookd::outbox
