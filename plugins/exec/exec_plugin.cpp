@@ -1,0 +1,227 @@
+// The `exec` bundled plugin: runs a command per event (config `{command, timeout, shell,
+// env}`) with the body on stdin; exit 0 ok, 75 retry, other fail, signal/timeout retry.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "child_process.hpp"
+#include "hookd/plugin.hpp"
+#include "plugin_config.hpp"
+
+namespace hookd::plugins::exec {
+namespace {
+
+constexpr const char* kEventVars[] = {"HOOKD_EVENT_ID", "HOOKD_EVENT_TYPE", "HOOKD_ROUTE",
+                                      "HOOKD_ATTEMPT"};
+constexpr int kExitTempFail = 75;             // EX_TEMPFAIL from sysexits.h
+constexpr std::size_t kMessageBudget = 1000;  // hookd keeps 1023 bytes of a message
+
+std::string errno_text(int err) {
+  char buf[256];
+  return strerror_r(err, buf, sizeof buf);  // GNU variant: returns the text
+}
+
+bool valid_env_name(const std::string& name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  });
+}
+
+// Command output made fit for a one-line UTF-8 message: invalid bytes and control
+// characters become '?', line breaks and tabs a space, surrounding blanks trimmed.
+std::string one_line(std::string_view bytes) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < bytes.size() && (static_cast<unsigned char>(bytes[i]) & 0xC0) == 0x80) ++i;
+  while (i < bytes.size()) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    std::size_t len = b < 0x80                 ? 1
+                      : b >= 0xC2 && b <= 0xDF ? 2
+                      : b >= 0xE0 && b <= 0xEF ? 3
+                      : b >= 0xF0 && b <= 0xF4 ? 4
+                                               : 0;
+    // The second byte's range also rules out overlong forms, surrogates and > U+10FFFF.
+    const unsigned char lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
+    const unsigned char hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto c = i + k < bytes.size() ? static_cast<unsigned char>(bytes[i + k]) : 0;
+      if ((c & 0xC0) != 0x80 || (k == 1 && (c < lo || c > hi))) len = 0;
+    }
+    if (len == 0) {
+      out.push_back('?');
+      ++i;
+    } else if (len > 1) {
+      out.append(bytes.data() + i, len);
+      i += len;
+    } else {
+      out.push_back(b == '\n' || b == '\r' || b == '\t' ? ' '
+                    : b < 0x20 || b == 0x7F             ? '?'
+                                                        : bytes[i]);
+      ++i;
+    }
+  }
+  const auto first = out.find_first_not_of(' ');
+  if (first == std::string::npos) return {};
+  out.erase(out.find_last_not_of(' ') + 1);
+  return out.substr(first);
+}
+
+// The last `max` bytes of `text`, not starting inside a UTF-8 sequence.
+std::string last_bytes(const std::string& text, std::size_t max) {
+  if (text.size() <= max) return text;
+  std::size_t from = text.size() - max;
+  while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;
+  return "..." + text.substr(from);
+}
+
+// "<what>; stderr: <tail>; stdout: <tail>", stderr first, within hookd's message size.
+std::string with_output(std::string what, const RunResult& run) {
+  const std::string err = one_line(run.stderr_tail);
+  const std::string out = one_line(run.stdout_tail);
+  std::size_t room = kMessageBudget > what.size() + 40 ? kMessageBudget - what.size() - 40 : 0;
+  const std::size_t out_room = err.empty() ? room : std::min(out.size(), room / 4);
+  if (!err.empty()) what += "; stderr: " + last_bytes(err, room - out_room);
+  if (!out.empty() && out_room > 0) what += "; stdout: " + last_bytes(out, out_room);
+  return what;
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%gs", static_cast<double>(d.count()) / 1000.0);
+  return buf;
+}
+
+std::string signal_text(int sig) {
+  const char* name = sigabbrev_np(sig);
+  return std::to_string(sig) + (name != nullptr ? " (SIG" + std::string(name) + ")" : "");
+}
+
+class ExecHandler {
+ public:
+  explicit ExecHandler(std::string_view yaml) {
+    const PluginConfig config("exec", yaml, {"command", "timeout", "shell", "env"});
+    shell_ = config.boolean("shell", false);
+    const YAML::Node command = config.node("command");
+    if (shell_) {
+      std::string line;
+      if (command.IsScalar()) {
+        line = config.string("command");
+      } else if (command.IsSequence() && command.size() == 1) {
+        line = config.strings("command").front();
+      } else {
+        config.fail("command", "with shell: true, expected one string (a shell command line)");
+      }
+      if (line.empty()) config.fail("command", "must not be empty");
+      argv_ = {"/bin/sh", "-c", line};
+      name_ = "shell command";
+    } else {
+      if (command.IsScalar()) {
+        config.fail("command", "expected a list (argv); set shell: true for a command line");
+      }
+      argv_ = config.strings("command");
+      if (argv_.front().empty()) config.fail("command", "the program must not be empty");
+      name_ = argv_.front();
+    }
+    timeout_ = config.duration("timeout", std::chrono::seconds(30));
+    if (timeout_ <= std::chrono::milliseconds(0)) config.fail("timeout", "must be positive");
+
+    if (!shell_ && argv_.front().find('/') != std::string::npos) {
+      struct stat st {};
+      if (::stat(argv_.front().c_str(), &st) != 0 || ::access(argv_.front().c_str(), X_OK) != 0) {
+        config.fail("command", argv_.front() + ": " + errno_text(errno));
+      }
+      if (S_ISDIR(st.st_mode)) config.fail("command", argv_.front() + ": is a directory");
+    }
+
+    std::set<std::string> overridden(std::begin(kEventVars), std::end(kEventVars));
+    std::vector<std::string> extra;
+    const YAML::Node env = config.node("env");
+    if (env.IsDefined() && !env.IsNull()) {
+      if (!env.IsMap()) config.fail("env", "expected a map of NAME: value");
+      for (const auto& kv : env) {
+        const std::string name = kv.first.as<std::string>();
+        if (!valid_env_name(name)) config.fail("env", "bad variable name \"" + name + "\"");
+        if (overridden.count(name) != 0) {
+          config.fail("env", name + " is set by hookd for each event");
+        }
+        if (!kv.second.IsScalar()) config.fail("env", name + ": expected a string");
+        extra.push_back(name + "=" + kv.second.as<std::string>());
+        overridden.insert(name);
+      }
+    }
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      const std::string_view var(*e);
+      if (overridden.count(std::string(var.substr(0, var.find('=')))) == 0) {
+        base_env_.emplace_back(var);
+      }
+    }
+    base_env_.insert(base_env_.end(), extra.begin(), extra.end());
+  }
+
+  // Thread-safe: reads only what the constructor set.
+  hookd::Outcome handle(const hookd::Event& event) const {
+    RunSpec spec;
+    spec.argv = argv_;
+    spec.env = base_env_;
+    spec.env.push_back("HOOKD_EVENT_ID=" + std::string(event.id()));
+    spec.env.push_back("HOOKD_EVENT_TYPE=" + std::string(event.type()));
+    spec.env.push_back("HOOKD_ROUTE=" + std::string(event.route()));
+    spec.env.push_back("HOOKD_ATTEMPT=" + std::to_string(event.attempt()));
+    spec.input = event.body();
+    spec.timeout = timeout_;
+    const RunResult run = run_child(spec);
+
+    using Status = RunResult::Status;
+    switch (run.status) {
+      case Status::exited:
+        if (run.code == 0) return hookd::Outcome::ok();
+        if (run.code == kExitTempFail) {
+          return hookd::Outcome::retry(
+              with_output("exec: " + name_ + " exited with status 75 (temporary failure)", run));
+        }
+        return hookd::Outcome::fail(
+            with_output("exec: " + name_ + " exited with status " + std::to_string(run.code), run));
+      case Status::signaled:
+        return hookd::Outcome::retry(
+            with_output("exec: " + name_ + " was killed by signal " + signal_text(run.code), run));
+      case Status::timed_out:
+        return hookd::Outcome::retry(
+            with_output("exec: " + name_ + " timed out after " + seconds_text(timeout_), run));
+      case Status::spawn_failed: {
+        const std::string what = "exec: cannot run " + argv_.front() + ": " + errno_text(run.code);
+        if (run.code == EAGAIN || run.code == ENOMEM || run.code == ENFILE || run.code == EMFILE ||
+            run.code == EINTR) {
+          return hookd::Outcome::retry(what);  // out of processes or memory: may pass
+        }
+        return hookd::Outcome::fail(what);  // not found, not executable, ...
+      }
+      case Status::error:
+        break;
+    }
+    return hookd::Outcome::retry(
+        with_output("exec: " + name_ + ": " + run.call + " failed: " + errno_text(run.code), run));
+  }
+
+ private:
+  std::vector<std::string> argv_;
+  std::vector<std::string> base_env_;  // inherited (minus overridden names) plus `env`
+  std::chrono::milliseconds timeout_{30'000};
+  bool shell_ = false;
+  std::string name_;  // for messages
+};
+
+}  // namespace
+}  // namespace hookd::plugins::exec
+
+HOOKD_PLUGIN(hookd::plugins::exec::ExecHandler, "exec")
