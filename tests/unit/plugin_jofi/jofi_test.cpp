@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -158,6 +160,24 @@ BOOST_FIXTURE_TEST_CASE(a_late_event_never_undoes_a_completion, Fixture) {
   Db db(db_path);
   BOOST_TEST(*db.text("SELECT last_event_id FROM participant_assessments") == "e0");
   BOOST_TEST(db.integer("SELECT score FROM participant_assessments") == 90);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_sample_payloads_apply_with_the_defaults, Fixture) {
+  const std::string dir = std::string(HOOKD_SOURCE_DIR) + "/config/examples/jofi-payloads/";
+  int n = 0;
+  for (const std::string name : {"invited", "started", "assessment_completed"}) {
+    std::ifstream in(dir + name + ".json");
+    BOOST_REQUIRE(in);
+    const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    TestEvent ev = event("e" + std::to_string(++n), "", body);  // type from /type
+    const Result r = instance.handle(ev.view());
+    BOOST_TEST((r.outcome == Outcome::ok), name << ": " << r.message);
+  }
+  BOOST_TEST(status("p_123", "a_9") == "completed");
+  Db db(db_path);
+  BOOST_TEST(db.integer("SELECT count(*) FROM applied_events") == 3);
+  BOOST_TEST(*db.text("SELECT participant_name FROM notifications") == "Ana Souza");
+  BOOST_TEST(db.integer("SELECT score FROM notifications") == 87);
 }
 
 BOOST_FIXTURE_TEST_CASE(missing_ids_fail_naming_the_pointer, Fixture) {
