@@ -10,6 +10,7 @@
 #include "hookd/auth/items.hpp"
 #include "hookd/auth/oauth.hpp"
 #include "hookd/ingest/routes.hpp"
+#include "hookd/worker/handlers.hpp"
 
 namespace hookd::app {
 namespace {
@@ -31,15 +32,17 @@ struct TempKeyDir {
 }  // namespace
 
 Command add_check(CLI::App& app) {
-  auto* sub = app.add_subcommand("check", "Validate a config file (exit 0, or 1 with "
-                                          "FILE:LINE:COL: message lines)");
+  auto* sub = app.add_subcommand("check",
+                                 "Validate a config file (exit 0, or 1 with "
+                                 "FILE:LINE:COL: message lines)");
   auto path = std::make_shared<std::string>(kDefaultConfig);
   sub->add_option("-c,--config", *path, "Config file")->capture_default_str();
   return {sub, [path] {
             auto config = load_config(*path);
             if (!config) return kExitUserError;
             // Build every route's auth chain as serve would: keys, secrets and CIDRs that
-            // parse as YAML but not as what they claim to be are found here.
+            // parse as YAML but not as what they claim to be are found here. Then load the
+            // plugins the same way.
             int errors = 0;
             std::optional<auth::OAuthServer> oauth;
             std::optional<TempKeyDir> temp;
@@ -69,8 +72,14 @@ Command add_check(CLI::App& app) {
                 ++errors;
               }
             }
+            // Load each plugin and hand it its config, as serve would.
+            std::vector<std::string> plugin_errors;
+            worker::load_plugins(*config, plugin_errors);
+            for (const auto& e : plugin_errors) fmt::print(stderr, "{}\n", e);
+            errors += static_cast<int>(plugin_errors.size());
             if (errors > 0) return kExitUserError;
-            fmt::print("{}: ok ({} routes)\n", *path, config->routes.size());
+            fmt::print("{}: ok ({} routes, {} plugins)\n", *path, config->routes.size(),
+                       config->plugins.size());
             return kExitOk;
           }};
 }

@@ -1,33 +1,161 @@
-// `hookd serve [-c FILE]`: runs the server until SIGTERM/SIGINT.
+// `hookd serve [-c FILE]`: runs the server until SIGTERM/SIGINT; SIGHUP reloads routes,
+// secrets, handlers and plugin config.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "commands.hpp"
 #include "config_file.hpp"
-#include <optional>
-
 #include "hookd/auth/items.hpp"
 #include "hookd/auth/oauth.hpp"
+#include "hookd/config/loader.hpp"
 #include "hookd/ingest/routes.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/server.hpp"
 #include "hookd/outbox/writer.hpp"
+#include "hookd/worker/engine.hpp"
+#include "hookd/worker/handlers.hpp"
 
 namespace hookd::app {
 namespace {
 
-int serve(const std::string& path) {
-  auto cfg = load_config(path);
-  if (!cfg) return kExitUserError;
-  for (const auto& route : cfg->routes) {
+void warn_open_routes(const config::Config& cfg) {
+  for (const auto& route : cfg.routes) {
     if (route.auth.open) {
       spdlog::warn("route '{}' ({}) has `auth: none`: anyone who can reach it can post events",
                    route.name, route.path);
     }
   }
+}
+
+worker::EngineOptions engine_options(const config::Config& cfg) {
+  worker::EngineOptions options;
+  options.threads = cfg.workers.threads;
+  options.handler_timeout = cfg.workers.handler_timeout;
+  options.store_path = cfg.storage.path;
+  return options;
+}
+
+// Plugins of `cfg`, or std::nullopt after logging each failure.
+std::optional<worker::Instances> load_plugins(const config::Config& cfg) {
+  std::vector<std::string> errors;
+  auto instances = worker::load_plugins(cfg, errors);
+  for (const auto& e : errors) spdlog::error("{}", e);
+  if (!errors.empty()) return std::nullopt;
+  return instances;
+}
+
+// Reloads on SIGHUP, on a thread of its own: loading plugins and building auth chains
+// must not hold up an I/O thread. A config that fails anywhere changes nothing.
+class Reloader {
+ public:
+  Reloader(std::string path, const config::Config& running, net::Server& server,
+           worker::Engine& engine, outbox::Writer& writer, metrics::Registry& metrics,
+           const auth::OAuthServer* oauth)
+      : path_(std::move(path)),
+        running_(running),
+        server_(server),
+        engine_(engine),
+        writer_(writer),
+        metrics_(metrics),
+        oauth_(oauth),
+        thread_([this] { run(); }) {}
+  ~Reloader() { stop(); }
+
+  // Waits for a reload in progress, then ends the thread. Idempotent.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void request() {
+    {
+      std::lock_guard lock(mutex_);
+      requested_ = true;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stopping_ || requested_; });
+      if (stopping_) return;
+      requested_ = false;
+      lock.unlock();
+      reload();
+      lock.lock();
+    }
+  }
+
+  void reload() {
+    auto result = config::load_file(path_, config::process_environment());
+    if (!result.ok()) {
+      for (const auto& e : result.errors) spdlog::error("reload refused: {}", e.str());
+      return;
+    }
+    config::Config& next = *result.config;
+    try {
+      auto instances = load_plugins(next);
+      if (!instances) {
+        spdlog::error("reload refused: a plugin failed (above); the old config stays");
+        return;
+      }
+      auto router = ingest::build_router(next, writer_, metrics_, oauth_);
+      server_.set_router(std::move(router));
+      engine_.set_handlers(worker::handlers_for(next, *instances));
+    } catch (const auth::BuildError& e) {
+      spdlog::error("reload refused: {}", e.str());
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("reload refused: {}", e.what());
+      return;
+    }
+    warn_open_routes(next);
+    if (next.workers.threads != running_.workers.threads ||
+        next.workers.handler_timeout != running_.workers.handler_timeout ||
+        next.storage.path != running_.storage.path ||
+        next.server.listen != running_.server.listen ||
+        next.oauth.has_value() != running_.oauth.has_value()) {
+      spdlog::warn(
+          "reload: server, admin, storage, oauth and workers settings take effect only "
+          "after a restart");
+    }
+    spdlog::info("reloaded {}: {} routes, {} plugins", path_, next.routes.size(),
+                 next.plugins.size());
+  }
+
+  const std::string path_;
+  const config::Config& running_;
+  net::Server& server_;
+  worker::Engine& engine_;
+  outbox::Writer& writer_;
+  metrics::Registry& metrics_;
+  const auth::OAuthServer* oauth_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool requested_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+int serve(const std::string& path) {
+  auto cfg = load_config(path);
+  if (!cfg) return kExitUserError;
+  warn_open_routes(*cfg);
   try {
+    auto instances = load_plugins(*cfg);
+    if (!instances) return kExitUserError;
     metrics::Registry metrics;
     outbox::WriterOptions options;
     options.path = cfg->storage.path;
@@ -37,13 +165,23 @@ int serve(const std::string& path) {
     std::optional<auth::OAuthServer> oauth;
     if (cfg->oauth) oauth.emplace(*cfg->oauth);
     outbox::Writer writer(options, &metrics);
+    worker::Engine engine(writer, engine_options(*cfg), worker::handlers_for(*cfg, *instances),
+                          &metrics);
+    writer.on_new_deliveries([&engine] { engine.wake(); });
     {
       net::Server server(*cfg,
                          ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr),
                          metrics, [&writer] { return writer.ready(); });
+      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth ? &*oauth : nullptr);
+      server.on_hangup([&reloader] { reloader.request(); });
       server.run();
-      // Commit what the last requests queued before the server (and the executors the
-      // writer's callbacks post to) goes away.
+      reloader.stop();
+      // In-flight requests are answered. Running handlers get the same grace; what is
+      // claimed but not started goes back to pending. Then the writer commits the last
+      // appends and results, before the server (whose executors append callbacks post to)
+      // goes away.
+      writer.on_new_deliveries({});
+      engine.stop(cfg->server.shutdown_grace);
       writer.stop();
     }
     spdlog::info("stopped");

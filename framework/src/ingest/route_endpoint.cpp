@@ -2,13 +2,13 @@
 // 202 accepted / 200 duplicate / 400 / 503 as the contract says.
 #include "hookd/ingest/route_endpoint.hpp"
 
-#include <boost/asio/async_result.hpp>
+#include <spdlog/spdlog.h>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <memory>
@@ -24,16 +24,14 @@ bool is_redacted_header(std::string_view name) {
          http::iequals(name, "proxy-authorization");
 }
 
-asio::awaitable<outbox::AppendResult> async_append(outbox::Writer& writer,
-                                                   outbox::NewEvent event) {
+asio::awaitable<outbox::AppendResult> async_append(outbox::Writer& writer, outbox::NewEvent event) {
   auto initiate = [&writer](auto handler, outbox::NewEvent ev) {
     auto ex = asio::get_associated_executor(handler);
     // AppendCallback must be copyable; the coroutine's handler is move-only.
     auto shared = std::make_shared<decltype(handler)>(std::move(handler));
     writer.append(std::move(ev), [shared, ex](outbox::AppendResult result) {
-      asio::post(ex, [shared, result = std::move(result)]() mutable {
-        (*shared)(std::move(result));
-      });
+      asio::post(ex,
+                 [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
     });
   };
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&,
@@ -90,6 +88,17 @@ asio::awaitable<http::Response> RouteEndpoint::handle(http::Request& request) {
       auto type = extract.get(route_.event.type, error);
       if (!type) co_return http::Response::error(400, error);
       event.type = std::move(*type);
+    }
+    // One delivery per handler whose types match. A missing ordering key leaves that
+    // delivery unordered rather than refusing an event the sender signed correctly.
+    for (const config::HandlerConfig& h : route_.handlers) {
+      if (!h.matches(event.type)) continue;
+      outbox::NewDelivery delivery{h.plugin, {}};
+      if (h.ordered_by.set()) {
+        std::string ignored;
+        if (auto key = extract.get(h.ordered_by, ignored)) delivery.ordering_key = std::move(*key);
+      }
+      event.deliveries.push_back(std::move(delivery));
     }
   }
   event.route = route_.name;

@@ -2,6 +2,7 @@
 // I/O threads, and drains on SIGTERM/SIGINT.
 #include "hookd/net/server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,7 +11,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -66,8 +66,8 @@ std::string describe(const tcp::endpoint& ep) {
 }  // namespace
 
 struct Server::Impl {
-  Impl(const config::Config& cfg, std::shared_ptr<const http::Router> r,
-       metrics::Registry& m, std::function<bool()> store_ready)
+  Impl(const config::Config& cfg, std::shared_ptr<const http::Router> r, metrics::Registry& m,
+       std::function<bool()> store_ready)
       : config(cfg),
         metrics(m),
         tls(make_server_tls_context(cfg.server.tls)),
@@ -81,7 +81,8 @@ struct Server::Impl {
                     m.counter("hookd_http_request_body_bytes_total",
                               "Request body bytes received on the webhook listener."),
                     m.gauge("hookd_connections_open", "Open webhook connections.")},
-        admin_env{m, [this, ready = std::move(store_ready)] {
+        admin_env{m,
+                  [this, ready = std::move(store_ready)] {
                     return !draining.load() && listening.load() && ready();
                   }},
         accepted(m.counter("hookd_connections_accepted_total", "Accepted webhook connections.")),
@@ -117,15 +118,14 @@ struct Server::Impl {
       }
       accepted.inc();
       auto ex = socket.get_executor();
-      asio::co_spawn(ex, run_session(std::move(socket), session_env),
-                     [](std::exception_ptr e) {
-                       if (!e) return;
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (const std::exception& err) {
-                         spdlog::error("session ended with an exception: {}", err.what());
-                       }
-                     });
+      asio::co_spawn(ex, run_session(std::move(socket), session_env), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& err) {
+          spdlog::error("session ended with an exception: {}", err.what());
+        }
+      });
     }
   }
 
@@ -155,6 +155,18 @@ struct Server::Impl {
   metrics::Registry& metrics;
   asio::io_context ioc;
   asio::ssl::context tls;
+  // SIGHUP: one wait at a time, re-armed after each signal until the drain cancels it.
+  asio::signal_set hangups{ioc};
+  std::function<void()> on_hangup;
+  void wait_hangup() {
+    hangups.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("received SIGHUP");
+      on_hangup();
+      wait_hangup();
+    });
+  }
+
   std::mutex router_mutex;
   std::shared_ptr<const http::Router> router;
   SessionTracker tracker;
@@ -179,6 +191,10 @@ void Server::set_router(std::shared_ptr<const http::Router> router) {
   impl_->router = std::move(router);
 }
 
+void Server::on_hangup(std::function<void()> callback) {
+  impl_->on_hangup = std::move(callback);
+}
+
 void Server::run() {
   auto& d = *impl_;
   // Signals first: once the listeners are logged, a SIGTERM must drain, not kill.
@@ -186,8 +202,13 @@ void Server::run() {
   signals.async_wait([&d](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("received signal {}, draining", signo);
+    d.hangups.cancel();
     asio::co_spawn(d.ioc, d.drain(), asio::detached);
   });
+  if (d.on_hangup) {
+    d.hangups.add(SIGHUP);
+    d.wait_hangup();
+  }
   for (const auto& text : d.config.server.listen) {
     for (const auto& ep : resolve_listen(d.ioc, text)) {
       d.acceptors.push_back(bind(d.ioc, ep, text));
@@ -205,7 +226,6 @@ void Server::run() {
   for (auto& a : d.acceptors) asio::co_spawn(d.ioc, d.accept_loop(a, false), asio::detached);
   for (auto& a : d.admin_acceptors) asio::co_spawn(d.ioc, d.accept_loop(a, true), asio::detached);
   d.listening = true;
-
 
   unsigned n = d.config.server.io_threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());

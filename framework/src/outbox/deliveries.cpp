@@ -41,9 +41,13 @@ constexpr std::string_view kClaimedEvent =
     "SELECT e.id, e.type, e.received_at, e.headers, e.body FROM deliveries d "
     "JOIN events e ON e.seq = d.event_seq WHERE d.id = ?1";
 
+// The next moment something becomes claimable that is not now: a retry falls due or a
+// lease expires. (What is due now but was not claimed waits for a free slot or an earlier
+// delivery of its key; the engine hears about those when its own calls return.)
 constexpr std::string_view kNextDue =
-    "SELECT min(t) FROM (SELECT min(scheduled_at) AS t FROM deliveries WHERE state = 'pending' "
-    "UNION ALL SELECT min(lease_until) FROM deliveries WHERE state = 'running')";
+    "SELECT min(t) FROM (SELECT min(scheduled_at) AS t FROM deliveries "
+    "WHERE state = 'pending' AND scheduled_at > ?1 "
+    "UNION ALL SELECT min(lease_until) FROM deliveries WHERE state = 'running' AND lease_until > ?1)";
 
 // Fenced: only while the delivery is still running this attempt. A release (?7 = 1: claimed
 // but never started, at shutdown) gives the attempt back.
@@ -202,6 +206,7 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
     sqlite3_reset(e);
   }
   sqlite3_stmt* due = next_due_.get();
+  sqlite3_bind_int64(due, 1, now);
   if (sqlite3_step(due) == SQLITE_ROW && sqlite3_column_type(due, 0) != SQLITE_NULL) {
     out.next_due_us = sqlite3_column_int64(due, 0);
   }

@@ -32,6 +32,10 @@ class Server {
   // run() returned (an outbox callback) is discarded safely until the Server is destroyed.
   void run();
 
+  // Called on the I/O thread at each SIGHUP while run() serves; keep it short (hand the
+  // work to another thread). Set before run().
+  void on_hangup(std::function<void()> callback);
+
   // The router answering new requests from now on (a config reload).
   void set_router(std::shared_ptr<const http::Router> router);
 

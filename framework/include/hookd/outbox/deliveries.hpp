@@ -46,8 +46,8 @@ struct ClaimResult {
   bool ok = false;
   std::string error;                        // why, when !ok
   std::vector<ClaimedDelivery> deliveries;  // in id order (commit order)
-  // The earliest time (unix µs) at which some pending delivery becomes due or a running
-  // one's lease expires; empty when there is none.
+  // The earliest time (unix µs) after the claim at which some pending delivery becomes due
+  // or a running one's lease expires; empty when there is none.
   std::optional<std::int64_t> next_due_us;
 };
 

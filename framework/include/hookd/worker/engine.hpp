@@ -1,0 +1,82 @@
+// The delivery engine: a dispatcher that claims due deliveries through the outbox writer
+// and a pool of worker threads that run them on their handler plugins, with per-handler
+// concurrency limits, ordering keys, timeouts, retries and a graceful stop.
+//
+// Thread-safety: every member may be called from any thread. Plugin calls run only on
+// the engine's worker threads; SQLite only on the writer thread (and the dispatcher's own
+// read connection for the queue gauges).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hookd/config/config.hpp"
+#include "hookd/plugin/loader.hpp"
+
+namespace hookd::metrics {
+class Registry;
+}
+namespace hookd::outbox {
+class Writer;
+}
+
+namespace hookd::worker {
+
+// One handler of one route: deliveries with this (route, plugin) pair run on `instance`.
+struct Handler {
+  std::string route;
+  std::string plugin;
+  std::shared_ptr<const plugin::Instance> instance;  // shared by the routes naming the plugin
+  std::uint32_t concurrency = 1;  // at most this many of its deliveries at once (>= 1)
+  config::RetryConfig retry;
+  bool ordered = false;  // deliveries carry ordering keys: same key → one at a time, in order
+};
+
+struct EngineOptions {
+  std::uint32_t threads = 4;
+  std::chrono::milliseconds handler_timeout{30000};
+  // How often to look for due work even when nothing woke the engine: changes by another
+  // process (`hookd replay`) and retries that are due are found this way at the latest.
+  std::chrono::milliseconds poll_interval{1000};
+  // How often the queue gauges (deliveries by state, oldest pending age) are refreshed.
+  std::chrono::milliseconds gauge_interval{5000};
+  std::string store_path;  // for the gauges' read-only connection; empty: no gauges
+};
+
+class Engine {
+ public:
+  // Starts the dispatcher and the worker threads. `writer` must outlive the Engine (or at
+  // least its stop()); `metrics` may be null and must outlive the Engine otherwise.
+  Engine(outbox::Writer& writer, EngineOptions options, std::vector<Handler> handlers,
+         metrics::Registry* metrics = nullptr);
+  ~Engine();  // stop() with no grace
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Replaces the handlers (config reload). Running deliveries finish on the instance they
+  // started with; new claims use the new set. A pair no longer configured keeps its
+  // deliveries pending (they run again when a config names the pair).
+  void set_handlers(std::vector<Handler> handlers);
+
+  // New deliveries were committed: claim now instead of at the next poll.
+  void wake();
+
+  // Stops claiming, gives claimed-but-not-started deliveries back (pending, no attempt
+  // used), and waits up to `grace` for running handlers; their results are written. Returns
+  // how many were still running after the grace period: they stay `running` in the store
+  // and run again after their lease expires. Idempotent.
+  std::size_t stop(std::chrono::milliseconds grace);
+
+  // The lease a claimed delivery gets: the handler timeout plus a margin, so that the
+  // engine's own timeout acts first and a lease expires only when hookd went away.
+  static std::chrono::milliseconds lease_for(std::chrono::milliseconds handler_timeout);
+
+ private:
+  struct Shared;
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace hookd::worker

@@ -1,0 +1,375 @@
+// The delivery engine: the dispatcher thread (claims, timeouts, gauges), the worker threads
+// (plugin calls) and the graceful stop. See engine.hpp for the contract.
+#include "hookd/worker/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "gauges.hpp"
+#include "hookd/metrics/registry.hpp"
+#include "hookd/outbox/queries.hpp"
+#include "hookd/outbox/writer.hpp"
+#include "hookd/worker/retry.hpp"
+#include "job.hpp"
+
+namespace hookd::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Key = std::pair<std::string, std::string>;  // (route, plugin)
+
+struct HandlerState {
+  Handler config;              // replaced on reload; the object (and `inflight`) stays
+  std::uint32_t inflight = 0;  // claimed and not yet returned (timed-out calls included)
+};
+
+struct Job {
+  outbox::ClaimedDelivery delivery;
+  std::shared_ptr<HandlerState> handler;
+  std::shared_ptr<const plugin::Instance> instance;  // as configured when claimed
+  config::RetryConfig retry;
+  Clock::time_point started;
+  bool reported = false;  // a result was written (a timeout's): the late return is dropped
+};
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct Engine::Shared {
+  outbox::Writer* writer;  // null once stopped: late returns of stuck calls write nothing
+  const EngineOptions options;
+  metrics::Registry* registry;
+
+  std::mutex mutex;
+  std::condition_variable dispatcher_cv;
+  std::condition_variable worker_cv;
+  std::condition_variable idle_cv;
+  std::map<Key, std::shared_ptr<HandlerState>> handlers;
+  std::deque<std::shared_ptr<Job>> queue;     // claimed, not started
+  std::vector<std::shared_ptr<Job>> running;  // started, not returned
+  std::vector<char> in_job;                   // per worker thread
+  bool dirty = true;                          // something changed: claim at once
+  bool claim_in_flight = false;
+  bool stopping = false;
+  bool stopped = false;
+  std::size_t left_running = 0;
+  Clock::time_point next_claim = Clock::now();
+  std::size_t rotate = 0;  // fairness: the first handler asked rotates
+  std::mt19937_64 rng{std::random_device{}()};
+
+  std::thread dispatcher;
+  std::vector<std::thread> workers;
+
+  Shared(outbox::Writer& w, EngineOptions o, metrics::Registry* m)
+      : writer(&w), options(std::move(o)), registry(m) {}
+
+  // Under `mutex`.
+  void set(std::vector<Handler> list);
+  std::size_t queued_or_busy() const { return queue.size() + running.size(); }
+  outbox::ClaimRequest build_request();
+  void on_claimed(outbox::ClaimResult result, std::size_t asked);
+  void report(Job& job, const Attempt& attempt);
+  void release(Job& job);
+  Clock::time_point check_timeouts(Clock::time_point now);
+  double random_unit() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
+
+  void dispatch_loop();
+  void worker_loop(std::size_t index);
+};
+
+void Engine::Shared::set(std::vector<Handler> list) {
+  std::map<Key, std::shared_ptr<HandlerState>> next;
+  for (Handler& h : list) {
+    Key key{h.route, h.plugin};
+    auto it = handlers.find(key);
+    auto state = it != handlers.end() ? it->second : std::make_shared<HandlerState>();
+    h.concurrency = std::max<std::uint32_t>(h.concurrency, 1);
+    state->config = std::move(h);
+    next[key] = std::move(state);
+  }
+  handlers = std::move(next);
+  dirty = true;
+}
+
+outbox::ClaimRequest Engine::Shared::build_request() {
+  outbox::ClaimRequest request;
+  const std::size_t threads = options.threads;
+  const std::size_t used = queued_or_busy();
+  request.total_limit = used >= threads ? 0 : threads - used;
+  request.lease_us = std::chrono::microseconds(lease_for(options.handler_timeout)).count();
+  if (handlers.empty()) return request;
+  std::vector<outbox::ClaimSpec> specs;
+  for (const auto& [key, state] : handlers) {
+    const Handler& h = state->config;
+    outbox::ClaimSpec spec{h.route, h.plugin, 0, h.ordered, h.retry.max_attempts};
+    if (state->inflight < h.concurrency) spec.limit = h.concurrency - state->inflight;
+    specs.push_back(std::move(spec));
+  }
+  // Rotate who asks first, so that one busy pair cannot take every free thread each time.
+  std::rotate(specs.begin(), specs.begin() + static_cast<std::ptrdiff_t>(rotate++ % specs.size()),
+              specs.end());
+  request.specs = std::move(specs);
+  return request;
+}
+
+void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked) {
+  claim_in_flight = false;
+  const auto now = Clock::now();
+  next_claim = now + options.poll_interval;
+  if (!result.ok) {
+    spdlog::warn("workers: claiming deliveries failed: {}", result.error);
+  }
+  for (outbox::ClaimedDelivery& d : result.deliveries) {
+    auto job = std::make_shared<Job>();
+    job->delivery = std::move(d);
+    auto it = handlers.find(Key{job->delivery.route, job->delivery.handler});
+    if (stopping || it == handlers.end()) {  // stopping, or reconfigured meanwhile
+      release(*job);
+      continue;
+    }
+    job->handler = it->second;
+    job->instance = it->second->config.instance;
+    job->retry = it->second->config.retry;
+    ++job->handler->inflight;
+    queue.push_back(std::move(job));
+  }
+  if (result.ok && result.deliveries.size() < asked) {
+    // Everything claimable now was claimed: look again when the next one is due.
+    if (result.next_due_us) {
+      const auto wait = std::chrono::microseconds(*result.next_due_us - now_us());
+      if (wait < options.poll_interval) next_claim = now + std::max(wait, decltype(wait)::zero());
+    }
+  } else if (result.ok) {
+    dirty = true;  // there may be more: claim again when threads are free
+  }
+  worker_cv.notify_all();
+  dispatcher_cv.notify_one();
+  idle_cv.notify_all();
+}
+
+void Engine::Shared::report(Job& job, const Attempt& attempt) {
+  job.reported = true;
+  outbox::DeliveryResult result = decide(attempt, job.retry, random_unit());
+  const auto& d = job.delivery;
+  if (registry != nullptr) {
+    const metrics::Labels labels{{"route", d.route}, {"handler", d.handler}};
+    metrics::Labels with_outcome = labels;
+    with_outcome.emplace_back("outcome", outbox::outcome_name(attempt.outcome));
+    registry
+        ->counter("hookd_delivery_attempts_total", "Delivery attempts by handler and outcome",
+                  with_outcome)
+        .inc();
+    if (result.state == outbox::DeliveryResult::State::pending) {
+      registry
+          ->counter("hookd_retries_scheduled_total", "Failed attempts scheduled to run again",
+                    labels)
+          .inc();
+    } else if (result.state == outbox::DeliveryResult::State::dead) {
+      registry->counter("hookd_deliveries_dead_total", "Deliveries that ended dead", labels).inc();
+    } else {
+      registry->counter("hookd_deliveries_done_total", "Deliveries that ended done", labels).inc();
+    }
+  }
+  if (result.state == outbox::DeliveryResult::State::dead) {
+    spdlog::warn(
+        "workers: delivery {} (route {}, event {}, handler {}) is dead after attempt {}: {}", d.id,
+        d.route, d.event_id, d.handler, attempt.attempt, result.error);
+  } else if (result.state == outbox::DeliveryResult::State::pending) {
+    spdlog::info("workers: delivery {} (handler {}) attempt {} failed, retry in {} ms: {}", d.id,
+                 d.handler, attempt.attempt,
+                 (result.scheduled_at_us - attempt.finished_at_us) / 1000, result.error);
+  }
+  if (writer != nullptr) writer->complete(std::move(result));
+}
+
+void Engine::Shared::release(Job& job) {
+  job.reported = true;
+  outbox::DeliveryResult r;
+  r.id = job.delivery.id;
+  r.attempt = job.delivery.attempt;
+  r.state = outbox::DeliveryResult::State::pending;
+  r.outcome = outbox::DeliveryResult::Outcome::released;
+  r.scheduled_at_us = now_us();
+  if (writer != nullptr) writer->complete(std::move(r));
+}
+
+// Reports the calls that ran past handler_timeout; returns when the next one would.
+Clock::time_point Engine::Shared::check_timeouts(Clock::time_point now) {
+  auto next = Clock::time_point::max();
+  for (const auto& job : running) {
+    if (job->reported) continue;
+    const auto deadline = job->started + options.handler_timeout;
+    if (now < deadline) {
+      next = std::min(next, deadline);
+      continue;
+    }
+    Attempt a;
+    a.delivery_id = job->delivery.id;
+    a.attempt = job->delivery.attempt;
+    a.outcome = outbox::DeliveryResult::Outcome::timeout;
+    a.message = "no answer within handler_timeout (" +
+                std::to_string(options.handler_timeout.count()) +
+                " ms); the call was not interrupted and its late result is ignored";
+    a.finished_at_us = now_us();
+    a.started_at_us =
+        a.finished_at_us -
+        std::chrono::duration_cast<std::chrono::microseconds>(now - job->started).count();
+    report(*job, a);
+  }
+  return next;
+}
+
+void Engine::Shared::dispatch_loop() {
+  GaugeReader gauges(options.store_path, registry, options.gauge_interval);
+  std::unique_lock lock(mutex);
+  while (!stopping) {
+    auto now = Clock::now();
+    const auto next_timeout = check_timeouts(now);
+    if (!claim_in_flight && (dirty || now >= next_claim)) {
+      dirty = false;
+      next_claim = now + options.poll_interval;
+      outbox::ClaimRequest request = build_request();
+      std::size_t asked = 0;
+      for (const auto& spec : request.specs) asked += spec.limit;
+      asked = std::min(asked, request.total_limit);
+      if (asked > 0) {
+        claim_in_flight = true;
+        lock.unlock();
+        // The callback runs on the writer thread (or at once when the writer has stopped).
+        writer->claim(std::move(request), [this, asked](outbox::ClaimResult result) {
+          std::lock_guard guard(mutex);
+          on_claimed(std::move(result), asked);
+        });
+        lock.lock();
+        continue;
+      }
+    }
+    const auto until = std::min(next_claim, next_timeout);
+    // No predicate: every notification (a claim's answer may have moved next_claim
+    // earlier) goes round the loop once, which recomputes what to do and until when.
+    dispatcher_cv.wait_until(lock, until);
+  }
+}
+
+void Engine::Shared::worker_loop(std::size_t index) {
+  std::unique_lock lock(mutex);
+  for (;;) {
+    worker_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+    if (queue.empty()) return;  // stopping; stop() empties the queue itself
+    std::shared_ptr<Job> job = std::move(queue.front());
+    queue.pop_front();
+    job->started = Clock::now();
+    running.push_back(job);
+    in_job[index] = 1;
+    lock.unlock();
+    const Attempt attempt = run_attempt(job->delivery, *job->instance);
+    lock.lock();
+    in_job[index] = 0;
+    running.erase(std::find(running.begin(), running.end(), job));
+    --job->handler->inflight;
+    if (registry != nullptr) {
+      registry
+          ->histogram("hookd_handler_duration_seconds", "Time of one handler call",
+                      metrics::exponential_buckets(0.0005, 2, 18),
+                      {{"route", job->delivery.route}, {"handler", job->delivery.handler}})
+          .observe(static_cast<double>(attempt.finished_at_us - attempt.started_at_us) / 1e6);
+    }
+    if (!job->reported) report(*job, attempt);
+    dirty = true;
+    dispatcher_cv.notify_one();
+    idle_cv.notify_all();
+  }
+}
+
+Engine::Engine(outbox::Writer& writer, EngineOptions options, std::vector<Handler> handlers,
+               metrics::Registry* metrics)
+    : shared_(std::make_shared<Shared>(writer, std::move(options), metrics)) {
+  auto& s = *shared_;
+  {
+    std::lock_guard lock(s.mutex);
+    s.set(std::move(handlers));
+    s.in_job.assign(std::max<std::uint32_t>(s.options.threads, 1), 0);
+  }
+  for (std::size_t i = 0; i < s.in_job.size(); ++i) {
+    s.workers.emplace_back([shared = shared_, i] { shared->worker_loop(i); });
+  }
+  s.dispatcher = std::thread([shared = shared_] { shared->dispatch_loop(); });
+}
+
+Engine::~Engine() {
+  stop(std::chrono::milliseconds(0));
+}
+
+void Engine::set_handlers(std::vector<Handler> handlers) {
+  std::lock_guard lock(shared_->mutex);
+  shared_->set(std::move(handlers));
+  shared_->dispatcher_cv.notify_one();
+}
+
+void Engine::wake() {
+  std::lock_guard lock(shared_->mutex);
+  shared_->dirty = true;
+  shared_->dispatcher_cv.notify_one();
+}
+
+std::chrono::milliseconds Engine::lease_for(std::chrono::milliseconds handler_timeout) {
+  return handler_timeout * 2 + std::chrono::seconds(10);
+}
+
+std::size_t Engine::stop(std::chrono::milliseconds grace) {
+  Shared& s = *shared_;
+  std::unique_lock lock(s.mutex);
+  if (s.stopping) {
+    s.idle_cv.wait(lock, [&] { return s.stopped; });
+    return s.left_running;
+  }
+  s.stopping = true;
+  for (auto& job : s.queue) {
+    --job->handler->inflight;
+    s.release(*job);
+  }
+  s.queue.clear();
+  s.dispatcher_cv.notify_all();
+  s.worker_cv.notify_all();
+  s.idle_cv.wait(lock, [&] { return !s.claim_in_flight; });  // its deliveries get released
+  s.idle_cv.wait_for(lock, grace, [&] { return s.running.empty(); });
+  s.left_running = s.running.size();
+  if (s.left_running > 0) {
+    spdlog::warn(
+        "workers: {} handler call(s) still running after the grace period; their "
+        "deliveries run again after the lease expires",
+        s.left_running);
+  }
+  std::vector<char> busy = s.in_job;
+  lock.unlock();
+  s.dispatcher.join();
+  for (std::size_t i = 0; i < s.workers.size(); ++i) {
+    // A thread inside a plugin call cannot be interrupted: let it finish on its own. It
+    // holds the shared state and finds no writer to report to.
+    if (busy[i]) {
+      s.workers[i].detach();
+    } else {
+      s.workers[i].join();
+    }
+  }
+  lock.lock();
+  s.writer = nullptr;
+  s.registry = nullptr;
+  s.stopped = true;
+  s.idle_cv.notify_all();
+  return s.left_running;
+}
+
+}  // namespace hookd::worker

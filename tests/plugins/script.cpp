@@ -1,0 +1,76 @@
+// Fixture plugin "script" for the engine tests, built with plugin.hpp: the body says what
+// to do ("ok", "fail", "retry", "retry:MS", "flaky:K" = retry until attempt K, "sleep:MS",
+// "exists:PATH" = retry until the file exists, anything else = ok), and every call appends "start ID ATTEMPT" and "end ID ATTEMPT" lines
+// to the file named by `log:` in its config, with one write() each (O_APPEND), so a test
+// can read the order and overlap of calls.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "hookd/plugin.hpp"
+
+namespace {
+
+class Script {
+ public:
+  explicit Script(std::string_view yaml) {
+    const auto at = yaml.find("log:");
+    if (at == std::string_view::npos) throw std::invalid_argument("script: missing log:");
+    std::string path(yaml.substr(at + 4));
+    path.erase(0, path.find_first_not_of(" \"'"));
+    path.erase(path.find_last_not_of(" \"'\n}") + 1);
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw std::runtime_error("script: cannot open " + path);
+  }
+  ~Script() { ::close(fd_); }
+
+  hookd::Outcome handle(const hookd::Event& event) {
+    const std::string tag = std::string(event.id()) + " " + std::to_string(event.attempt());
+    note("start " + tag);
+    const std::string_view body = event.body();
+    hookd::Outcome outcome = hookd::Outcome::ok();
+    if (body == "fail") {
+      outcome = hookd::Outcome::fail("scripted failure");
+    } else if (body == "retry") {
+      outcome = hookd::Outcome::retry("scripted retry");
+    } else if (starts(body, "retry:")) {
+      outcome = hookd::Outcome::retry("scripted retry with delay",
+                                      std::chrono::milliseconds(number(body.substr(6))));
+    } else if (starts(body, "flaky:")) {
+      if (event.attempt() < static_cast<std::uint32_t>(number(body.substr(6)))) {
+        outcome = hookd::Outcome::retry("flaky attempt " + std::to_string(event.attempt()));
+      }
+    } else if (starts(body, "exists:")) {
+      if (::access(std::string(body.substr(7)).c_str(), F_OK) != 0) {
+        outcome = hookd::Outcome::retry("waiting for " + std::string(body.substr(7)));
+      }
+    } else if (starts(body, "sleep:")) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(number(body.substr(6))));
+    }
+    note("end " + tag);
+    return outcome;
+  }
+
+ private:
+  static bool starts(std::string_view s, std::string_view prefix) {  // C++17: no starts_with
+    return s.substr(0, prefix.size()) == prefix;
+  }
+  static long number(std::string_view s) { return std::stol(std::string(s)); }
+  void note(const std::string& line) {
+    const std::string text = line + "\n";
+    if (::write(fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      throw std::runtime_error("script: write failed");
+    }
+  }
+
+  int fd_ = -1;
+};
+
+}  // namespace
+
+HOOKD_PLUGIN(Script, "script")

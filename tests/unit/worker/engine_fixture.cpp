@@ -1,0 +1,127 @@
+// The engine test fixture; see engine_fixture.hpp.
+#include "engine_fixture.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "hookd/plugin/loader.hpp"
+
+namespace hookd::worker::test {
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+EngineFixture::EngineFixture() {
+  outbox::WriterOptions options;
+  options.path = path();
+  options.fsync_each_commit = false;
+  writer = std::make_unique<outbox::Writer>(options);
+}
+
+EngineFixture::~EngineFixture() {
+  if (engine) engine->stop(std::chrono::seconds(10));
+  writer->stop();
+}
+
+Handler EngineFixture::handler(const std::string& plugin, std::uint32_t concurrency,
+                               std::uint32_t max_attempts, bool ordered) {
+  auto library = plugin::Library::load(std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_script.so");
+  Handler h;
+  h.route = "r";
+  h.plugin = plugin;
+  h.instance = std::make_shared<const plugin::Instance>(library->create("log: " + log(plugin)));
+  h.concurrency = concurrency;
+  h.retry.max_attempts = max_attempts;
+  h.retry.initial_backoff = std::chrono::milliseconds(20);
+  h.retry.max_backoff = std::chrono::milliseconds(40);
+  h.retry.jitter = config::RetryConfig::Jitter::none;
+  h.ordered = ordered;
+  return h;
+}
+
+void EngineFixture::start(std::vector<Handler> handlers, EngineOptions options) {
+  engine = std::make_unique<Engine>(*writer, options, std::move(handlers));
+  writer->on_new_deliveries([e = engine.get()] { e->wake(); });
+}
+
+void EngineFixture::append(const std::string& id, const std::string& body,
+                           const std::vector<std::string>& plugins,
+                           const std::string& ordering_key) {
+  outbox::NewEvent event;
+  event.route = "r";
+  event.id = id;
+  event.type = "t";
+  event.received_at_us = 1;
+  event.body = body;
+  for (const auto& p : plugins) event.deliveries.push_back({p, ordering_key});
+  std::promise<outbox::AppendStatus> status;
+  writer->append(std::move(event),
+                 [&status](outbox::AppendResult r) { status.set_value(r.status); });
+  BOOST_REQUIRE((status.get_future().get() == outbox::AppendStatus::accepted));
+}
+
+namespace {
+constexpr const char* kWhere =
+    "FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE e.id = ? AND d.handler = ?";
+}
+
+std::string EngineFixture::state(const std::string& id, const std::string& plugin) {
+  hookd::test::Db db(path());
+  return db.text(std::string("SELECT d.state ") + kWhere, {id, plugin}).value_or("(none)");
+}
+
+std::int64_t EngineFixture::attempts(const std::string& id, const std::string& plugin) {
+  hookd::test::Db db(path());
+  return db.integer(std::string("SELECT d.attempts ") + kWhere, {id, plugin});
+}
+
+std::string EngineFixture::last_error(const std::string& id, const std::string& plugin) {
+  hookd::test::Db db(path());
+  return db.text(std::string("SELECT d.last_error ") + kWhere, {id, plugin}).value_or("");
+}
+
+std::vector<std::string> EngineFixture::history(const std::string& id, const std::string& plugin) {
+  hookd::test::Db db(path());
+  return db.column(
+      "SELECT a.outcome FROM attempts a JOIN deliveries d ON d.id = a.delivery_id "
+      "JOIN events e ON e.seq = d.event_seq WHERE e.id = ? AND d.handler = ? ORDER BY a.attempt",
+      {id, plugin});
+}
+
+bool EngineFixture::settled(const std::string& id, const std::string& plugin) {
+  const auto s = state(id, plugin);
+  return s == "done" || s == "dead";
+}
+
+std::vector<Call> EngineFixture::calls(const std::string& plugin) {
+  std::ifstream in(log(plugin));
+  std::vector<Call> out;
+  std::string word;
+  Call c;
+  while (in >> word >> c.id >> c.attempt) {
+    c.start = word == "start";
+    out.push_back(c);
+  }
+  return out;
+}
+
+int EngineFixture::max_overlap(const std::string& plugin) {
+  int now = 0, most = 0;
+  for (const Call& c : calls(plugin)) {
+    now += c.start ? 1 : -1;
+    most = std::max(most, now);
+  }
+  return most;
+}
+
+}  // namespace hookd::worker::test

@@ -1,0 +1,201 @@
+// The delivery engine against a real store and the "script" fixture plugin: fan-out with
+// independent retries, dead letters, replay, ordering keys, concurrency limits, timeouts,
+// lease rescue, wake-ups without polling, and the graceful stop.
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+
+#include "engine_fixture.hpp"
+#include "hookd/outbox/queries.hpp"
+#include "hookd/outbox/sqlite.hpp"
+
+using namespace hookd::worker;
+using namespace hookd::worker::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Polling this rarely means a test passes only if the engine is woken when it should be.
+EngineOptions no_polling(std::uint32_t threads = 4) {
+  EngineOptions o;
+  o.threads = threads;
+  o.poll_interval = std::chrono::hours(1);
+  return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(worker_engine)
+
+BOOST_AUTO_TEST_CASE(fan_out_to_two_handlers_with_independent_retries) {
+  EngineFixture f;
+  f.start({f.handler("a"), f.handler("b")}, no_polling());
+  f.append("e1", "flaky:3", {"a", "b"});
+  BOOST_REQUIRE(eventually([&] { return f.settled("e1", "a") && f.settled("e1", "b"); }));
+  BOOST_TEST(f.state("e1", "a") == "done");
+  BOOST_TEST(f.state("e1", "b") == "done");
+  BOOST_TEST(f.attempts("e1", "a") == 3);  // each retried on its own schedule (woken by due time)
+  BOOST_TEST(f.attempts("e1", "b") == 3);
+  BOOST_TEST((f.history("e1", "b") == std::vector<std::string>{"retry", "retry", "ok"}));
+  BOOST_TEST(f.last_error("e1", "b").empty());
+}
+
+BOOST_AUTO_TEST_CASE(one_handler_retries_while_the_other_is_done) {
+  EngineFixture f;
+  auto a = f.handler("a");
+  auto b = f.handler("b", 4, 2);
+  f.start({a, b}, no_polling());
+  f.append("e1", "retry", {"a", "b"});
+  BOOST_REQUIRE(eventually([&] { return f.settled("e1", "a") && f.settled("e1", "b"); }));
+  BOOST_TEST(f.attempts("e1", "a") == 5);
+  BOOST_TEST(f.attempts("e1", "b") == 2);  // its own max_attempts
+  BOOST_TEST(f.state("e1", "b") == "dead");
+  BOOST_TEST(f.last_error("e1", "b") == "gave up after 2 attempts: scripted retry");
+}
+
+BOOST_AUTO_TEST_CASE(fail_is_dead_at_once_and_replay_brings_it_back) {
+  EngineFixture f;
+  f.start({f.handler("a", 4, 2)}, no_polling());
+  const std::string flag = f.tmp.file("flag");
+  f.append("e1", "fail", {"a"});
+  f.append("e2", "exists:" + flag, {"a"});
+  BOOST_REQUIRE(eventually([&] { return f.settled("e1", "a") && f.settled("e2", "a"); }));
+  BOOST_TEST(f.state("e1", "a") == "dead");
+  BOOST_TEST(f.attempts("e1", "a") == 1);
+  BOOST_TEST(f.last_error("e1", "a") == "scripted failure");
+  BOOST_TEST(f.state("e2", "a") == "dead");
+  BOOST_TEST(f.attempts("e2", "a") == 2);
+
+  std::ofstream(flag) << "now";
+  {
+    auto db = hookd::outbox::open_store(f.path(), true);
+    BOOST_TEST(hookd::outbox::replay(db.get(), {{"e2"}, false, {}}, 0) == 1u);
+  }
+  f.engine->wake();  // what the poll does for a replay from another process
+  BOOST_REQUIRE(eventually([&] { return f.state("e2", "a") == "done"; }));
+  BOOST_TEST(f.attempts("e2", "a") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(the_poll_finds_work_written_by_another_process) {
+  EngineFixture f;
+  EngineOptions options = no_polling();
+  options.poll_interval = 50ms;
+  f.start({f.handler("a")}, options);
+  f.append("e1", "fail", {"a"});
+  BOOST_REQUIRE(eventually([&] { return f.settled("e1", "a"); }));
+  const auto calls = f.calls("a").size();
+  {
+    auto db = hookd::outbox::open_store(f.path(), true);
+    hookd::outbox::replay(db.get(), {{"e1"}, false, {}}, 0);
+  }
+  BOOST_REQUIRE(eventually([&] { return f.calls("a").size() > calls && f.settled("e1", "a"); }));
+}
+
+BOOST_AUTO_TEST_CASE(concurrency_limit_is_never_exceeded) {
+  EngineFixture f;
+  f.start({f.handler("a", 2)}, no_polling(6));
+  for (int i = 0; i < 12; ++i) f.append("e" + std::to_string(i), "sleep:20", {"a"});
+  BOOST_REQUIRE(eventually([&] {
+    for (int i = 0; i < 12; ++i) {
+      if (f.state("e" + std::to_string(i), "a") != "done") return false;
+    }
+    return true;
+  }));
+  BOOST_TEST(f.max_overlap("a") <= 2);
+  BOOST_TEST(f.calls("a").size() == 24u);
+}
+
+BOOST_AUTO_TEST_CASE(ordering_keys_run_one_at_a_time_in_commit_order) {
+  EngineFixture f;
+  f.start({f.handler("a", 4, 5, true)}, no_polling(4));
+  // Three keys interleaved; some deliveries retry once, which must hold up their key.
+  std::map<std::string, std::vector<std::string>> expected;
+  for (int i = 0; i < 30; ++i) {
+    const std::string key = "k" + std::to_string(i % 3);
+    const std::string id = "e" + std::to_string(i);
+    f.append(id, i % 7 == 0 ? "flaky:2" : "sleep:5", {"a"}, key);
+    expected[key].push_back(id);
+  }
+  BOOST_REQUIRE(eventually([&] {
+    for (int i = 0; i < 30; ++i) {
+      if (f.state("e" + std::to_string(i), "a") != "done") return false;
+    }
+    return true;
+  }));
+  std::map<std::string, std::string> key_of;
+  for (const auto& [key, ids] : expected) {
+    for (const auto& id : ids) key_of[id] = key;
+  }
+  std::map<std::string, std::vector<std::string>> started;  // first attempts, per key
+  std::map<std::string, int> open;
+  for (const Call& c : f.calls("a")) {
+    const std::string& key = key_of[c.id];
+    if (c.start) {
+      BOOST_TEST(open[key] == 0, "two calls of key " << key << " at once (" << c.id << ")");
+      ++open[key];
+      if (c.attempt == 1) started[key].push_back(c.id);
+    } else {
+      --open[key];
+    }
+  }
+  BOOST_TEST(started == expected);
+}
+
+BOOST_AUTO_TEST_CASE(a_call_past_the_timeout_counts_as_a_retry) {
+  EngineFixture f;
+  EngineOptions options = no_polling();
+  options.handler_timeout = 100ms;
+  f.start({f.handler("a", 4, 1)}, options);
+  f.append("e1", "sleep:600", {"a"});
+  BOOST_REQUIRE(eventually([&] { return f.settled("e1", "a"); }));
+  BOOST_TEST(f.state("e1", "a") == "dead");
+  BOOST_TEST(f.last_error("e1", "a").find("handler_timeout") != std::string::npos);
+  BOOST_TEST((f.history("e1", "a") == std::vector<std::string>{"timeout"}));
+  // The late return changes nothing (fenced).
+  BOOST_REQUIRE(eventually([&] { return f.calls("a").size() == 2u; }));
+  f.engine->stop(5s);
+  BOOST_TEST(f.state("e1", "a") == "dead");
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_lease_is_rescued_and_runs_again) {
+  EngineFixture f;
+  f.append("e1", "ok", {"a"});
+  {
+    // What a crash leaves behind: running, with a lease that has run out.
+    auto db = hookd::outbox::open_store(f.path(), true);
+    hookd::outbox::exec(db.get(),
+                        "UPDATE deliveries SET state = 'running', attempts = 1, lease_until = 5");
+  }
+  f.start({f.handler("a")}, no_polling());
+  BOOST_REQUIRE(eventually([&] { return f.state("e1", "a") == "done"; }));
+  BOOST_TEST(f.attempts("e1", "a") == 2);
+  BOOST_TEST((f.history("e1", "a") == std::vector<std::string>{"lease_expired", "ok"}));
+}
+
+BOOST_AUTO_TEST_CASE(stop_waits_for_running_calls_and_releases_the_rest) {
+  EngineFixture f;
+  f.start({f.handler("a", 1)}, no_polling(1));
+  f.append("e1", "sleep:300", {"a"});
+  BOOST_REQUIRE(eventually([&] { return !f.calls("a").empty(); }));  // e1 started
+  f.append("e2", "ok", {"a"});
+  f.append("e3", "ok", {"a"});
+  BOOST_TEST(f.engine->stop(10s) == 0u);
+  f.writer->stop();
+  BOOST_TEST(f.state("e1", "a") == "done");  // finished within the grace period
+  for (const char* id : {"e2", "e3"}) {
+    BOOST_TEST(f.state(id, "a") == "pending");
+    BOOST_TEST(f.attempts(id, "a") == 0);  // a release uses no attempt
+  }
+}
+
+BOOST_AUTO_TEST_CASE(handlers_can_be_replaced_while_running) {
+  EngineFixture f;
+  f.start({f.handler("a")}, no_polling());
+  f.append("e1", "ok", {"a", "b"});
+  BOOST_REQUIRE(eventually([&] { return f.state("e1", "a") == "done"; }));
+  BOOST_TEST(f.state("e1", "b") == "pending");  // no handler "b" configured: it waits
+  f.engine->set_handlers({f.handler("a"), f.handler("b")});
+  BOOST_REQUIRE(eventually([&] { return f.state("e1", "b") == "done"; }));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
