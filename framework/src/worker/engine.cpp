@@ -325,7 +325,8 @@ void Engine::wake() {
 }
 
 std::chrono::milliseconds Engine::lease_for(std::chrono::milliseconds handler_timeout) {
-  return handler_timeout * 2 + std::chrono::seconds(10);
+  return handler_timeout * 2 + std::min<std::chrono::milliseconds>(handler_timeout,
+                                                                   std::chrono::seconds(10));
 }
 
 std::size_t Engine::stop(std::chrono::milliseconds grace) {

@@ -70,8 +70,9 @@ class Engine {
   // and run again after their lease expires. Idempotent.
   std::size_t stop(std::chrono::milliseconds grace);
 
-  // The lease a claimed delivery gets: the handler timeout plus a margin, so that the
-  // engine's own timeout acts first and a lease expires only when hookd went away.
+  // The lease a claimed delivery gets: twice the handler timeout plus a margin (the
+  // timeout itself, at most 10 s), so that the engine's own timeout acts first and a lease
+  // expires only when hookd went away (30 s → 70 s, 1 s → 3 s).
   static std::chrono::milliseconds lease_for(std::chrono::milliseconds handler_timeout);
 
  private:

@@ -1,0 +1,195 @@
+// The delivery engine through the real binary: events run on a handler plugin, a delivery
+// cut off by SIGKILL runs again after restart (lease), SIGHUP reloads a good config and
+// refuses a bad one, and `hookd check` loads the plugins.
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "db.hpp"
+#include "server_process.hpp"
+#include "tls_client.hpp"
+
+using namespace hookd::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kScript = std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_script.so";
+
+std::string config(const std::string& routes_extra = "", const std::string& handler_extra = "") {
+  return "server:\n"
+         "  listen: 127.0.0.1:0\n"
+         "  io_threads: 1\n"
+         "  shutdown_grace: 5s\n"
+         "  tls: { cert: tls/cert.pem, key: tls/key.pem, self_signed: true }\n"
+         "admin:\n"
+         "  listen: 127.0.0.1:0\n"
+         "storage:\n"
+         "  path: hookd.db\n"
+         "workers:\n"
+         "  threads: 2\n"
+         "  handler_timeout: 1s\n"
+         "  retry: { max_attempts: 3, initial_backoff: 50ms, max_backoff: 100ms }\n"
+         "plugins:\n"
+         "  script: { library: " + kScript + ", config: { log: calls.log } }\n"
+         "routes:\n"
+         "  - name: w\n"
+         "    path: /webhooks/w\n"
+         "    auth: none\n"
+         "    event: { id: header:X-Event-Id, type: header:X-Event-Type }\n"
+         "    handlers:\n"
+         "      - { plugin: script, types: [\"order.*\"]" + handler_extra + " }\n" +
+         routes_extra;
+}
+
+int post(std::uint16_t port, const std::string& path, const std::string& id,
+         const std::string& type, const std::string& body) {
+  TlsClient c(port);
+  return c.post(path, body, {{"X-Event-Id", id}, {"X-Event-Type", type}}).status;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 20s) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+std::string state(const TempDir& dir, const std::string& id) {
+  Db db(dir.file("hookd.db"));
+  return db.text("SELECT d.state FROM deliveries d JOIN events e ON e.seq = d.event_seq "
+                 "WHERE e.id = ?",
+                 {id})
+      .value_or("(none)");
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::size_t count(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(workers)
+
+BOOST_AUTO_TEST_CASE(events_run_on_their_handlers_and_the_cli_shows_it) {
+  TempDir dir;
+  ServerProcess server(dir, config());
+  BOOST_TEST(post(server.port(), "/webhooks/w", "e1", "order.paid", "ok") == 202);
+  BOOST_TEST(post(server.port(), "/webhooks/w", "e2", "order.paid", "flaky:2") == 202);
+  BOOST_TEST(post(server.port(), "/webhooks/w", "e3", "order.paid", "fail") == 202);
+  BOOST_TEST(post(server.port(), "/webhooks/w", "e4", "user.created", "ok") == 202);
+  BOOST_REQUIRE(eventually([&] {
+    return state(dir, "e1") == "done" && state(dir, "e2") == "done" && state(dir, "e3") == "dead";
+  }));
+  BOOST_TEST(state(dir, "e4") == "(none)");  // matched no handler
+  {
+    Db db(dir.file("hookd.db"));
+    BOOST_TEST(db.integer("SELECT unmatched FROM events WHERE id = 'e4'") == 1);
+  }
+  auto show = run_hookd(dir.path().string(), "events show e2 -c hookd.yaml");
+  BOOST_TEST(show.code == 0);
+  BOOST_TEST(show.output.find("script") != std::string::npos, show.output);
+  auto stats = run_hookd(dir.path().string(), "stats --json -c hookd.yaml");
+  BOOST_TEST(stats.output.find("\"dead\":1") != std::string::npos, stats.output);
+  server.signal(SIGTERM);
+  BOOST_TEST(server.wait() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_delivery_cut_off_by_sigkill_runs_again_after_restart) {
+  TempDir dir;
+  {
+    ServerProcess server(dir, config());
+    BOOST_TEST(post(server.port(), "/webhooks/w", "slow", "order.paid", "sleep:800") == 202);
+    BOOST_REQUIRE(eventually([&] { return read_file(dir.file("calls.log")).find("start slow 1") !=
+                                          std::string::npos; }));
+    server.kill_hard();  // mid-handler
+  }
+  BOOST_TEST(state(dir, "slow") == "running");
+  ServerProcess again(dir, config());
+  // The lease (2 × 1 s + 1 s) runs out, the delivery is rescued and runs again.
+  BOOST_REQUIRE(eventually([&] { return state(dir, "slow") == "done"; }, 30s));
+  const auto log = read_file(dir.file("calls.log"));
+  BOOST_TEST(log.find("start slow 2") != std::string::npos, log);
+  Db db(dir.file("hookd.db"));
+  BOOST_TEST(db.column("SELECT outcome FROM attempts ORDER BY attempt") ==
+             (std::vector<std::string>{"lease_expired", "ok"}));
+}
+
+BOOST_AUTO_TEST_CASE(sighup_reloads_a_good_config_and_refuses_a_bad_one) {
+  TempDir dir;
+  ServerProcess server(dir, config());
+  BOOST_TEST(post(server.port(), "/webhooks/new", "n0", "order.paid", "ok") == 404);
+
+  // A bad config (a handler naming an unknown plugin) changes nothing.
+  std::ofstream(dir.file("hookd.yaml"))
+      << config("  - name: new\n    path: /webhooks/new\n    auth: none\n"
+                "    handlers: [{ plugin: nope, types: [\"*\"] }]\n");
+  server.signal(SIGHUP);
+  BOOST_REQUIRE(eventually([&] { return server.log().find("reload refused") != std::string::npos; }));
+  BOOST_TEST(server.log().find("'nope' is not in the `plugins` section") != std::string::npos);
+  BOOST_TEST(post(server.port(), "/webhooks/new", "n1", "order.paid", "ok") == 404);
+  BOOST_TEST(post(server.port(), "/webhooks/w", "w1", "order.paid", "ok") == 202);
+
+  // A good one adds the route and a handler type, without a restart.
+  std::ofstream(dir.file("hookd.yaml"))
+      << config("  - name: new\n    path: /webhooks/new\n    auth: none\n"
+                "    event: { id: header:X-Event-Id, type: header:X-Event-Type }\n"
+                "    handlers: [{ plugin: script, types: [\"*\"] }]\n");
+  server.signal(SIGHUP);
+  BOOST_REQUIRE(eventually([&] { return server.log().find("reloaded") != std::string::npos; }));
+  BOOST_TEST(post(server.port(), "/webhooks/new", "n2", "anything", "ok") == 202);
+  BOOST_REQUIRE(eventually([&] { return state(dir, "n2") == "done"; }));
+  BOOST_TEST(state(dir, "w1") == "done");
+  server.signal(SIGTERM);
+  BOOST_TEST(server.wait() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_lets_a_running_handler_finish) {
+  TempDir dir;
+  ServerProcess server(dir, config());
+  BOOST_TEST(post(server.port(), "/webhooks/w", "s1", "order.paid", "sleep:500") == 202);
+  BOOST_REQUIRE(eventually([&] { return read_file(dir.file("calls.log")).find("start s1 1") !=
+                                        std::string::npos; }));
+  server.signal(SIGTERM);
+  BOOST_TEST(server.wait() == 0);
+  BOOST_TEST(state(dir, "s1") == "done");
+  BOOST_TEST(count(read_file(dir.file("calls.log")), "end s1") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(check_loads_every_plugin_with_its_config) {
+  TempDir dir;
+  std::ofstream(dir.file("hookd.yaml")) << config();
+  auto ok = run_hookd(dir.path().string(), "check -c hookd.yaml");
+  BOOST_TEST(ok.code == 0, ok.output);
+  BOOST_TEST(ok.output.find("1 plugins") != std::string::npos, ok.output);
+
+  std::string bad = config();
+  bad.replace(bad.find(kScript), kScript.size(), dir.file("missing.so"));
+  bad += "";
+  std::ofstream(dir.file("bad.yaml")) << bad;
+  auto r = run_hookd(dir.path().string(), "check -c bad.yaml");
+  BOOST_TEST(r.code == 1);
+  BOOST_TEST(r.output.find("bad.yaml:15:3: plugins.script: ") != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("missing.so") != std::string::npos, r.output);
+
+  // The plugin refusing its config is reported the same way.
+  std::string refused = config();
+  refused.replace(refused.find("config: { log: calls.log }"), 26, "config: { other: 1 }");
+  std::ofstream(dir.file("refused.yaml")) << refused;
+  auto f = run_hookd(dir.path().string(), "check -c refused.yaml");
+  BOOST_TEST(f.code == 1);
+  BOOST_TEST(f.output.find("script: missing log:") != std::string::npos, f.output);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
