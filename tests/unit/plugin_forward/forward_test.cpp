@@ -261,6 +261,12 @@ BOOST_AUTO_TEST_CASE(a_silent_server_times_out_into_retry) {
   BOOST_TEST_MESSAGE(r.message);
   BOOST_TEST((r.outcome == Outcome::retry), r.message);
   BOOST_TEST(contains(r.message, "timed out"), r.message);
+
+  reply.never_answer = false;  // slow but within the timeout: delivered
+  reply.delay = 150ms;
+  server.set_reply(reply);
+  const Result slow = make(config()).handle(event.view());
+  BOOST_TEST((slow.outcome == Outcome::ok), slow.message);
 }
 
 BOOST_AUTO_TEST_CASE(connection_refused_is_retried) {
