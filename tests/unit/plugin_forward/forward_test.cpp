@@ -3,7 +3,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
-#include <filesystem>
 #include <set>
 #include <string>
 #include <thread>
@@ -26,18 +25,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// bundled_plugin()'s path; when the build left HOOKD_PLUGIN_DIR empty, the same file found
-// next to this executable (<build>/tests/.. /plugins/).
-std::string plugin_path() {
-  const std::string path = bundled_plugin("forward");
-  if (std::filesystem::exists(path)) return path;
-  return (std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "plugins" /
-          "libhookd_forward.so")
-      .string();
-}
-
 Instance make(const std::string& yaml) {
-  return Library::load(plugin_path())->create(yaml);
+  return Library::load(bundled_plugin("forward"))->create(yaml);
 }
 
 std::string create_error(const std::string& yaml) {
