@@ -17,6 +17,7 @@
 #include "hookd/ingest/routes.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/server.hpp"
+#include "hookd/outbox/retention.hpp"
 #include "hookd/outbox/writer.hpp"
 #include "hookd/worker/engine.hpp"
 #include "hookd/worker/handlers.hpp"
@@ -168,6 +169,8 @@ int serve(const std::string& path) {
     worker::Engine engine(writer, engine_options(*cfg), worker::handlers_for(*cfg, *instances),
                           &metrics);
     writer.on_new_deliveries([&engine] { engine.wake(); });
+    outbox::Retention retention(writer, {cfg->storage.retention.done, cfg->storage.retention.dead},
+                                &metrics);
     {
       net::Server server(*cfg,
                          ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr),
@@ -181,6 +184,7 @@ int serve(const std::string& path) {
       // appends and results, before the server (whose executors append callbacks post to)
       // goes away.
       writer.on_new_deliveries({});
+      retention.stop();
       engine.stop(cfg->server.shutdown_grace);
       writer.stop();
     }

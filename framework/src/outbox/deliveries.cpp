@@ -47,7 +47,8 @@ constexpr std::string_view kClaimedEvent =
 constexpr std::string_view kNextDue =
     "SELECT min(t) FROM (SELECT min(scheduled_at) AS t FROM deliveries "
     "WHERE state = 'pending' AND scheduled_at > ?1 "
-    "UNION ALL SELECT min(lease_until) FROM deliveries WHERE state = 'running' AND lease_until > ?1)";
+    "UNION ALL SELECT min(lease_until) FROM deliveries WHERE state = 'running' AND lease_until > "
+    "?1)";
 
 // Fenced: only while the delivery is still running this attempt. A release (?7 = 1: claimed
 // but never started, at shutdown) gives the attempt back.
@@ -62,6 +63,16 @@ constexpr std::string_view kHistory =
     "error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 constexpr std::string_view kHistoryPrune =
     "DELETE FROM attempts WHERE delivery_id = ?1 AND attempt <= ?2";
+
+constexpr std::string_view kPruneDone =
+    "DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE e.received_at < ?1 "
+    "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.state <> 'done') "
+    "ORDER BY e.seq LIMIT ?2)";
+constexpr std::string_view kPruneDead =
+    "DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE e.received_at < ?1 "
+    "AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.state = 'dead') "
+    "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq "
+    "AND d.state IN ('pending', 'running')) ORDER BY e.seq LIMIT ?2)";
 
 void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
@@ -113,6 +124,21 @@ void Store::prepare_delivery_statements() {
   result_ = prepare(db, kResult);
   history_ = prepare(db, kHistory);
   history_prune_ = prepare(db, kHistoryPrune);
+  prune_done_ = prepare(db, kPruneDone);
+  prune_dead_ = prepare(db, kPruneDead);
+}
+
+std::size_t Store::prune(const PruneRequest& request) {
+  std::size_t deleted = 0;
+  for (auto [stmt, before] : {std::pair{prune_done_.get(), request.done_before_us},
+                              std::pair{prune_dead_.get(), request.dead_before_us}}) {
+    if (deleted >= request.limit) break;
+    sqlite3_bind_int64(stmt, 1, before);
+    sqlite3_bind_int64(stmt, 2, static_cast<std::int64_t>(request.limit - deleted));
+    run(stmt);
+    deleted += static_cast<std::size_t>(sqlite3_changes(db_.get()));
+  }
+  return deleted;
 }
 
 void Store::apply_results(std::span<const DeliveryResult> results, std::int64_t now) {

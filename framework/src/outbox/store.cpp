@@ -99,6 +99,7 @@ bool Store::needs_reopen(int code) {
 void Store::commit(const Work& work, Done& done) {
   done.statuses.assign(work.events.size(), AppendStatus::unavailable);
   done.claims.clear();
+  done.pruned.clear();
   done.new_deliveries = false;
   const std::int64_t now = now_us();
   if (wal_pages_ >= catch_up_at_) catch_up();
@@ -112,11 +113,13 @@ void Store::commit(const Work& work, Done& done) {
     }
     apply_results(work.results, now);
     for (const ClaimRequest* request : work.claims) done.claims.push_back(claim(*request, now));
+    for (const PruneRequest* request : work.prunes) done.pruned.push_back(prune(*request));
     run(commit_.get());
   } catch (...) {
     rollback();
     done.statuses.assign(work.events.size(), AppendStatus::unavailable);
     done.claims.clear();
+    done.pruned.clear();
     done.new_deliveries = false;
     throw;
   }

@@ -27,15 +27,17 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // What one transaction does, in this order: appends, results of attempts, claims.
+  // What one transaction does, in this order: appends, results of attempts, claims, prunes.
   struct Work {
     std::span<const NewEvent* const> events;
     std::span<const DeliveryResult> results;
     std::span<const ClaimRequest* const> claims;
+    std::span<const PruneRequest* const> prunes;
   };
   struct Done {
     std::vector<AppendStatus> statuses;  // per event: accepted or duplicate
     std::vector<ClaimResult> claims;     // per claim request
+    std::vector<std::size_t> pruned;     // per prune request: events deleted
     bool new_deliveries = false;         // an accepted event created deliveries
   };
   // Runs `work` in one transaction and commits it. On failure rolls back and throws
@@ -53,6 +55,7 @@ class Store {
   void insert_one(const NewEvent& event, std::int64_t now_us, AppendStatus& status);
   void apply_results(std::span<const DeliveryResult> results, std::int64_t now);
   ClaimResult claim(const ClaimRequest& request, std::int64_t now);
+  std::size_t prune(const PruneRequest& request);
   void prepare_delivery_statements();
   void run(sqlite3_stmt* stmt);  // steps to SQLITE_DONE and resets; throws StoreError
   [[noreturn]] void fail_statement(sqlite3_stmt* stmt, int rc);  // resets, throws StoreError
@@ -76,6 +79,8 @@ class Store {
   Statement result_;
   Statement history_;
   Statement history_prune_;
+  Statement prune_done_;
+  Statement prune_dead_;
   std::unique_ptr<Checkpointer> checkpointer_;
   bool broken_ = false;
   int wal_pages_ = 0;    // WAL size after the last commit

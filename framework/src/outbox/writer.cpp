@@ -36,12 +36,20 @@ struct PendingClaim {
   ClaimCallback done;
 };
 
+struct PendingPrune {
+  PruneRequest request;
+  PruneCallback done;
+};
+
 // What one transaction takes from the queues.
 struct Batch {
   std::vector<Pending> appends;
   std::vector<DeliveryResult> results;
   std::vector<PendingClaim> claims;
-  bool empty() const { return appends.empty() && results.empty() && claims.empty(); }
+  std::vector<PendingPrune> prunes;
+  bool empty() const {
+    return appends.empty() && results.empty() && claims.empty() && prunes.empty();
+  }
 };
 
 // Series looked up once; updating them is lock-free.
@@ -108,7 +116,9 @@ struct Writer::Impl {
 
   void run();
   void try_open();
-  bool has_work() const { return !queue.empty() || !results.empty() || !claims.empty(); }
+  bool has_work() const {
+    return !queue.empty() || !results.empty() || !claims.empty() || !prunes.empty();
+  }
   Batch next_batch(bool& finished);
   void commit(Batch& batch);
   void fail(Batch& batch, const std::string& error);
@@ -124,6 +134,7 @@ struct Writer::Impl {
   std::deque<Pending> queue;
   std::vector<DeliveryResult> results;
   std::vector<PendingClaim> claims;
+  std::vector<PendingPrune> prunes;
   std::function<void()> on_new_deliveries;
   bool stopping = false;
 
@@ -207,6 +218,7 @@ Batch Writer::Impl::next_batch(bool& finished) {
   queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
   batch.results.swap(results);
   batch.claims.swap(claims);
+  batch.prunes.swap(prunes);
   return batch;
 }
 
@@ -216,12 +228,14 @@ void Writer::Impl::commit(Batch& batch) {
   for (const Pending& p : batch.appends) refs.push_back(&p.event);
   std::vector<const ClaimRequest*> claim_refs;
   for (const PendingClaim& c : batch.claims) claim_refs.push_back(&c.request);
+  std::vector<const PruneRequest*> prune_refs;
+  for (const PendingPrune& p : batch.prunes) prune_refs.push_back(&p.request);
 
   Store::Done done;
   const auto started = Clock::now();
   std::string error;
   try {
-    store->commit({refs, batch.results, claim_refs}, done);
+    store->commit({refs, batch.results, claim_refs, prune_refs}, done);
   } catch (const StoreError& e) {
     error = e.what();
     if (Store::needs_reopen(e.code()) || store->broken()) {
@@ -255,6 +269,9 @@ void Writer::Impl::commit(Batch& batch) {
   for (std::size_t i = 0; i < batch.claims.size(); ++i) {
     invoke(batch.claims[i].done, std::move(done.claims[i]));
   }
+  for (std::size_t i = 0; i < batch.prunes.size(); ++i) {
+    invoke(batch.prunes[i].done, std::optional<std::size_t>(done.pruned[i]));
+  }
   if (done.new_deliveries) {
     std::function<void()> wake;
     {
@@ -276,6 +293,7 @@ void Writer::Impl::fail(Batch& batch, const std::string& error) {
     failed.error = error;
     invoke(c.done, std::move(failed));
   }
+  for (PendingPrune& p : batch.prunes) invoke(p.done, std::optional<std::size_t>());
 }
 
 void Writer::Impl::finish(std::vector<Pending>& appends, const std::vector<AppendResult>& results) {
@@ -325,6 +343,18 @@ void Writer::claim(ClaimRequest request, ClaimCallback done) {
   ClaimResult failed;
   failed.error = "shutting down";
   invoke(done, std::move(failed));
+}
+
+void Writer::prune(PruneRequest request, PruneCallback done) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->stopping) {
+      impl_->prunes.push_back({request, std::move(done)});
+      impl_->cv.notify_one();
+      return;
+    }
+  }
+  invoke(done, std::optional<std::size_t>());
 }
 
 void Writer::complete(DeliveryResult result) {

@@ -25,18 +25,8 @@ using namespace std::string_literals;
 
 namespace {
 
-// The built plugin. bundled_plugin() is the way; while the build passes it an empty
-// HOOKD_PLUGIN_DIR (HOOKD_PLUGIN_OUTPUT_DIR is set in plugins/ only), fall back to
-// <build>/plugins next to this executable's <build>/tests.
-std::string plugin_path(const std::string& name) {
-  const std::string path = hookd::test::bundled_plugin(name);
-  if (std::filesystem::exists(path)) return path;
-  const auto build = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path();
-  return (build / "plugins" / ("libhookd_" + name + ".so")).string();
-}
-
 Instance make_exec(const std::string& yaml) {
-  return Library::load(plugin_path("exec"))->create(yaml);
+  return Library::load(hookd::test::bundled_plugin("exec"))->create(yaml);
 }
 
 // A YAML single-quoted scalar.

@@ -22,18 +22,8 @@ using namespace std::string_literals;
 
 namespace {
 
-// The built plugin. bundled_plugin() is the way; while the build passes it an empty
-// HOOKD_PLUGIN_DIR (HOOKD_PLUGIN_OUTPUT_DIR is set in plugins/ only), fall back to
-// <build>/plugins next to this executable's <build>/tests.
-std::string plugin_path(const std::string& name) {
-  const std::string path = hookd::test::bundled_plugin(name);
-  if (std::filesystem::exists(path)) return path;
-  const auto build = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path();
-  return (build / "plugins" / ("libhookd_" + name + ".so")).string();
-}
-
 Instance make_log(const std::string& yaml) {
-  return Library::load(plugin_path("log"))->create(yaml);
+  return Library::load(hookd::test::bundled_plugin("log"))->create(yaml);
 }
 
 std::vector<std::string> read_lines(const std::string& path) {

@@ -72,6 +72,19 @@ struct DeliveryResult {
 
 const char* outcome_name(DeliveryResult::Outcome outcome);
 
+// Retention: delete up to `limit` events (with their deliveries and attempts) received
+// before the cutoffs: `done_before_us` for events whose deliveries are all done (or that
+// matched no handler), `dead_before_us` for events with a dead delivery and none pending
+// or running. Events with unfinished work are never deleted.
+struct PruneRequest {
+  std::int64_t done_before_us = 0;
+  std::int64_t dead_before_us = 0;
+  std::size_t limit = 500;
+};
+// Called on the writer thread after the batch committed: how many events went, or
+// std::nullopt when the batch failed.
+using PruneCallback = std::function<void(std::optional<std::size_t>)>;
+
 // Attempts kept per delivery in the `attempts` table; older ones are pruned.
 inline constexpr int kAttemptHistory = 20;
 

@@ -45,6 +45,9 @@ class Writer {
   // it committed (or failed). After stop() it is called at once with a failure.
   void claim(ClaimRequest request, ClaimCallback done);
 
+  // Queues a retention step for the next transaction; `done` runs on the writer thread.
+  void prune(PruneRequest request, PruneCallback done);
+
   // Queues the result of an attempt for the next transaction (fire and forget: if it cannot
   // be written, the delivery's lease expires and it runs again).
   void complete(DeliveryResult result);
