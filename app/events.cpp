@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "config_file.hpp"
 #include "hookd/crypto/encoding.hpp"
+#include "hookd/outbox/deliveries.hpp"
 #include "hookd/outbox/queries.hpp"
 #include "hookd/outbox/schema.hpp"
 
@@ -108,6 +109,20 @@ int show(sqlite3* db, const std::string& id, const std::optional<std::string>& r
   bool text = valid_utf8(e.body);
   if (as_json) {
     json::object o = event_json(e);
+    auto& deliveries = o["deliveries"].as_array();
+    for (std::size_t i = 0; i < e.deliveries.size(); ++i) {
+      json::array history;
+      for (const auto& a : e.deliveries[i].history) {
+        json::object h;
+        h["attempt"] = a.attempt;
+        h["outcome"] = a.outcome;
+        h["started_at"] = outbox::rfc3339_us(a.started_at_us);
+        h["duration_ms"] = static_cast<double>(a.duration_us) / 1000.0;
+        h["error"] = a.error ? json::value(*a.error) : json::value(nullptr);
+        history.push_back(std::move(h));
+      }
+      deliveries[i].as_object()["history"] = std::move(history);
+    }
     json::array headers;
     for (const auto& h : e.headers)
       headers.push_back(json::array{json::string(h.name), json::string(h.value)});
@@ -131,6 +146,20 @@ int show(sqlite3* db, const std::string& id, const std::optional<std::string>& r
                       outbox::rfc3339_us(d.updated_at_us), d.last_error.value_or("-")});
     }
     print_table(rows);
+    std::vector<std::vector<std::string>> attempts{
+        {"  HANDLER", "#", "OUTCOME", "STARTED", "TOOK", "ERROR"}};
+    for (const auto& d : e.deliveries) {
+      for (const auto& a : d.history) {
+        attempts.push_back({"  " + d.handler, std::to_string(a.attempt), a.outcome,
+                            outbox::rfc3339_us(a.started_at_us),
+                            fmt::format("{:.1f} ms", static_cast<double>(a.duration_us) / 1000.0),
+                            a.error.value_or("-")});
+      }
+    }
+    if (attempts.size() > 1) {
+      fmt::print("\nattempts (the latest {} per delivery):\n", outbox::kAttemptHistory);
+      print_table(attempts);
+    }
   }
   fmt::print("\nheaders:\n");
   for (const auto& h : e.headers) fmt::print("  {}: {}\n", h.name, h.value);

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target hookd
+cmake --build --preset release --target hookd hookd_plugin_log hookd_plugin_jofi
 exec build/release/app/hookd serve -c "${HOOKD_CONFIG:-config/hookd.yaml}"

@@ -2,6 +2,8 @@
 // and the bundled default config.
 #include <boost/test/unit_test.hpp>
 
+#include <cstdlib>
+
 #include <filesystem>
 
 #include "server_process.hpp"
@@ -18,8 +20,15 @@ BOOST_AUTO_TEST_CASE(check_accepts_a_good_config) {
 }
 
 BOOST_AUTO_TEST_CASE(check_accepts_the_bundled_default_config) {
-  auto r = run_hookd(HOOKD_SOURCE_DIR, "check -c config/hookd.yaml");
+  // check loads the plugins as serve would (they create their files under data/): run it
+  // in a temp dir, on this build's plugins.
+  TempDir dir;
+  ::setenv("HOOKD_PLUGIN_DIR", HOOKD_PLUGIN_DIR, 1);
+  auto r = run_hookd(dir.path().string(),
+                     "check -c " + std::string(HOOKD_SOURCE_DIR) + "/config/hookd.yaml");
+  ::unsetenv("HOOKD_PLUGIN_DIR");
   BOOST_TEST(r.code == 0, r.output);
+  BOOST_TEST(r.output.find("2 plugins") != std::string::npos, r.output);
 }
 
 BOOST_AUTO_TEST_CASE(check_accepts_every_bundled_example) {

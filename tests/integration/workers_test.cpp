@@ -100,6 +100,11 @@ BOOST_AUTO_TEST_CASE(events_run_on_their_handlers_and_the_cli_shows_it) {
   auto show = run_hookd(dir.path().string(), "events show e2 -c hookd.yaml");
   BOOST_TEST(show.code == 0);
   BOOST_TEST(show.output.find("script") != std::string::npos, show.output);
+  BOOST_TEST(show.output.find("flaky attempt 1") != std::string::npos, show.output);  // history
+  auto json = run_hookd(dir.path().string(), "events show e2 --json -c hookd.yaml");
+  BOOST_TEST(json.output.find(R"("history":[{"attempt":1,"outcome":"retry")") != std::string::npos,
+             json.output);
+  BOOST_TEST(json.output.find(R"({"attempt":2,"outcome":"ok")") != std::string::npos, json.output);
   auto stats = run_hookd(dir.path().string(), "stats --json -c hookd.yaml");
   BOOST_TEST(stats.output.find("\"dead\":1") != std::string::npos, stats.output);
   server.signal(SIGTERM);

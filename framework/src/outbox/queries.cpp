@@ -79,6 +79,7 @@ std::vector<DeliveryInfo> deliveries_of(sqlite3* db, sqlite3_stmt* s, std::int64
     if (sqlite3_column_type(s, 3) != SQLITE_NULL) d.last_error = column_text(s, 3);
     d.scheduled_at_us = sqlite3_column_int64(s, 4);
     d.updated_at_us = sqlite3_column_int64(s, 5);
+    d.id = sqlite3_column_int64(s, 6);
     out.push_back(std::move(d));
   }
   return out;
@@ -86,8 +87,24 @@ std::vector<DeliveryInfo> deliveries_of(sqlite3* db, sqlite3_stmt* s, std::int64
 
 Statement prepare_deliveries(sqlite3* db) {
   return prepare(db,
-                 "SELECT handler, state, attempts, last_error, scheduled_at, updated_at "
+                 "SELECT handler, state, attempts, last_error, scheduled_at, updated_at, id "
                  "FROM deliveries WHERE event_seq = ?1 ORDER BY id");
+}
+
+void read_history(sqlite3* db, DeliveryInfo& d) {
+  Statement s = prepare(db,
+                        "SELECT attempt, outcome, started_at, finished_at - started_at, error "
+                        "FROM attempts WHERE delivery_id = ?1 ORDER BY attempt");
+  sqlite3_bind_int64(s.get(), 1, d.id);
+  while (step(db, s.get())) {
+    AttemptInfo a;
+    a.attempt = sqlite3_column_int64(s.get(), 0);
+    a.outcome = column_text(s.get(), 1);
+    a.started_at_us = sqlite3_column_int64(s.get(), 2);
+    a.duration_us = sqlite3_column_int64(s.get(), 3);
+    if (sqlite3_column_type(s.get(), 4) != SQLITE_NULL) a.error = column_text(s.get(), 4);
+    d.history.push_back(std::move(a));
+  }
 }
 
 // The seq of event `id` (on `route` when given); QueryError when unknown or ambiguous.
@@ -178,6 +195,7 @@ EventDetail get_event(sqlite3* db, const std::string& id, const std::optional<st
   }
   Statement d = prepare_deliveries(db);
   e.deliveries = deliveries_of(db, d.get(), seq);
+  for (DeliveryInfo& delivery : e.deliveries) read_history(db, delivery);
   tx.commit();
   return e;
 }

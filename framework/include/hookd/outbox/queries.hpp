@@ -32,13 +32,24 @@ class QueryError : public std::runtime_error {
 // the server's writer is waited for, not reported. The caller owns the connection.
 Connection open_store(const std::string& path, bool writable);
 
+// One attempt of a delivery, from the bounded history (the latest kAttemptHistory).
+struct AttemptInfo {
+  std::int64_t attempt = 0;
+  std::string outcome;  // ok, retry, fail, timeout, lease_expired
+  std::int64_t started_at_us = 0;
+  std::int64_t duration_us = 0;
+  std::optional<std::string> error;
+};
+
 struct DeliveryInfo {
+  std::int64_t id = 0;
   std::string handler;
   std::string state;  // pending, running, done, dead
   std::int64_t attempts = 0;
   std::optional<std::string> last_error;
   std::int64_t scheduled_at_us = 0;
   std::int64_t updated_at_us = 0;
+  std::vector<AttemptInfo> history;  // get_event() only, oldest first
 };
 
 struct EventSummary {
