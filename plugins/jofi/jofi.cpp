@@ -193,7 +193,7 @@ class Jofi {
       const Found f = find(doc, *pointer);
       if (f.kind == Found::Kind::other || (f.kind == Found::Kind::scalar && f.text.empty())) {
         return Outcome::fail("jofi: " + std::string(name) + " at " + *pointer +
-                             " is not a non-empty string or number");
+                             " must be a non-empty string or number");
       }
       if (f.kind == Found::Kind::absent) {
         return Outcome::fail("jofi: missing " + std::string(name) + " at JSON pointer " + *pointer);
@@ -228,8 +228,9 @@ class Jofi {
                       now + std::chrono::duration_cast<std::chrono::microseconds>(lease).count());
     switch (claim.state) {
       case Claim::State::none:
+        return Outcome::ok(done);
       case Claim::State::sent:
-        return Outcome::ok(done + "; notification sent before");
+        return Outcome::ok(done + "; notification mailed before");
       case Claim::State::busy:
         return Outcome::retry("jofi: notification is being sent by another attempt",
                               std::chrono::milliseconds((claim.busy_until_us - now) / 1000 + 1));
