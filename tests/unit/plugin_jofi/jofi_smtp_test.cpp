@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -30,16 +29,6 @@ using hookd::test::TempDir;
 using hookd::test::TestEvent;
 
 namespace {
-
-// The built plugin. bundled_plugin() is the way; while the build passes it an empty
-// HOOKD_PLUGIN_DIR (HOOKD_PLUGIN_OUTPUT_DIR is set in plugins/ only), fall back to
-// <build>/plugins next to this executable's <build>/tests.
-std::string jofi_path() {
-  const std::string path = hookd::test::bundled_plugin("jofi");
-  if (std::filesystem::exists(path)) return path;
-  const auto build = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path();
-  return (build / "plugins" / "libhookd_jofi.so").string();
-}
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
@@ -187,7 +176,7 @@ TestEvent completed(const std::string& id, const std::string& name = "Ana") {
 struct Fixture {
   TempDir dir;
   std::string db_path = dir.file("jofi.db");
-  std::shared_ptr<const Library> lib = Library::load(jofi_path());
+  std::shared_ptr<const Library> lib = Library::load(hookd::test::bundled_plugin("jofi"));
 
   hookd::plugin::Instance with_port(std::uint16_t port, const std::string& timeout = "5s") {
     return lib->create("database: " + db_path +

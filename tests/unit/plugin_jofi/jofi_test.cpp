@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -26,16 +25,6 @@ using hookd::test::TempDir;
 using hookd::test::TestEvent;
 
 namespace {
-
-// The built plugin. bundled_plugin() is the way; while the build passes it an empty
-// HOOKD_PLUGIN_DIR (HOOKD_PLUGIN_OUTPUT_DIR is set in plugins/ only), fall back to
-// <build>/plugins next to this executable's <build>/tests.
-std::string jofi_path() {
-  const std::string path = hookd::test::bundled_plugin("jofi");
-  if (std::filesystem::exists(path)) return path;
-  const auto build = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path();
-  return (build / "plugins" / "libhookd_jofi.so").string();
-}
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
@@ -66,7 +55,7 @@ TestEvent event(const std::string& id, const std::string& type, const std::strin
 struct Fixture {
   TempDir dir;
   std::string db_path = dir.file("jofi.db");
-  std::shared_ptr<const Library> lib = Library::load(jofi_path());
+  std::shared_ptr<const Library> lib = Library::load(hookd::test::bundled_plugin("jofi"));
   hookd::plugin::Instance instance = lib->create("database: " + db_path + "\n");
 
   Result send(const std::string& id, const std::string& type, const std::string& participant,
@@ -86,7 +75,7 @@ struct Fixture {
 };
 
 std::string create_error(const std::string& yaml) {
-  auto lib = Library::load(jofi_path());
+  auto lib = Library::load(hookd::test::bundled_plugin("jofi"));
   try {
     lib->create(yaml);
   } catch (const hookd::plugin::CreateError& e) {
@@ -240,7 +229,7 @@ BOOST_AUTO_TEST_CASE(config_errors_are_refused) {
 BOOST_AUTO_TEST_CASE(custom_pointers_work) {
   TempDir dir;
   const std::string db_path = dir.file("j.db");
-  auto lib = Library::load(jofi_path());
+  auto lib = Library::load(hookd::test::bundled_plugin("jofi"));
   auto instance = lib->create("database: " + db_path +
                               "\n"
                               "pointers:\n"
