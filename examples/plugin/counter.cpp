@@ -56,9 +56,17 @@ std::string unquote(std::string_view v) {
       }
       const char c = v[++i];
       switch (c) {
-        case '"': case '\\': case '/': out += c; break;
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
+        case '"':
+        case '\\':
+        case '/':
+          out += c;
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
         default:
           throw std::invalid_argument(std::string("counter: unsupported escape \\") + c +
                                       " in a config value");
@@ -118,7 +126,9 @@ std::string timestamp(std::int64_t unix_us) {
   return out + '.' + micro.substr(1) + 'Z';
 }
 
-std::string errno_text(int e) { return std::error_code(e, std::generic_category()).message(); }
+std::string errno_text(int e) {
+  return std::error_code(e, std::generic_category()).message();
+}
 
 class Counter {
  public:
@@ -146,8 +156,8 @@ class Counter {
     std::lock_guard lock(mutex_);
     const std::uint64_t n = count_of(type) + 1;
     const std::string line = timestamp(event.received_at_us()) + ' ' + printable(event.route()) +
-                             ' ' + printable(event.id()) + ' ' + type + " #" +
-                             std::to_string(n) + '\n';
+                             ' ' + printable(event.id()) + ' ' + type + " #" + std::to_string(n) +
+                             '\n';
     if (const std::string error = append(line); !error.empty()) {
       return hookd::Outcome::retry(path_ + ": " + error);  // the handler's backoff decides when
     }

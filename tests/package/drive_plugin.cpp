@@ -64,7 +64,9 @@ int main(int argc, char** argv) {
     result.message_capacity = sizeof message;
     d->handle(instance, &event, &result);
     message[sizeof message - 1] = '\0';
-    const char* name = result.outcome == HOOKD_OK ? "ok" : result.outcome == HOOKD_FAIL ? "fail" : "retry";
+    const char* name = result.outcome == HOOKD_OK     ? "ok"
+                       : result.outcome == HOOKD_FAIL ? "fail"
+                                                      : "retry";
     std::printf("%s %s\n", name, message);
   }
   d->destroy(instance);
