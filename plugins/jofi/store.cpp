@@ -1,6 +1,8 @@
 // The jofi plugin's SQLite store; see store.hpp for what each call does in one transaction.
 #include "store.hpp"
 
+#include <filesystem>
+
 #include "mail.hpp"
 
 namespace hookd::plugins::jofi {
@@ -135,6 +137,12 @@ class Store::Stmt {
 };
 
 Store::Store(const std::string& path) : path_(path) {
+  // Like hookd's own store: a missing data directory is created (a first start).
+  if (const auto parent = std::filesystem::path(path).parent_path(); !parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) throw StoreError("cannot open " + path + ": " + ec.message());
+  }
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";

@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
+
 #include <algorithm>
 #include <atomic>
 #include <fstream>
@@ -222,8 +224,12 @@ BOOST_AUTO_TEST_CASE(config_errors_are_refused) {
       contains(create_error(db + "smtp: {host: h, from: nobody, to: d@e.f}\n"), "smtp.from"));
   BOOST_TEST(contains(create_error(db + "smtp: {host: h, from: a@b.c, to: d@e.f, port: 0}\n"),
                       "smtp.port"));
-  BOOST_TEST(
-      contains(create_error("database: " + dir.file("no/such/dir/j.db") + "\n"), "cannot open"));
+  // A missing directory is created; one that cannot be (under a regular file) is refused.
+  BOOST_CHECK_NO_THROW(Library::load(hookd::test::bundled_plugin("jofi"))
+                           ->create("database: " + dir.file("no/such/dir/j.db") + "\n"));
+  BOOST_TEST(std::filesystem::exists(dir.file("no/such/dir/j.db")));
+  std::ofstream(dir.file("plain")) << "x";
+  BOOST_TEST(contains(create_error("database: " + dir.file("plain/j.db") + "\n"), "cannot open"));
 }
 
 BOOST_AUTO_TEST_CASE(custom_pointers_work) {
