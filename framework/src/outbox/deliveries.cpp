@@ -24,11 +24,13 @@ constexpr std::string_view kRescue =
     "WHERE route = ?1 AND handler = ?2 AND state = 'running' AND lease_until < ?3";
 
 // Claim in commit order; with ordering keys, a delivery waits while an earlier one with
-// the same key is pending (also when scheduled later: retrying) or running.
+// the same key is pending (also when scheduled later: retrying) or running. INDEXED BY:
+// without statistics the planner prefers deliveries_due and sorts every due row by id,
+// which made each claim O(backlog); deliveries_claim walks in id order and stops at LIMIT.
 constexpr std::string_view kClaim =
     "UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = ?4, "
     "updated_at = ?3 WHERE id IN ("
-    "  SELECT d.id FROM deliveries d"
+    "  SELECT d.id FROM deliveries d INDEXED BY deliveries_claim"
     "  WHERE d.route = ?1 AND d.handler = ?2 AND d.state = 'pending' AND d.scheduled_at <= ?3"
     "    AND (?6 = 0 OR d.ordering_key IS NULL OR NOT EXISTS ("
     "      SELECT 1 FROM deliveries p WHERE p.route = d.route AND p.handler = d.handler"

@@ -26,9 +26,16 @@ using Clock = std::chrono::steady_clock;
 using Key = std::pair<std::string, std::string>;  // (route, plugin)
 
 struct HandlerState {
-  Handler config;              // replaced on reload; the object (and `inflight`) stays
-  std::uint32_t inflight = 0;  // claimed and not yet returned (timed-out calls included)
+  Handler config;             // replaced on reload; the object (and the counts) stays
+  std::uint32_t claimed = 0;  // claimed and not yet returned (timed-out calls included)
+  std::uint32_t running = 0;  // of those, inside a handler call
 };
+
+// Claims may run ahead of the calls by this factor (of workers.threads in total, of a
+// handler's concurrency per handler): one transaction then claims several deliveries, and
+// a worker that finishes finds the next one ready instead of waiting for a claim. A queued
+// delivery waits at most about one handler call, well inside its lease.
+constexpr std::uint32_t kClaimAhead = 2;
 
 struct Job {
   outbox::ClaimedDelivery delivery;
@@ -78,6 +85,8 @@ struct Engine::Shared {
   // Under `mutex`.
   void set(std::vector<Handler> list);
   std::size_t queued_or_busy() const { return queue.size() + running.size(); }
+  // The first queued job whose handler is below its concurrency limit; queue.end() if none.
+  std::deque<std::shared_ptr<Job>>::iterator runnable();
   outbox::ClaimRequest build_request();
   void on_claimed(outbox::ClaimResult result, std::size_t asked);
   void report(Job& job, const Attempt& attempt);
@@ -107,14 +116,16 @@ outbox::ClaimRequest Engine::Shared::build_request() {
   outbox::ClaimRequest request;
   const std::size_t threads = options.threads;
   const std::size_t used = queued_or_busy();
-  request.total_limit = used >= threads ? 0 : threads - used;
+  const std::size_t cap = kClaimAhead * threads;
+  request.total_limit = used >= cap ? 0 : cap - used;
   request.lease_us = std::chrono::microseconds(lease_for(options.handler_timeout)).count();
   if (handlers.empty()) return request;
   std::vector<outbox::ClaimSpec> specs;
   for (const auto& [key, state] : handlers) {
     const Handler& h = state->config;
     outbox::ClaimSpec spec{h.route, h.plugin, 0, h.ordered, h.retry.max_attempts};
-    if (state->inflight < h.concurrency) spec.limit = h.concurrency - state->inflight;
+    const std::uint32_t ahead = kClaimAhead * h.concurrency;
+    if (state->claimed < ahead) spec.limit = ahead - state->claimed;
     specs.push_back(std::move(spec));
   }
   // Rotate who asks first, so that one busy pair cannot take every free thread each time.
@@ -142,7 +153,7 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked) {
     job->handler = it->second;
     job->instance = it->second->config.instance;
     job->retry = it->second->config.retry;
-    ++job->handler->inflight;
+    ++job->handler->claimed;
     queue.push_back(std::move(job));
   }
   if (result.ok && result.deliveries.size() < asked) {
@@ -263,13 +274,21 @@ void Engine::Shared::dispatch_loop() {
   }
 }
 
+std::deque<std::shared_ptr<Job>>::iterator Engine::Shared::runnable() {
+  return std::find_if(queue.begin(), queue.end(), [](const std::shared_ptr<Job>& job) {
+    return job->handler->running < job->handler->config.concurrency;
+  });
+}
+
 void Engine::Shared::worker_loop(std::size_t index) {
   std::unique_lock lock(mutex);
   for (;;) {
-    worker_cv.wait(lock, [&] { return stopping || !queue.empty(); });
-    if (queue.empty()) return;  // stopping; stop() empties the queue itself
-    std::shared_ptr<Job> job = std::move(queue.front());
-    queue.pop_front();
+    worker_cv.wait(lock, [&] { return stopping || runnable() != queue.end(); });
+    if (stopping) return;  // stop() gives the queued deliveries back itself
+    auto it = runnable();
+    std::shared_ptr<Job> job = std::move(*it);
+    queue.erase(it);
+    ++job->handler->running;
     job->started = Clock::now();
     running.push_back(job);
     in_job[index] = 1;
@@ -278,7 +297,8 @@ void Engine::Shared::worker_loop(std::size_t index) {
     lock.lock();
     in_job[index] = 0;
     running.erase(std::find(running.begin(), running.end(), job));
-    --job->handler->inflight;
+    --job->handler->running;
+    --job->handler->claimed;
     if (registry != nullptr) {
       registry
           ->histogram("hookd_handler_duration_seconds", "Time of one handler call",
@@ -289,6 +309,7 @@ void Engine::Shared::worker_loop(std::size_t index) {
     if (!job->reported) report(*job, attempt);
     dirty = true;
     dispatcher_cv.notify_one();
+    worker_cv.notify_all();  // a job of this handler may have become runnable
     idle_cv.notify_all();
   }
 }
@@ -325,8 +346,8 @@ void Engine::wake() {
 }
 
 std::chrono::milliseconds Engine::lease_for(std::chrono::milliseconds handler_timeout) {
-  return handler_timeout * 2 + std::min<std::chrono::milliseconds>(handler_timeout,
-                                                                   std::chrono::seconds(10));
+  return handler_timeout * 2 +
+         std::min<std::chrono::milliseconds>(handler_timeout, std::chrono::seconds(10));
 }
 
 std::size_t Engine::stop(std::chrono::milliseconds grace) {
@@ -338,7 +359,7 @@ std::size_t Engine::stop(std::chrono::milliseconds grace) {
   }
   s.stopping = true;
   for (auto& job : s.queue) {
-    --job->handler->inflight;
+    --job->handler->claimed;
     s.release(*job);
   }
   s.queue.clear();
