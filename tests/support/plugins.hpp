@@ -13,6 +13,14 @@ namespace hookd::test {
 
 std::string bundled_plugin(std::string_view name);
 
+// The CreateError message of creating bundled plugin `name` with `yaml`; fails the test
+// when the plugin accepts the config.
+std::string create_error(std::string_view name, const std::string& yaml);
+
+// A file's bytes ("" when it cannot be read), and a substring test for messages.
+std::string file_text(const std::string& path);
+bool contains(const std::string& text, const std::string& part);
+
 // Owns what a plugin::Event points to.
 struct TestEvent {
   std::string id = "evt-1";

@@ -23,6 +23,10 @@
 using namespace hookd::plugin;
 using namespace std::string_literals;
 
+using hookd::test::contains;
+using hookd::test::create_error;
+using hookd::test::file_text;
+
 namespace {
 
 Instance make_exec(const std::string& yaml) {
@@ -43,25 +47,6 @@ std::string sh(const std::string& script, const std::string& extra = "") {
 
 Result run(const Instance& instance, hookd::test::TestEvent ev = {}) {
   return instance.handle(ev.view());
-}
-
-std::string file_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::string create_error(const std::string& yaml) {
-  try {
-    make_exec(yaml);
-  } catch (const CreateError& e) {
-    return e.what();
-  }
-  BOOST_FAIL("config accepted: " << yaml);
-  return {};
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
 }
 
 // True when this process has no child left, neither running nor a zombie. Reaps what it
@@ -194,14 +179,14 @@ BOOST_AUTO_TEST_CASE(shell_mode) {
   BOOST_TEST((run(exec, ev).outcome == Outcome::retry));
   BOOST_TEST(file_text(dir.file("out")) == "orders|hello");
 
-  const std::string list = create_error("shell: true\ncommand: [a, b]\n");
+  const std::string list = create_error("exec", "shell: true\ncommand: [a, b]\n");
   BOOST_TEST(contains(list, "command"), list);
-  const std::string line = create_error("command: 'echo hi'\n");  // without shell: true
+  const std::string line = create_error("exec", "command: 'echo hi'\n");  // without shell: true
   BOOST_TEST(contains(line, "shell: true"), line);
 }
 
 BOOST_AUTO_TEST_CASE(missing_executable) {
-  const std::string e = create_error("command: [/no/such/program, --flag]\n");
+  const std::string e = create_error("exec", "command: [/no/such/program, --flag]\n");
   BOOST_TEST(contains(e, "/no/such/program"), e);
   BOOST_TEST(contains(e, "No such file or directory"), e);
 
@@ -214,12 +199,12 @@ BOOST_AUTO_TEST_CASE(missing_executable) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_config_is_refused) {
-  BOOST_TEST(contains(create_error(sh("true", "retries: 3\n")), "unknown key"));
-  BOOST_TEST(contains(create_error("timeout: 5s\n"), "command"));
-  BOOST_TEST(contains(create_error(sh("true", "timeout: soon\n")), "timeout"));
-  BOOST_TEST(contains(create_error(sh("true", "env:\n  HOOKD_ROUTE: x\n")), "HOOKD_ROUTE"));
-  BOOST_TEST(contains(create_error(sh("true", "env:\n  'BAD NAME': x\n")), "BAD NAME"));
-  BOOST_TEST(contains(create_error(sh("true", "env: [A]\n")), "env"));
+  BOOST_TEST(contains(create_error("exec", sh("true", "retries: 3\n")), "unknown key"));
+  BOOST_TEST(contains(create_error("exec", "timeout: 5s\n"), "command"));
+  BOOST_TEST(contains(create_error("exec", sh("true", "timeout: soon\n")), "timeout"));
+  BOOST_TEST(contains(create_error("exec", sh("true", "env:\n  HOOKD_ROUTE: x\n")), "HOOKD_ROUTE"));
+  BOOST_TEST(contains(create_error("exec", sh("true", "env:\n  'BAD NAME': x\n")), "BAD NAME"));
+  BOOST_TEST(contains(create_error("exec", sh("true", "env: [A]\n")), "env"));
 }
 
 BOOST_AUTO_TEST_CASE(child_gets_no_inherited_descriptors) {

@@ -16,31 +16,19 @@
 #include "tls_test_server.hpp"
 
 using namespace hookd::test;
-using hookd::plugin::CreateError;
 using hookd::plugin::Instance;
 using hookd::plugin::Library;
 using hookd::plugin::Outcome;
 using hookd::plugin::Result;
 using namespace std::chrono_literals;
 
+using hookd::test::contains;
+using hookd::test::create_error;
+
 namespace {
 
 Instance make(const std::string& yaml) {
   return Library::load(bundled_plugin("forward"))->create(yaml);
-}
-
-std::string create_error(const std::string& yaml) {
-  try {
-    make(yaml);
-  } catch (const CreateError& e) {
-    return e.what();
-  }
-  BOOST_FAIL("create() accepted: " << yaml);
-  return {};
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 struct Server {
@@ -301,27 +289,32 @@ BOOST_AUTO_TEST_CASE(a_server_closing_mid_request_is_retried_without_sigpipe) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_are_refused) {
   const std::string ca = "\nca_file: " + server.cert_file() + "\n";
-  BOOST_TEST(contains(create_error("url: http://127.0.0.1:1/hook\n"), "https://"));
-  BOOST_TEST(contains(create_error("url: ftp://example.com/\n"), "https://"));
-  BOOST_TEST(contains(create_error("timeout: 5s\n"), "url"));
-  BOOST_TEST(contains(create_error("url: https://user:pw@example.com/\n"), "user info"));
-  BOOST_TEST(contains(create_error("url: https://example.com:99999/\n"), "port"));
-  BOOST_TEST(contains(create_error("url: https://example.com/\nbogus: 1\n"), "bogus"));
-  BOOST_TEST(contains(create_error("url: https://example.com/\ntimeout: 0s\n"), "timeout"));
+  BOOST_TEST(contains(create_error("forward", "url: http://127.0.0.1:1/hook\n"), "https://"));
+  BOOST_TEST(contains(create_error("forward", "url: ftp://example.com/\n"), "https://"));
+  BOOST_TEST(contains(create_error("forward", "timeout: 5s\n"), "url"));
+  BOOST_TEST(contains(create_error("forward", "url: https://user:pw@example.com/\n"), "user info"));
+  BOOST_TEST(contains(create_error("forward", "url: https://example.com:99999/\n"), "port"));
+  BOOST_TEST(contains(create_error("forward", "url: https://example.com/\nbogus: 1\n"), "bogus"));
   BOOST_TEST(
-      contains(create_error("url: https://example.com/\nca_file: /nonexistent.pem\n"), "ca_file"));
-  BOOST_TEST(contains(create_error("url: " + url() + ca + "headers:\n  Content-Length: 3\n"),
-                      "Content-Length"));
-  BOOST_TEST(contains(create_error("url: " + url() + ca + "headers:\n  X-Hookd-Route: x\n"),
-                      "X-Hookd-Route"));
+      contains(create_error("forward", "url: https://example.com/\ntimeout: 0s\n"), "timeout"));
+  BOOST_TEST(
+      contains(create_error("forward", "url: https://example.com/\nca_file: /nonexistent.pem\n"),
+               "ca_file"));
+  BOOST_TEST(
+      contains(create_error("forward", "url: " + url() + ca + "headers:\n  Content-Length: 3\n"),
+               "Content-Length"));
+  BOOST_TEST(
+      contains(create_error("forward", "url: " + url() + ca + "headers:\n  X-Hookd-Route: x\n"),
+               "X-Hookd-Route"));
   for (const char* secret :
        {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_", "whsec_not*base64!", "whsec_QUJD="}) {
     const std::string e =
-        create_error("url: " + url() + ca + "resign:\n  secret: \"" + secret + "\"\n");
+        create_error("forward", "url: " + url() + ca + "resign:\n  secret: \"" + secret + "\"\n");
     BOOST_TEST(contains(e, "secret"), e);
     BOOST_TEST((std::string(secret).size() < 8 || !contains(e, secret)), e);  // not echoed
   }
-  BOOST_TEST(contains(create_error("url: " + url() + ca + "resign:\n  key: x\n"), "key"));
+  BOOST_TEST(
+      contains(create_error("forward", "url: " + url() + ca + "resign:\n  key: x\n"), "key"));
   // A good secret with or without base64 padding is accepted.
   make("url: " + url() + ca + "resign:\n  secret: whsec_QUJD\n");
   make("url: " + url() + ca + "resign:\n  secret: whsec_QUI=\n");

@@ -28,11 +28,9 @@ using hookd::test::Db;
 using hookd::test::TempDir;
 using hookd::test::TestEvent;
 
-namespace {
+using hookd::test::contains;
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+namespace {
 
 // A listening TCP socket on 127.0.0.1 with an ephemeral port.
 int listen_local(std::uint16_t* port) {

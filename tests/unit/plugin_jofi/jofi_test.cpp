@@ -26,11 +26,10 @@ using hookd::test::Db;
 using hookd::test::TempDir;
 using hookd::test::TestEvent;
 
-namespace {
+using hookd::test::contains;
+using hookd::test::create_error;
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+namespace {
 
 // A JOFI-shaped payload; `extra` fields are merged into `data`.
 std::string payload(const std::string& id, const std::string& type, const std::string& participant,
@@ -75,17 +74,6 @@ struct Fixture {
         .value_or("<none>");
   }
 };
-
-std::string create_error(const std::string& yaml) {
-  auto lib = Library::load(hookd::test::bundled_plugin("jofi"));
-  try {
-    lib->create(yaml);
-  } catch (const hookd::plugin::CreateError& e) {
-    return e.what();
-  }
-  BOOST_FAIL("config accepted: " << yaml);
-  return {};
-}
 
 }  // namespace
 
@@ -211,25 +199,30 @@ BOOST_FIXTURE_TEST_CASE(other_event_types_are_ignored, Fixture) {
 BOOST_AUTO_TEST_CASE(config_errors_are_refused) {
   TempDir dir;
   const std::string db = "database: " + dir.file("j.db") + "\n";
-  BOOST_TEST(contains(create_error(db + "colour: blue\n"), "colour: unknown key"));
-  BOOST_TEST(contains(create_error("smtp: {host: h, from: a@b.c, to: d@e.f}\n"), "database"));
-  BOOST_TEST(contains(create_error(db + "pointers: {participant: /x}\n"),
-                      "pointers.participant: unknown key"));
-  BOOST_TEST(contains(create_error(db + "pointers: {score: data.score}\n"), "pointers.score"));
-  BOOST_TEST(contains(create_error(db + "smtp: {host: h, from: a@b.c, to: d@e.f, tls: true}\n"),
-                      "smtp.tls: unknown key"));
-  const std::string no_to = create_error(db + "smtp: {host: h, from: a@b.c}\n");
-  BOOST_TEST(contains(no_to, "smtp.to: required"), no_to);
+  BOOST_TEST(contains(create_error("jofi", db + "colour: blue\n"), "colour: unknown key"));
   BOOST_TEST(
-      contains(create_error(db + "smtp: {host: h, from: nobody, to: d@e.f}\n"), "smtp.from"));
-  BOOST_TEST(contains(create_error(db + "smtp: {host: h, from: a@b.c, to: d@e.f, port: 0}\n"),
-                      "smtp.port"));
+      contains(create_error("jofi", "smtp: {host: h, from: a@b.c, to: d@e.f}\n"), "database"));
+  BOOST_TEST(contains(create_error("jofi", db + "pointers: {participant: /x}\n"),
+                      "pointers.participant: unknown key"));
+  BOOST_TEST(
+      contains(create_error("jofi", db + "pointers: {score: data.score}\n"), "pointers.score"));
+  BOOST_TEST(
+      contains(create_error("jofi", db + "smtp: {host: h, from: a@b.c, to: d@e.f, tls: true}\n"),
+               "smtp.tls: unknown key"));
+  const std::string no_to = create_error("jofi", db + "smtp: {host: h, from: a@b.c}\n");
+  BOOST_TEST(contains(no_to, "smtp.to: required"), no_to);
+  BOOST_TEST(contains(create_error("jofi", db + "smtp: {host: h, from: nobody, to: d@e.f}\n"),
+                      "smtp.from"));
+  BOOST_TEST(
+      contains(create_error("jofi", db + "smtp: {host: h, from: a@b.c, to: d@e.f, port: 0}\n"),
+               "smtp.port"));
   // A missing directory is created; one that cannot be (under a regular file) is refused.
   BOOST_CHECK_NO_THROW(Library::load(hookd::test::bundled_plugin("jofi"))
                            ->create("database: " + dir.file("no/such/dir/j.db") + "\n"));
   BOOST_TEST(std::filesystem::exists(dir.file("no/such/dir/j.db")));
   std::ofstream(dir.file("plain")) << "x";
-  BOOST_TEST(contains(create_error("database: " + dir.file("plain/j.db") + "\n"), "cannot open"));
+  BOOST_TEST(
+      contains(create_error("jofi", "database: " + dir.file("plain/j.db") + "\n"), "cannot open"));
 }
 
 BOOST_AUTO_TEST_CASE(custom_pointers_work) {

@@ -20,6 +20,10 @@ using namespace hookd::plugin;
 namespace json = boost::json;
 using namespace std::string_literals;
 
+using hookd::test::contains;
+using hookd::test::create_error;
+using hookd::test::file_text;
+
 namespace {
 
 Instance make_log(const std::string& yaml) {
@@ -31,25 +35,6 @@ std::vector<std::string> read_lines(const std::string& path) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
-}
-
-std::string file_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::string create_error(const std::string& yaml) {
-  try {
-    make_log(yaml);
-  } catch (const CreateError& e) {
-    return e.what();
-  }
-  BOOST_FAIL("config accepted: " << yaml);
-  return {};
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
 }
 
 }  // namespace
@@ -171,23 +156,24 @@ BOOST_AUTO_TEST_CASE(unopenable_path_refuses_the_config) {
   hookd::test::TempDir dir;
   const std::string blocker = dir.write("blocker", "a regular file\n");
   const std::string under_file = blocker + "/sub/events.jsonl";
-  const std::string e1 = create_error("path: " + under_file + "\n");
+  const std::string e1 = create_error("log", "path: " + under_file + "\n");
   BOOST_TEST(contains(e1, under_file), e1);
 
-  const std::string e2 = create_error("path: " + dir.path().string() + "\n");  // a directory
+  const std::string e2 = create_error("log", "path: " + dir.path().string() + "\n");  // a directory
   BOOST_TEST(contains(e2, dir.path().string()), e2);
   BOOST_TEST(contains(e2, "Is a directory"), e2);
 }
 
 BOOST_AUTO_TEST_CASE(bad_config_is_refused) {
   hookd::test::TempDir dir;
-  const std::string unknown = create_error("path: " + dir.file("x") + "\nrotate: daily\n");
+  const std::string unknown = create_error("log", "path: " + dir.file("x") + "\nrotate: daily\n");
   BOOST_TEST(contains(unknown, "rotate"), unknown);
   BOOST_TEST(contains(unknown, "unknown key"), unknown);
 
-  const std::string missing = create_error("fsync: true\n");
+  const std::string missing = create_error("log", "fsync: true\n");
   BOOST_TEST(contains(missing, "path"), missing);
-  const std::string not_bool = create_error("path: " + dir.file("x") + "\nfsync: sometimes\n");
+  const std::string not_bool =
+      create_error("log", "path: " + dir.file("x") + "\nfsync: sometimes\n");
   BOOST_TEST(contains(not_bool, "fsync"), not_bool);
 }
 
