@@ -16,14 +16,8 @@ namespace {
 
 namespace json = boost::json;
 
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 int print_stats(const config::Config& cfg, sqlite3* db, bool as_json) {
-  auto s = outbox::stats(db, now_us());
+  auto s = outbox::stats(db, outbox::unix_now_us());
   // Configured routes without events yet show as zeros, so a script sees every route.
   for (const auto& route : cfg.routes) s.routes.try_emplace(route.name);
   if (as_json) {

@@ -103,9 +103,7 @@ asio::awaitable<http::Response> RouteEndpoint::handle(http::Request& request) {
   }
   event.route = route_.name;
   event.test = route_.test;
-  event.received_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  event.received_at_us = outbox::unix_now_us();
   event.headers.reserve(request.headers.size());
   for (const auto& [name, value] : request.headers) {
     event.headers.push_back({std::string(name), is_redacted_header(name) ? std::string("[redacted]")

@@ -10,16 +10,6 @@
 #include "hookd/outbox/writer.hpp"
 
 namespace hookd::outbox {
-namespace {
-
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 Retention::Retention(Writer& writer, RetentionOptions options, metrics::Registry* metrics)
     : writer_(writer), options_(options) {
   if (metrics != nullptr) {
@@ -57,7 +47,7 @@ bool Retention::pass() {
       std::lock_guard lock(mutex_);
       if (stopping_) return false;
     }
-    const std::int64_t now = now_us();
+    const std::int64_t now = unix_now_us();
     PruneRequest request;
     request.done_before_us = now - std::chrono::microseconds(options_.done).count();
     request.dead_before_us = now - std::chrono::microseconds(options_.dead).count();

@@ -29,12 +29,6 @@ constexpr std::string_view kInsertDelivery =
     "INSERT INTO deliveries (event_seq, handler, scheduled_at, ordering_key, updated_at, route) "
     "VALUES (?1, ?2, ?3, ?4, ?3, ?5) ON CONFLICT (event_seq, handler) DO NOTHING";
 
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // SQLITE_STATIC: the event outlives the step that reads the bound values.
 void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
@@ -101,7 +95,7 @@ void Store::commit(const Work& work, Done& done) {
   done.claims.clear();
   done.pruned.clear();
   done.new_deliveries = false;
-  const std::int64_t now = now_us();
+  const std::int64_t now = unix_now_us();
   if (wal_pages_ >= catch_up_at_) catch_up();
   try {
     run(begin_.get());

@@ -46,12 +46,6 @@ struct Job {
   bool reported = false;  // a result was written (a timeout's): the late return is dropped
 };
 
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 struct Engine::Shared {
@@ -159,7 +153,7 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked) {
   if (result.ok && result.deliveries.size() < asked) {
     // Everything claimable now was claimed: look again when the next one is due.
     if (result.next_due_us) {
-      const auto wait = std::chrono::microseconds(*result.next_due_us - now_us());
+      const auto wait = std::chrono::microseconds(*result.next_due_us - outbox::unix_now_us());
       if (wait < options.poll_interval) next_claim = now + std::max(wait, decltype(wait)::zero());
     }
   } else if (result.ok) {
@@ -212,7 +206,7 @@ void Engine::Shared::release(Job& job) {
   r.attempt = job.delivery.attempt;
   r.state = outbox::DeliveryResult::State::pending;
   r.outcome = outbox::DeliveryResult::Outcome::released;
-  r.scheduled_at_us = now_us();
+  r.scheduled_at_us = outbox::unix_now_us();
   if (writer != nullptr) writer->complete(std::move(r));
 }
 
@@ -233,7 +227,7 @@ Clock::time_point Engine::Shared::check_timeouts(Clock::time_point now) {
     a.message = "no answer within handler_timeout (" +
                 std::to_string(options.handler_timeout.count()) +
                 " ms); the call was not interrupted and its late result is ignored";
-    a.finished_at_us = now_us();
+    a.finished_at_us = outbox::unix_now_us();
     a.started_at_us =
         a.finished_at_us -
         std::chrono::duration_cast<std::chrono::microseconds>(now - job->started).count();

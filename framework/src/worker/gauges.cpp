@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hookd/metrics/registry.hpp"
+#include "hookd/outbox/event.hpp"
 #include "hookd/outbox/queries.hpp"
 
 namespace hookd::worker {
@@ -27,9 +28,7 @@ void GaugeReader::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
-    refresh(std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count());
+    refresh(outbox::unix_now_us());
     lock.lock();
     cv_.wait_for(lock, interval_, [this] { return stopping_; });
   }

@@ -6,16 +6,6 @@
 #include <vector>
 
 namespace hookd::worker {
-namespace {
-
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 Attempt run_attempt(const outbox::ClaimedDelivery& d, const plugin::Instance& instance) {
   using Outcome = outbox::DeliveryResult::Outcome;
   std::vector<plugin::Header> headers;
@@ -26,7 +16,7 @@ Attempt run_attempt(const outbox::ClaimedDelivery& d, const plugin::Instance& in
   Attempt a;
   a.delivery_id = d.id;
   a.attempt = d.attempt;
-  a.started_at_us = now_us();
+  a.started_at_us = outbox::unix_now_us();
   try {
     // The loader turns anything the plugin does into a Result; this guards the host side.
     plugin::Result r = instance.handle(event);
@@ -50,7 +40,7 @@ Attempt run_attempt(const outbox::ClaimedDelivery& d, const plugin::Instance& in
     a.outcome = Outcome::retry;
     a.message = "the handler call failed with an unknown exception";
   }
-  a.finished_at_us = now_us();
+  a.finished_at_us = outbox::unix_now_us();
   return a;
 }
 

@@ -1,12 +1,20 @@
 // An event as handed to the outbox by the ingest path, and the answer to an append.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 namespace hookd::outbox {
+
+// Now as unix time in microseconds: the unit of every timestamp in the store.
+inline std::int64_t unix_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 struct Header {
   std::string name;
