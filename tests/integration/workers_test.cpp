@@ -33,15 +33,17 @@ std::string config(const std::string& routes_extra = "", const std::string& hand
          "  handler_timeout: 1s\n"
          "  retry: { max_attempts: 3, initial_backoff: 50ms, max_backoff: 100ms }\n"
          "plugins:\n"
-         "  script: { library: " + kScript + ", config: { log: calls.log } }\n"
+         "  script: { library: " +
+         kScript +
+         ", config: { log: calls.log } }\n"
          "routes:\n"
          "  - name: w\n"
          "    path: /webhooks/w\n"
          "    auth: none\n"
          "    event: { id: header:X-Event-Id, type: header:X-Event-Type }\n"
          "    handlers:\n"
-         "      - { plugin: script, types: [\"order.*\"]" + handler_extra + " }\n" +
-         routes_extra;
+         "      - { plugin: script, types: [\"order.*\"]" +
+         handler_extra + " }\n" + routes_extra;
 }
 
 int post(std::uint16_t port, const std::string& path, const std::string& id,
@@ -61,9 +63,11 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 
 std::string state(const TempDir& dir, const std::string& id) {
   Db db(dir.file("hookd.db"));
-  return db.text("SELECT d.state FROM deliveries d JOIN events e ON e.seq = d.event_seq "
-                 "WHERE e.id = ?",
-                 {id})
+  return db
+      .text(
+          "SELECT d.state FROM deliveries d JOIN events e ON e.seq = d.event_seq "
+          "WHERE e.id = ?",
+          {id})
       .value_or("(none)");
 }
 
@@ -116,8 +120,9 @@ BOOST_AUTO_TEST_CASE(a_delivery_cut_off_by_sigkill_runs_again_after_restart) {
   {
     ServerProcess server(dir, config());
     BOOST_TEST(post(server.port(), "/webhooks/w", "slow", "order.paid", "sleep:800") == 202);
-    BOOST_REQUIRE(eventually([&] { return read_file(dir.file("calls.log")).find("start slow 1") !=
-                                          std::string::npos; }));
+    BOOST_REQUIRE(eventually([&] {
+      return read_file(dir.file("calls.log")).find("start slow 1") != std::string::npos;
+    }));
     server.kill_hard();  // mid-handler
   }
   BOOST_TEST(state(dir, "slow") == "running");
@@ -137,20 +142,21 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_a_good_config_and_refuses_a_bad_one) {
   BOOST_TEST(post(server.port(), "/webhooks/new", "n0", "order.paid", "ok") == 404);
 
   // A bad config (a handler naming an unknown plugin) changes nothing.
-  std::ofstream(dir.file("hookd.yaml"))
-      << config("  - name: new\n    path: /webhooks/new\n    auth: none\n"
-                "    handlers: [{ plugin: nope, types: [\"*\"] }]\n");
+  std::ofstream(dir.file("hookd.yaml")) << config(
+      "  - name: new\n    path: /webhooks/new\n    auth: none\n"
+      "    handlers: [{ plugin: nope, types: [\"*\"] }]\n");
   server.signal(SIGHUP);
-  BOOST_REQUIRE(eventually([&] { return server.log().find("reload refused") != std::string::npos; }));
+  BOOST_REQUIRE(
+      eventually([&] { return server.log().find("reload refused") != std::string::npos; }));
   BOOST_TEST(server.log().find("'nope' is not in the `plugins` section") != std::string::npos);
   BOOST_TEST(post(server.port(), "/webhooks/new", "n1", "order.paid", "ok") == 404);
   BOOST_TEST(post(server.port(), "/webhooks/w", "w1", "order.paid", "ok") == 202);
 
   // A good one adds the route and a handler type, without a restart.
-  std::ofstream(dir.file("hookd.yaml"))
-      << config("  - name: new\n    path: /webhooks/new\n    auth: none\n"
-                "    event: { id: header:X-Event-Id, type: header:X-Event-Type }\n"
-                "    handlers: [{ plugin: script, types: [\"*\"] }]\n");
+  std::ofstream(dir.file("hookd.yaml")) << config(
+      "  - name: new\n    path: /webhooks/new\n    auth: none\n"
+      "    event: { id: header:X-Event-Id, type: header:X-Event-Type }\n"
+      "    handlers: [{ plugin: script, types: [\"*\"] }]\n");
   server.signal(SIGHUP);
   BOOST_REQUIRE(eventually([&] { return server.log().find("reloaded") != std::string::npos; }));
   BOOST_TEST(post(server.port(), "/webhooks/new", "n2", "anything", "ok") == 202);
@@ -164,12 +170,52 @@ BOOST_AUTO_TEST_CASE(sigterm_lets_a_running_handler_finish) {
   TempDir dir;
   ServerProcess server(dir, config());
   BOOST_TEST(post(server.port(), "/webhooks/w", "s1", "order.paid", "sleep:500") == 202);
-  BOOST_REQUIRE(eventually([&] { return read_file(dir.file("calls.log")).find("start s1 1") !=
-                                        std::string::npos; }));
+  BOOST_REQUIRE(eventually(
+      [&] { return read_file(dir.file("calls.log")).find("start s1 1") != std::string::npos; }));
   server.signal(SIGTERM);
   BOOST_TEST(server.wait() == 0);
   BOOST_TEST(state(dir, "s1") == "done");
   BOOST_TEST(count(read_file(dir.file("calls.log")), "end s1") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(bundled_log_and_jofi_plugins_end_to_end) {
+  // The JOFI route of the default config, on this build's plugins: the sample payloads
+  // (out of order on purpose) end in the jofi plugin's table and the log plugin's file.
+  TempDir dir;
+  const std::string plugins = HOOKD_PLUGIN_DIR;
+  std::string yaml = config();
+  yaml.replace(yaml.find("plugins:\n"), std::string("plugins:\n").size(),
+               "plugins:\n"
+               "  log: { library: " +
+                   plugins +
+                   "/libhookd_log.so, config: { path: data/events.jsonl } }\n"
+                   "  jofi: { library: " +
+                   plugins + "/libhookd_jofi.so, config: { database: data/jofi.db } }\n");
+  yaml +=
+      "  - name: jofi\n"
+      "    path: /webhooks/incoming/jofi\n"
+      "    auth: none\n"
+      "    event: { id: json:/id, type: json:/type }\n"
+      "    handlers:\n"
+      "      - { plugin: log, types: [\"*\"] }\n"
+      "      - { plugin: jofi, types: [\"invitation.*\", \"test_taker.*\"], "
+      "ordered_by: json:/data/participant_id }\n";
+  ServerProcess server(dir, yaml);
+  const std::string samples = std::string(HOOKD_SOURCE_DIR) + "/config/examples/jofi-payloads/";
+  for (const char* name : {"invited", "started", "assessment_completed"}) {
+    TlsClient c(server.port());
+    BOOST_TEST(c.post("/webhooks/incoming/jofi", read_file(samples + name + ".json")).status == 202,
+               name);
+  }
+  BOOST_REQUIRE(eventually([&] {
+    Db db(dir.file("hookd.db"));
+    return db.integer("SELECT count(*) FROM deliveries WHERE state = 'done'") == 6;
+  }));
+  Db jofi(dir.file("data/jofi.db"));
+  BOOST_TEST(jofi.text("SELECT status FROM participant_assessments WHERE participant_id = 'p_123'")
+                 .value_or("") == "completed");
+  BOOST_TEST(jofi.integer("SELECT count(*) FROM notifications") == 1);
+  BOOST_TEST(count(read_file(dir.file("data/events.jsonl")), "\"route\":\"jofi\"") == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(check_loads_every_plugin_with_its_config) {
