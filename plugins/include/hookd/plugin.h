@@ -97,8 +97,9 @@ typedef struct hookd_result {
  *  - create() may run on any thread, also while other instances of the same plugin are
  *    handling events (a config reload creates new instances before old ones go away).
  *  - handle() runs on hookd's worker threads, never on a network I/O thread. It may run
- *    concurrently on ONE instance from several threads, unless the handler is configured
- *    with `concurrency: 1`. Guard any mutable instance state accordingly.
+ *    concurrently on ONE instance from several threads, unless every route handler that
+ *    names the plugin has `concurrency: 1` (one instance serves them all). Guard any
+ *    mutable instance state accordingly.
  *  - destroy() runs once per successful create(), after every handle() call on that
  *    instance has returned, and before the library is unloaded.
  *  - hookd does not interrupt a running call: a handler should bound its own blocking

@@ -3,7 +3,7 @@
 //
 // Thread-safety: Library is immutable after load() and may be shared between threads.
 // Instance::handle() may be called concurrently from several threads (the plugin ABI
-// requires plugins to allow it; a caller enforcing `concurrency: 1` serializes calls
+// requires plugins to allow it; the engine enforcing `concurrency: 1` serializes calls
 // itself). Creating and destroying Instance objects is thread-safe; an Instance must not
 // be destroyed while a handle() call on it runs.
 //
