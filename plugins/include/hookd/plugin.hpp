@@ -8,8 +8,8 @@
 //   HOOKD_PLUGIN(Echo, "echo")
 //
 // Threading: handle() may be called concurrently on one object from several worker
-// threads (unless every route handler naming the plugin has `concurrency: 1`); the constructor and
-// destructor are never concurrent with handle() on the same object. Ownership: an Event
+// threads (unless every route handler naming the plugin has `concurrency: 1`); the
+// constructor and destructor are never concurrent with handle() on the same object. Ownership: an Event
 // and every view it hands out are valid only during the handle() call.
 #pragma once
 
