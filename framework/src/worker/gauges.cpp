@@ -25,12 +25,12 @@ GaugeReader::~GaugeReader() {
 }
 
 void GaugeReader::run() {
+  // Waits first: on a first start the writer is still creating the store.
   std::unique_lock lock(mutex_);
-  while (!stopping_) {
+  while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
     lock.unlock();
     refresh(outbox::unix_now_us());
     lock.lock();
-    cv_.wait_for(lock, interval_, [this] { return stopping_; });
   }
 }
 

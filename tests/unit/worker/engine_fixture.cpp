@@ -35,7 +35,8 @@ EngineFixture::~EngineFixture() {
 
 Handler EngineFixture::handler(const std::string& plugin, std::uint32_t concurrency,
                                std::uint32_t max_attempts, bool ordered) {
-  auto library = plugin::Library::load(std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_script.so");
+  auto library =
+      plugin::Library::load(std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_script.so");
   Handler h;
   h.route = "r";
   h.plugin = plugin;
@@ -49,8 +50,9 @@ Handler EngineFixture::handler(const std::string& plugin, std::uint32_t concurre
   return h;
 }
 
-void EngineFixture::start(std::vector<Handler> handlers, EngineOptions options) {
-  engine = std::make_unique<Engine>(*writer, options, std::move(handlers));
+void EngineFixture::start(std::vector<Handler> handlers, EngineOptions options,
+                          metrics::Registry* registry) {
+  engine = std::make_unique<Engine>(*writer, options, std::move(handlers), registry);
   writer->on_new_deliveries([e = engine.get()] { e->wake(); });
 }
 

@@ -35,7 +35,8 @@ class EngineFixture {
   Handler handler(const std::string& plugin, std::uint32_t concurrency = 4,
                   std::uint32_t max_attempts = 5, bool ordered = false);
   // Starts the engine (once); the writer wakes it on new deliveries.
-  void start(std::vector<Handler> handlers, EngineOptions options = {});
+  void start(std::vector<Handler> handlers, EngineOptions options = {},
+             metrics::Registry* registry = nullptr);
 
   // Appends event `id` with `body` and a delivery per plugin; waits for the commit.
   void append(const std::string& id, const std::string& body,

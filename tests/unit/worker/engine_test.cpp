@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "engine_fixture.hpp"
+#include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/queries.hpp"
 #include "hookd/outbox/sqlite.hpp"
 
@@ -196,6 +197,36 @@ BOOST_AUTO_TEST_CASE(handlers_can_be_replaced_while_running) {
   BOOST_TEST(f.state("e1", "b") == "pending");  // no handler "b" configured: it waits
   f.engine->set_handlers({f.handler("a"), f.handler("b")});
   BOOST_REQUIRE(eventually([&] { return f.state("e1", "b") == "done"; }));
+}
+
+BOOST_AUTO_TEST_CASE(metrics_count_attempts_and_the_queue) {
+  hookd::metrics::Registry registry;
+  EngineFixture f;
+  EngineOptions options = no_polling();
+  options.store_path = f.path();
+  options.gauge_interval = 20ms;
+  f.start({f.handler("a", 4, 2)}, options, &registry);
+  f.append("e1", "ok", {"a"});
+  f.append("e2", "retry", {"a"});
+  BOOST_REQUIRE(eventually([&] { return f.settled("e1", "a") && f.settled("e2", "a"); }));
+  const hookd::metrics::Labels pair{{"route", "r"}, {"handler", "a"}};
+  auto attempts = [&](const char* outcome) {
+    auto labels = pair;
+    labels.emplace_back("outcome", outcome);
+    return registry.counter("hookd_delivery_attempts_total", "", labels).value();
+  };
+  BOOST_TEST(attempts("ok") == 1u);
+  BOOST_TEST(attempts("retry") == 2u);
+  BOOST_TEST(registry.counter("hookd_retries_scheduled_total", "", pair).value() == 1u);
+  BOOST_TEST(registry.counter("hookd_deliveries_dead_total", "", pair).value() == 1u);
+  BOOST_TEST(registry.counter("hookd_deliveries_done_total", "", pair).value() == 1u);
+  BOOST_TEST(eventually([&] {
+    return registry.gauge("hookd_deliveries", "", {{"state", "dead"}}).value() == 1.0 &&
+           registry.gauge("hookd_deliveries", "", {{"state", "done"}}).value() == 1.0;
+  }));
+  f.append("e3", "sleep:100", {"a"});  // pending or running for a moment
+  f.engine->stop(5s);
+  BOOST_TEST(registry.histogram("hookd_handler_duration_seconds", "", {}, pair).count() >= 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
