@@ -29,18 +29,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 outbox::NewEvent event(int i) {
   outbox::NewEvent e;
   e.route = "bench";
   e.id = "e" + std::to_string(i);
   e.type = "bench.event";
-  e.received_at_us = now_us();
+  e.received_at_us = outbox::unix_now_us();
   e.headers = {{"Content-Type", "application/json"}};
   e.body = std::string(1024, 'x');
   e.deliveries = {{"noop", {}}};

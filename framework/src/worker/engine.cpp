@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "hookd/outbox/writer.hpp"
 #include "hookd/worker/retry.hpp"
 #include "job.hpp"
+#include "series.hpp"
 
 namespace hookd::worker {
 namespace {
@@ -26,9 +28,10 @@ using Clock = std::chrono::steady_clock;
 using Key = std::pair<std::string, std::string>;  // (route, plugin)
 
 struct HandlerState {
-  Handler config;             // replaced on reload; the object (and the counts) stays
-  std::uint32_t claimed = 0;  // claimed and not yet returned (timed-out calls included)
-  std::uint32_t running = 0;  // of those, inside a handler call
+  Handler config;                // replaced on reload; the object (and the counts) stays
+  std::uint32_t claimed = 0;     // claimed and not yet returned (timed-out calls included)
+  std::uint32_t running = 0;     // of those, inside a handler call
+  std::optional<Series> series;  // with a registry
 };
 
 // Claims may run ahead of the calls by this factor (of workers.threads in total, of a
@@ -98,6 +101,7 @@ void Engine::Shared::set(std::vector<Handler> list) {
     Key key{h.route, h.plugin};
     auto it = handlers.find(key);
     auto state = it != handlers.end() ? it->second : std::make_shared<HandlerState>();
+    if (registry != nullptr && !state->series) state->series.emplace(*registry, h.route, h.plugin);
     h.concurrency = std::max<std::uint32_t>(h.concurrency, 1);
     state->config = std::move(h);
     next[key] = std::move(state);
@@ -168,23 +172,16 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
   job.reported = true;
   outbox::DeliveryResult result = decide(attempt, job.retry, random_unit());
   const auto& d = job.delivery;
-  if (registry != nullptr) {
-    const metrics::Labels labels{{"route", d.route}, {"handler", d.handler}};
-    metrics::Labels with_outcome = labels;
-    with_outcome.emplace_back("outcome", outbox::outcome_name(attempt.outcome));
-    registry
-        ->counter("hookd_delivery_attempts_total", "Delivery attempts by handler and outcome",
-                  with_outcome)
-        .inc();
+  // `registry` is cleared by stop(): a stuck call returning later counts nothing.
+  if (registry != nullptr && job.handler->series) {
+    Series& m = *job.handler->series;
+    if (auto* c = m.attempts[static_cast<std::size_t>(attempt.outcome)]) c->inc();
     if (result.state == outbox::DeliveryResult::State::pending) {
-      registry
-          ->counter("hookd_retries_scheduled_total", "Failed attempts scheduled to run again",
-                    labels)
-          .inc();
+      m.retries->inc();
     } else if (result.state == outbox::DeliveryResult::State::dead) {
-      registry->counter("hookd_deliveries_dead_total", "Deliveries that ended dead", labels).inc();
+      m.dead->inc();
     } else {
-      registry->counter("hookd_deliveries_done_total", "Deliveries that ended done", labels).inc();
+      m.done->inc();
     }
   }
   if (result.state == outbox::DeliveryResult::State::dead) {
@@ -201,13 +198,12 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
 
 void Engine::Shared::release(Job& job) {
   job.reported = true;
-  outbox::DeliveryResult r;
-  r.id = job.delivery.id;
-  r.attempt = job.delivery.attempt;
-  r.state = outbox::DeliveryResult::State::pending;
-  r.outcome = outbox::DeliveryResult::Outcome::released;
-  r.scheduled_at_us = outbox::unix_now_us();
-  if (writer != nullptr) writer->complete(std::move(r));
+  Attempt a;
+  a.delivery_id = job.delivery.id;
+  a.attempt = job.delivery.attempt;
+  a.outcome = outbox::DeliveryResult::Outcome::released;
+  a.started_at_us = a.finished_at_us = outbox::unix_now_us();
+  if (writer != nullptr) writer->complete(decide(a, job.retry, 0.0));
 }
 
 // Reports the calls that ran past handler_timeout; returns when the next one would.
@@ -293,12 +289,9 @@ void Engine::Shared::worker_loop(std::size_t index) {
     running.erase(std::find(running.begin(), running.end(), job));
     --job->handler->running;
     --job->handler->claimed;
-    if (registry != nullptr) {
-      registry
-          ->histogram("hookd_handler_duration_seconds", "Time of one handler call",
-                      metrics::exponential_buckets(0.0005, 2, 18),
-                      {{"route", job->delivery.route}, {"handler", job->delivery.handler}})
-          .observe(static_cast<double>(attempt.finished_at_us - attempt.started_at_us) / 1e6);
+    if (registry != nullptr && job->handler->series) {
+      job->handler->series->duration->observe(
+          static_cast<double>(attempt.finished_at_us - attempt.started_at_us) / 1e6);
     }
     if (!job->reported) report(*job, attempt);
     dirty = true;

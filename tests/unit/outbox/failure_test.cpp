@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 
 #include "hookd/outbox/schema.hpp"
@@ -168,6 +169,31 @@ BOOST_AUTO_TEST_CASE(unusable_path_is_not_ready_and_answers_unavailable_until_fi
   std::filesystem::remove(blocker);
   BOOST_TEST(eventually([&] { return writer.ready(); }));
   BOOST_TEST((append_sync(writer, make_event("r", "e0")).status == AppendStatus::accepted));
+}
+
+BOOST_AUTO_TEST_CASE(claims_and_prunes_fail_cleanly_while_the_store_is_unusable) {
+  hookd::test::TempDir tmp;
+  const std::string blocker = tmp.write("blocker", "a file where a directory should be");
+  WriterOptions options;
+  options.path = blocker + "/sub/hookd.db";
+  options.reopen_interval = std::chrono::milliseconds(20);
+  Writer writer(options);
+  std::promise<ClaimResult> claimed;
+  writer.claim({{{"r", "h", 4, false, 3}}, 4, 1'000'000},
+               [&](ClaimResult r) { claimed.set_value(std::move(r)); });
+  const ClaimResult claim = claimed.get_future().get();
+  BOOST_TEST(!claim.ok);
+  BOOST_TEST(claim.error.find("storage unavailable") != std::string::npos, claim.error);
+  BOOST_TEST(claim.deliveries.empty());
+  std::promise<std::optional<std::size_t>> pruned;
+  writer.prune({0, 0, 10}, [&](std::optional<std::size_t> n) { pruned.set_value(n); });
+  BOOST_TEST(!pruned.get_future().get().has_value());
+  writer.complete({});  // dropped: the delivery's lease brings it back
+  writer.stop();
+  // After stop(), both answer at once instead of queueing.
+  bool answered = false;
+  writer.claim({}, [&](ClaimResult r) { answered = !r.ok && r.error == "shutting down"; });
+  BOOST_TEST(answered);
 }
 
 BOOST_AUTO_TEST_CASE(directory_or_garbage_file_is_unavailable) {

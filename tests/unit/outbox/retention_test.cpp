@@ -19,16 +19,10 @@ namespace {
 
 constexpr std::int64_t kDay = 24LL * 3600 * 1000 * 1000;
 
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // An event received `age_days` ago whose one delivery ends in `state` ("" = no handler).
 void add(Writer& writer, Db& db, const std::string& id, int age_days, const std::string& state) {
   NewEvent e = make_event("r", id, "{}", {});
-  e.received_at_us = now_us() - age_days * kDay;
+  e.received_at_us = unix_now_us() - age_days * kDay;
   if (!state.empty()) e.deliveries.push_back({"h", {}});
   BOOST_REQUIRE((append_sync(writer, std::move(e)).status == AppendStatus::accepted));
   if (!state.empty()) {
@@ -66,8 +60,8 @@ BOOST_AUTO_TEST_CASE(prune_deletes_only_finished_events_past_their_age) {
        "SELECT id, 1, 0, 0, 'ok' FROM deliveries");
 
   PruneRequest request;
-  request.done_before_us = now_us() - 7 * kDay;
-  request.dead_before_us = now_us() - 30 * kDay;
+  request.done_before_us = unix_now_us() - 7 * kDay;
+  request.dead_before_us = unix_now_us() - 30 * kDay;
   BOOST_TEST(prune_sync(writer, request).value() == 3u);
   BOOST_TEST(db.text("SELECT group_concat(id, ',') FROM (SELECT id FROM events ORDER BY id)") ==
              "new-done,old-dead,old-pending,old-running");

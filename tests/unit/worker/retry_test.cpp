@@ -92,4 +92,11 @@ BOOST_AUTO_TEST_CASE(the_last_attempt_ends_dead) {
   BOOST_TEST((t.state == DeliveryResult::State::dead));
 }
 
+BOOST_AUTO_TEST_CASE(a_release_is_pending_now_without_an_error) {
+  auto r = decide(attempt(5, DeliveryResult::Outcome::released, ""), policy(), 0.5);
+  BOOST_TEST((r.state == DeliveryResult::State::pending));  // not dead: no attempt was made
+  BOOST_TEST(r.scheduled_at_us == 2'000'000);
+  BOOST_TEST(r.error.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
