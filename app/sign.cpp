@@ -11,108 +11,19 @@
 #include "commands.hpp"
 #include "config_file.hpp"
 #include "hookd/auth/oauth.hpp"
+#include "hookd/auth/sign.hpp"
 #include "hookd/config/address.hpp"
-#include "hookd/crypto/compare.hpp"
-#include "hookd/crypto/encoding.hpp"
-#include "hookd/crypto/hmac.hpp"
 #include "hookd/ingest/extract.hpp"
 
 namespace hookd::app {
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Signed {
-  Headers headers;
-  std::string query;  // appended to the path (twilio JSON bodies)
-};
+using auth::Signed;
 
 std::string now_unix() {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count());
-}
-
-std::string mac(crypto::MacAlgorithm alg, const std::string& key,
-                std::initializer_list<std::string_view> parts) {
-  return std::string(crypto::HmacKey(alg, key).mac(parts).view());
-}
-
-// application/x-www-form-urlencoded pairs sorted as Twilio signs them.
-std::string twilio_params(const std::string& body) {
-  auto pairs = auth::parse_form(body);
-  if (!pairs) throw std::runtime_error("the body is not valid form data");
-  std::sort(pairs->begin(), pairs->end());
-  std::string out;
-  for (const auto& [k, v] : *pairs) out += k + v;
-  return out;
-}
-
-std::optional<Signed> sign_hmac(const config::HmacAuthConfig& h, const std::string& body,
-                                const std::string& content_type) {
-  using A = crypto::MacAlgorithm;
-  const std::string& secret = h.secrets.front().str();
-  std::string ts = now_unix();
-  Signed out;
-  if (h.scheme == "github") {
-    out.headers = {
-        {"X-Hub-Signature-256", "sha256=" + crypto::hex_encode(mac(A::sha256, secret, {body}))},
-        {"X-GitHub-Delivery", ingest::generate_event_id()},
-        {"X-GitHub-Event", "ping"}};
-  } else if (h.scheme == "stripe") {
-    out.headers = {
-        {"Stripe-Signature",
-         "t=" + ts + ",v1=" + crypto::hex_encode(mac(A::sha256, secret, {ts, ".", body}))}};
-  } else if (h.scheme == "standard-webhooks") {
-    auto key = crypto::base64_decode(secret.substr(6));
-    if (!key) throw std::runtime_error("the whsec_ secret is not base64");
-    std::string id = "msg_" + ingest::generate_event_id();
-    out.headers = {{"webhook-id", id},
-                   {"webhook-timestamp", ts},
-                   {"webhook-signature",
-                    "v1," + crypto::base64_encode(mac(A::sha256, *key, {id, ".", ts, ".", body}))}};
-  } else if (h.scheme == "slack") {
-    out.headers = {{"X-Slack-Request-Timestamp", ts},
-                   {"X-Slack-Signature",
-                    "v0=" + crypto::hex_encode(mac(A::sha256, secret, {"v0:", ts, ":", body}))}};
-  } else if (h.scheme == "shopify") {
-    out.headers = {
-        {"X-Shopify-Hmac-Sha256", crypto::base64_encode(mac(A::sha256, secret, {body}))}};
-  } else if (h.scheme == "docusign") {
-    out.headers = {
-        {"X-DocuSign-Signature-1", crypto::base64_encode(mac(A::sha256, secret, {body}))}};
-  } else if (h.scheme == "twilio") {
-    std::string signed_url = h.url;
-    if (content_type.starts_with("application/x-www-form-urlencoded")) {
-      signed_url += twilio_params(body);
-    } else {
-      out.query = "bodySHA256=" + crypto::hex_encode(crypto::sha256(body));
-      signed_url += (h.url.find('?') == std::string::npos ? "?" : "&") + out.query;
-    }
-    out.headers = {
-        {"X-Twilio-Signature", crypto::base64_encode(mac(A::sha1, secret, {signed_url}))}};
-  } else if (h.scheme == "generic") {
-    auto alg = *crypto::parse_mac_algorithm(h.algorithm);
-    std::string id = ingest::generate_event_id();
-    std::string payload = h.payload;
-    auto replace = [&payload](const std::string& key, const std::string& value) {
-      for (auto p = payload.find(key); p != std::string::npos;
-           p = payload.find(key, p + value.size())) {
-        payload.replace(p, key.size(), value);
-      }
-    };
-    replace("{timestamp}", ts);
-    replace("{id}", id);
-    replace("{body}", body);
-    auto m = mac(alg, secret, {payload});
-    out.headers = {{h.header, h.prefix + (h.encoding == "base64" ? crypto::base64_encode(m)
-                                                                 : crypto::hex_encode(m))}};
-    if (!h.timestamp_header.empty()) out.headers.emplace_back(h.timestamp_header, ts);
-    if (!h.id_header.empty()) out.headers.emplace_back(h.id_header, id);
-  } else {
-    return std::nullopt;
-  }
-  return out;
 }
 
 // What one item needs attached; nullopt (with `why`) when the config cannot produce it.
@@ -126,10 +37,9 @@ std::optional<Signed> sign_item(const config::AuthItemConfig& item, const config
         why = "basic: the config holds only the password's SHA-256";
         return std::nullopt;
       }
-      return Signed{
-          {{"Authorization", "Basic " + crypto::base64_encode(item.basic.username + ":" +
-                                                              item.basic.password.str())}},
-          {}};
+      return Signed{{{"Authorization",
+                      auth::basic_authorization(item.basic.username, item.basic.password.str())}},
+                    {}};
     case K::bearer: {
       if (!item.bearer.self_issued || !cfg.oauth) {
         why = "bearer: tokens of an external authorization server cannot be made here";
@@ -140,7 +50,8 @@ std::optional<Signed> sign_item(const config::AuthItemConfig& item, const config
           {{"Authorization", "Bearer " + server.issue_token(cfg.oauth->clients.front().id)}}, {}};
     }
     case K::hmac:
-      return sign_hmac(item.hmac, body, content_type);
+      return auth::HmacSigner(item.hmac).sign(body, ingest::generate_event_id(), "ping", now_unix(),
+                                              content_type);
     case K::signature:
       why = "signature: asymmetric signatures need the sender's private key";
       return std::nullopt;
