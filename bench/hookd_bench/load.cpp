@@ -58,8 +58,9 @@ struct Worker {
   Clock::time_point last_answer;
 };
 
+// The run ends at the deadline, or earlier once --requests have been sent.
 bool stop_issuing(const Shared& s, Clock::time_point now) {
-  if (s.o.requests > 0) return s.next.load(std::memory_order_relaxed) >= s.o.requests;
+  if (s.o.requests > 0 && s.next.load(std::memory_order_relaxed) >= s.o.requests) return true;
   return now >= s.deadline;
 }
 

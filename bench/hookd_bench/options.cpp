@@ -93,9 +93,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       ->capture_default_str();
   app.add_option("-t,--threads", o.threads, "I/O threads (connections are spread over them)")
       ->capture_default_str();
-  app.add_option("-d,--duration", duration, "How long to run (e.g. 10s, 2m)")
+  app.add_option("-d,--duration", duration, "How long to run at most (e.g. 10s, 2m)")
       ->capture_default_str();
-  app.add_option("-n,--requests", o.requests, "Stop after this many requests (0: by duration)")
+  app.add_option("-n,--requests", o.requests,
+                 "Stop after this many requests (0: when --duration ends)")
       ->capture_default_str();
   app.add_option("--rate", o.rate,
                  "Open loop: requests/s over all connections, latency from the scheduled time "

@@ -22,8 +22,8 @@ struct Options {
   Target target;
   unsigned connections = 64;
   unsigned threads = 1;
-  std::chrono::nanoseconds duration = std::chrono::seconds(10);
-  std::uint64_t requests = 0;  // 0: until `duration` ends
+  std::chrono::nanoseconds duration = std::chrono::seconds(10);  // the run's longest
+  std::uint64_t requests = 0;  // stop after this many; 0: when `duration` ends
   // Open loop: requests/s over all connections, each sent at its scheduled time and its
   // latency counted from that time (coordinated omission corrected). Unset: closed loop.
   // 0: idle mode, every connection sends one request and then stays open.

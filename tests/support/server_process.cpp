@@ -42,7 +42,8 @@ ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml)
     std::string text = log();
     std::smatch m;
     if (std::regex_search(text, m, webhooks)) port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
-    if (std::regex_search(text, m, admin)) admin_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    if (std::regex_search(text, m, admin))
+      admin_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     if (port_ != 0 && admin_port_ != 0 && ready()) return;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -103,7 +104,11 @@ std::string ServerProcess::log() const {
 }
 
 CommandResult run_hookd(const std::string& cwd, const std::string& args) {
-  std::string cmd = "cd '" + cwd + "' && " + HOOKD_BINARY + " " + args + " 2>&1";
+  return run_command(cwd, std::string(HOOKD_BINARY) + " " + args);
+}
+
+CommandResult run_command(const std::string& cwd, const std::string& command) {
+  std::string cmd = "cd '" + cwd + "' && " + command + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) throw std::runtime_error("popen failed");
   std::string out;

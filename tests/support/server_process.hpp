@@ -47,6 +47,8 @@ struct CommandResult {
   std::string output;
 };
 CommandResult run_hookd(const std::string& cwd, const std::string& args);
+// Runs a shell command line in `cwd`, the same way.
+CommandResult run_command(const std::string& cwd, const std::string& command);
 
 // The standard test config: one route `jofi` (json:/id, json:/type) and one without
 // event.id, listeners on port 0, data in the cwd. `extra_storage` is appended under
