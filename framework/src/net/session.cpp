@@ -9,11 +9,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include <array>
 
 #include "hookd/metrics/registry.hpp"
+#include "hookd/net/tls_stream.hpp"
 
 namespace hookd::net {
 namespace asio = boost::asio;
@@ -27,12 +27,12 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kHeaderLimit = 32 * 1024;
 constexpr auto kTlsShutdownTimeout = std::chrono::seconds(2);
 
-using Stream = beast::ssl_stream<beast::tcp_stream>;
+using Stream = TlsStream;
 
 // What shutdown may touch: the stream while the session is idle. Only accessed on the
 // session's strand.
 struct Slot {
-  beast::tcp_stream* stream = nullptr;
+  Stream* stream = nullptr;
   bool idle = true;
 };
 
@@ -44,7 +44,7 @@ asio::awaitable<bool> write_response(Stream& stream, const http::Response& r, un
   res.body() = r.body;
   res.keep_alive(keep_alive);
   res.prepare_payload();
-  beast::get_lowest_layer(stream).expires_after(timeout);
+  stream.expires_after(timeout);
   auto [ec, n] = co_await bhttp::async_write(stream, res, kTuple);
   co_return !ec;
 }
@@ -56,7 +56,7 @@ asio::awaitable<void> linger(Stream& stream) {
   constexpr std::size_t kMaxDiscard = 8 * 1024 * 1024;
   std::array<char, 16 * 1024> scratch;
   std::size_t total = 0;
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  stream.expires_after(std::chrono::seconds(2));
   while (total < kMaxDiscard) {
     auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kTuple);
     if (ec) break;
@@ -102,10 +102,9 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
   std::string peer = socket.remote_endpoint(ec).address().to_string();
   auto executor = socket.get_executor();
 
-  Stream stream(beast::tcp_stream(std::move(socket)), env.tls);
-  auto& tcp_stream = beast::get_lowest_layer(stream);
+  Stream stream(std::move(socket), env.tls, Stream::Role::server);
   auto slot = std::make_shared<Slot>();
-  slot->stream = &tcp_stream;
+  slot->stream = &stream;
   auto tracker_id = env.tracker.add([slot, executor] {
     asio::post(executor, [slot] {
       if (slot->stream != nullptr && slot->idle) slot->stream->cancel();
@@ -124,8 +123,8 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
   } cleanup{env, slot, tracker_id};
 
   // The header deadline runs from accept: it covers the handshake and the first header.
-  tcp_stream.expires_after(limits.header_timeout);
-  auto [hs_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kTuple);
+  stream.expires_after(limits.header_timeout);
+  auto [hs_ec, hs_n] = co_await stream.async_handshake(kTuple);
   if (hs_ec) {
     env.handshake_failures.inc();
     spdlog::debug("TLS handshake with {} failed: {}", peer, hs_ec.message());
@@ -140,17 +139,19 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
     if (env.draining.load()) break;
     if (!first) {
       // Keep-alive: wait up to idle_timeout for the next request's first bytes, then
-      // give the whole header phase header_timeout.
+      // give the whole header phase header_timeout. An idle connection holds no buffer:
+      // the read buffer is freed and the wait takes no bytes (nor does OpenSSL keep a
+      // record buffer, see TlsStream).
       if (buffer.size() == 0) {
-        tcp_stream.expires_after(limits.idle_timeout);
-        auto [rec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+        buffer.shrink_to_fit();
+        stream.expires_after(limits.idle_timeout);
+        auto [rec, n] = co_await stream.async_wait_readable(kTuple);
         if (rec) {
           graceful = rec != beast::error::timeout;
           break;
         }
-        buffer.commit(n);
       }
-      tcp_stream.expires_after(limits.header_timeout);
+      stream.expires_after(limits.header_timeout);
     }
     first = false;
 
@@ -204,11 +205,11 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
     }
     if (auto expect = req[bhttp::field::expect]; http::iequals(expect, "100-continue")) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, req.version()};
-      tcp_stream.expires_after(limits.body_timeout);
+      stream.expires_after(limits.body_timeout);
       auto [cec, cn] = co_await bhttp::async_write(stream, cont, kTuple);
       if (cec) break;
     }
-    tcp_stream.expires_after(limits.body_timeout);
+    stream.expires_after(limits.body_timeout);
     auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
     if (bec == bhttp::error::body_limit) {
       co_await too_large();
@@ -250,7 +251,7 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
   }
 
   if (graceful) {
-    tcp_stream.expires_after(kTlsShutdownTimeout);
+    stream.expires_after(kTlsShutdownTimeout);
     co_await stream.async_shutdown(kTuple);
   }
 }

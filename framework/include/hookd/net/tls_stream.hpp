@@ -63,6 +63,20 @@ class TlsStream {
         std::forward<Token>(token));
   }
 
+  // Completes when application data can be read (a record is in or buffered), without
+  // taking any and without a caller's buffer: the wait of an idle keep-alive connection.
+  template <class Token>
+  auto async_wait_readable(Token&& token) {
+    return run(
+        [](SSL* ssl, std::size_t& n) {
+          char c;
+          int r = SSL_peek_ex(ssl, &c, 1, &n);
+          n = 0;
+          return r;
+        },
+        std::forward<Token>(token));
+  }
+
   // Sends close_notify (without waiting for the peer's).
   template <class Token>
   auto async_shutdown(Token&& token) {
