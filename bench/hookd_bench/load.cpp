@@ -14,11 +14,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "hookd/net/tls_stream.hpp"
 #include "requests.hpp"
 
 namespace hookd::bench {
@@ -30,7 +30,7 @@ namespace http = beast::http;
 using asio::awaitable;
 using asio::use_awaitable;
 using Clock = std::chrono::steady_clock;
-using Stream = beast::ssl_stream<beast::tcp_stream>;
+using Stream = hookd::net::TlsStream;
 
 constexpr unsigned kMaxConnecting = 64;  // handshakes in flight per thread
 
@@ -76,16 +76,18 @@ awaitable<std::unique_ptr<Stream>> open(Worker& w) {
   while (w.connecting >= kMaxConnecting)
     co_await wait_until(Clock::now() + std::chrono::milliseconds(1));
   ++w.connecting;
-  auto stream = std::make_unique<Stream>(co_await asio::this_coro::executor, w.shared.tls);
+  std::unique_ptr<Stream> stream;
   try {
-    auto& tcp = beast::get_lowest_layer(*stream);
+    beast::tcp_stream tcp(co_await asio::this_coro::executor);
     tcp.expires_after(o.timeout);
     co_await tcp.async_connect(w.shared.endpoints, use_awaitable);
     tcp.socket().set_option(asio::ip::tcp::no_delay(true));
+    stream = std::make_unique<Stream>(tcp.release_socket(), w.shared.tls, Stream::Role::client);
     if (!SSL_set_tlsext_host_name(stream->native_handle(), o.target.host.c_str())) {
       throw std::runtime_error("SNI");
     }
-    co_await stream->async_handshake(asio::ssl::stream_base::client, use_awaitable);
+    stream->expires_after(o.timeout);
+    co_await stream->async_handshake(use_awaitable);
   } catch (const std::exception&) {
     --w.connecting;
     ++w.stats.connect_errors;
@@ -118,9 +120,8 @@ awaitable<bool> exchange(Worker& w, Stream& stream, beast::flat_buffer& buffer,
   if (o.requests > 0 && n >= o.requests) co_return false;
   std::string id = pick_id(w, n);
   w.builder.build(id, request);
-  auto& tcp = beast::get_lowest_layer(stream);
   try {
-    tcp.expires_after(o.timeout);
+    stream.expires_after(o.timeout);
     co_await asio::async_write(stream, asio::buffer(request), use_awaitable);
     w.stats.bytes_sent += request.size();
     http::response_parser<http::string_body> parser;
