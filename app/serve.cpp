@@ -2,6 +2,7 @@
 // secrets, handlers and plugin config.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <condition_variable>
 #include <exception>
@@ -150,10 +151,30 @@ class Reloader {
   std::thread thread_;
 };
 
+// Every connection is a descriptor: raise the soft limit to the hard one (as nginx's
+// worker_rlimit_nofile would), and say so when even that is below max_connections.
+void raise_fd_limit(std::size_t max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  constexpr std::size_t kReserve = 128;  // listeners, the store, plugins, logs
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + kReserve) {
+    spdlog::warn(
+        "server.limits.max_connections is {} but the process may open only {} files "
+        "(ulimit -n, LimitNOFILE=): connections beyond about {} will be refused",
+        max_connections, limit.rlim_cur, limit.rlim_cur > kReserve ? limit.rlim_cur - kReserve : 0);
+  }
+}
+
 int serve(const std::string& path) {
   auto cfg = load_config(path);
   if (!cfg) return kExitUserError;
   warn_open_routes(*cfg);
+  raise_fd_limit(cfg->server.limits.max_connections);
   try {
     auto instances = load_plugins(*cfg);
     if (!instances) return kExitUserError;
