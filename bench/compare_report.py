@@ -125,8 +125,11 @@ def build(args):
          full_p99 is not None and full_p99 < 10)
     goal("no 2xx id missing from the store", f"{sum(m or 0 for m in missing)} of {checked:,}",
          all(m == 0 for m in missing))
+    nginx_idle = load_bench(os.path.join(args.work, "nginx.idle.json")) or {}
     goal(f"RSS < 64 MiB at {args.idle:,} idle keep-alive connections",
-         f"{fmt(rss and rss / 1024, 1)} MiB ({opened:,} open)",
+         f"{fmt(rss and rss / 1024, 1)} MiB ({opened:,} open; nginx: "
+         f"{fmt(args.nginx_idle_kib / 1024, 1)} MiB with "
+         f"{nginx_idle.get('connections_opened', 0):,} open)",
          rss is not None and rss < 64 * 1024 and opened >= args.idle)
     lines.append("| goal | measured | |")
     lines.append("|---|---|---|")
@@ -186,6 +189,7 @@ def main():
     p.add_argument("--connections", type=int, required=True)
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--idle", type=int, required=True)
+    p.add_argument("--nginx-idle-kib", type=int, default=0)
     p.add_argument("--docs")
     args = p.parse_args()
     table, bench, wrk = build(args)
@@ -207,8 +211,9 @@ def main():
             f"- wrk: `wrk -t{args.threads} -c{args.connections} -d{args.duration} --latency "
             "-s bench/wrk-presigned.lua URL` over requests pre-signed by `bench/presign.py`",
             f"- idle: `hookd-bench URL -c {args.idle} -t {args.threads} --rate 0 -d 20s "
-            "--server-pid PID` (one request per connection, then all held open; RSS read at "
-            "the end)", "",
+            "--server-pid PID` against hookd and then nginx (one request per connection, "
+            "then all held open; hookd's RSS read at the end of the hold, nginx's master and "
+            "workers summed from /proc during it)", "",
             table, "", f"![throughput and latency]({image})", ""])
         write_docs(args, section)
         print(f"\nwrote {args.docs} and {args.chart}", file=sys.stderr)
