@@ -1,4 +1,5 @@
 // The events.headers encoding: order, duplicates, escaping, and non-UTF-8 header bytes.
+#include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <stdexcept>
@@ -17,6 +18,21 @@ BOOST_AUTO_TEST_CASE(array_of_pairs_in_order) {
   BOOST_REQUIRE(back.size() == 3u);
   BOOST_TEST(back[2].value == "\"\\\n");
   BOOST_TEST(headers_to_json({}) == "[]");
+}
+
+BOOST_AUTO_TEST_CASE(escapes_as_boost_json_does) {
+  // Every ASCII byte, in a name and in a value, plus valid multi-byte UTF-8: the same text
+  // as boost::json::serialize of the same array of pairs.
+  std::string ascii;
+  for (int c = 0; c < 0x80; ++c) ascii += static_cast<char>(c);
+  std::vector<Header> headers = {
+      {ascii, ascii}, {"X-Utf8", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"}, {"", ""}};
+  boost::json::array expected;
+  for (const Header& h : headers) expected.push_back(boost::json::array{h.name, h.value});
+  BOOST_TEST(headers_to_json(headers) == boost::json::serialize(expected));
+  auto back = headers_from_json(headers_to_json(headers));
+  BOOST_REQUIRE(back.size() == 3u);
+  BOOST_TEST(back[0].value == ascii);
 }
 
 BOOST_AUTO_TEST_CASE(obs_text_is_read_as_latin1) {
