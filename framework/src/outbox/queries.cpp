@@ -200,6 +200,22 @@ EventDetail get_event(sqlite3* db, const std::string& id, const std::optional<st
   return e;
 }
 
+namespace {
+
+// now − received_at of the event of the oldest pending delivery; nullopt: none pending.
+std::optional<double> oldest_pending_age(sqlite3* db, std::int64_t now_us) {
+  Statement oldest = prepare(db,
+                             "SELECT min(e.received_at) FROM deliveries d "
+                             "JOIN events e ON e.seq = d.event_seq WHERE d.state = 'pending'");
+  if (!step(db, oldest.get()) || sqlite3_column_type(oldest.get(), 0) == SQLITE_NULL) {
+    return std::nullopt;
+  }
+  std::int64_t received = sqlite3_column_int64(oldest.get(), 0);
+  return static_cast<double>(std::max<std::int64_t>(0, now_us - received)) / 1e6;
+}
+
+}  // namespace
+
 StoreStats stats(sqlite3* db, std::int64_t now_us) {
   StoreStats out;
   Transaction tx(db, "BEGIN");
@@ -222,14 +238,24 @@ StoreStats stats(sqlite3* db, std::int64_t now_us) {
     if (state == "done") r.done = n;
     if (state == "dead") r.dead = n;
   }
-  Statement oldest = prepare(db,
-                             "SELECT min(e.received_at) FROM deliveries d "
-                             "JOIN events e ON e.seq = d.event_seq WHERE d.state = 'pending'");
-  if (step(db, oldest.get()) && sqlite3_column_type(oldest.get(), 0) != SQLITE_NULL) {
-    std::int64_t received = sqlite3_column_int64(oldest.get(), 0);
-    out.oldest_pending_age_seconds =
-        static_cast<double>(std::max<std::int64_t>(0, now_us - received)) / 1e6;
+  out.oldest_pending_age_seconds = oldest_pending_age(db, now_us);
+  tx.commit();
+  return out;
+}
+
+QueueStats queue_stats(sqlite3* db, std::int64_t now_us) {
+  QueueStats out;
+  Transaction tx(db, "BEGIN");
+  Statement states = prepare(db, "SELECT state, count(*) FROM deliveries GROUP BY state");
+  while (step(db, states.get())) {
+    std::string state = column_text(states.get(), 0);
+    std::int64_t n = sqlite3_column_int64(states.get(), 1);
+    if (state == "pending") out.pending = n;
+    if (state == "running") out.running = n;
+    if (state == "done") out.done = n;
+    if (state == "dead") out.dead = n;
   }
+  out.oldest_pending_age_seconds = oldest_pending_age(db, now_us);
   tx.commit();
   return out;
 }

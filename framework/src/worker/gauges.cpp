@@ -1,4 +1,4 @@
-// The queue gauges from outbox::stats(), refreshed by the dispatcher.
+// The queue gauges from outbox::queue_stats(), refreshed on their own thread.
 #include "gauges.hpp"
 
 #include <spdlog/spdlog.h>
@@ -37,14 +37,9 @@ void GaugeReader::run() {
 void GaugeReader::refresh(std::int64_t now_us) {
   try {
     if (!db_) db_ = outbox::open_store(path_, false);
-    const outbox::StoreStats stats = outbox::stats(db_.get(), now_us);
-    std::int64_t pending = 0, running = 0, done = 0, dead = 0;
-    for (const auto& [route, r] : stats.routes) {
-      pending += r.pending;
-      running += r.running;
-      done += r.done;
-      dead += r.dead;
-    }
+    const outbox::QueueStats stats = outbox::queue_stats(db_.get(), now_us);
+    const auto pending = stats.pending, running = stats.running, done = stats.done,
+               dead = stats.dead;
     constexpr const char* kHelp = "Deliveries in the store by state";
     registry_->gauge("hookd_deliveries", kHelp, {{"state", "pending"}})
         .set(static_cast<double>(pending));

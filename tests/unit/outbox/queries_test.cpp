@@ -154,8 +154,17 @@ BOOST_AUTO_TEST_CASE(stats_counts_per_route_and_state_and_the_oldest_pending_age
   BOOST_REQUIRE(s.oldest_pending_age_seconds.has_value());
   BOOST_TEST(*s.oldest_pending_age_seconds == 5.0, boost::test_tools::tolerance(1e-9));
 
+  auto q = queue_stats(db.get(), kT0 + 5000000);  // the gauges' totals agree
+  BOOST_TEST(q.pending == 1);
+  BOOST_TEST(q.running == 0);
+  BOOST_TEST(q.done == 1);
+  BOOST_TEST(q.dead == 1);
+  BOOST_TEST(*q.oldest_pending_age_seconds == 5.0, boost::test_tools::tolerance(1e-9));
+
   store.sql("UPDATE deliveries SET state = 'done' WHERE state = 'pending'");
   BOOST_TEST(!stats(db.get(), kT0).oldest_pending_age_seconds.has_value());
+  BOOST_TEST(!queue_stats(db.get(), kT0).oldest_pending_age_seconds.has_value());
+  BOOST_TEST(queue_stats(db.get(), kT0).done == 2);
 }
 
 BOOST_AUTO_TEST_CASE(replay_by_id_moves_dead_and_done_and_resets_attempts) {
