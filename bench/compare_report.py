@@ -16,8 +16,8 @@ TARGETS = [
     ("normal", "hookd, `durability: normal`", "the same without fsync per commit"),
     ("batch1", "hookd, `max_events: 1`", "full, one fsync'd transaction per request"),
 ]
-CHART_LABELS = {"nginx": "nginx 204", "full": "hookd full", "normal": "hookd normal",
-                "batch1": "hookd 1 fsync/req"}
+CHART_LABELS = {"nginx": "nginx 204", "full": "hookd full", "normal": "normal",
+                "batch1": "1 fsync/req"}
 BEGIN, END = "<!-- bench/compare:begin -->", "<!-- bench/compare:end -->"
 
 
