@@ -196,6 +196,7 @@ def main():
     print(table)
     os.makedirs(os.path.dirname(args.chart), exist_ok=True)
     chart(args, bench, wrk)
+    print(f"\nchart: {args.chart}", file=sys.stderr)
     if args.docs:
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         image = os.path.relpath(args.chart, os.path.dirname(args.docs))
@@ -207,7 +208,8 @@ def main():
             f"- Run: {now}, load average {args.load} before it", f"- Machine: {args.machine}", f"- Software: {args.versions}",
             f"- hookd-bench: `hookd-bench https://127.0.0.1:PORT/webhooks/github -c "
             f"{args.connections} -t {args.threads} -d {args.duration} --body-size 1024 "
-            "--scheme github --secret S --json --verify-store DB --server-pid PID`",
+            "--scheme github --json --verify-store DB --server-pid PID` (the secret in "
+            "`HOOKD_BENCH_SECRET`)",
             f"- wrk: `wrk -t{args.threads} -c{args.connections} -d{args.duration} --latency "
             "-s bench/wrk-presigned.lua URL` over requests pre-signed by `bench/presign.py`",
             f"- idle: `hookd-bench URL -c {args.idle} -t {args.threads} --rate 0 -d 20s "
@@ -216,7 +218,7 @@ def main():
             "workers summed from /proc during it)", "",
             table, "", f"![throughput and latency]({image})", ""])
         write_docs(args, section)
-        print(f"\nwrote {args.docs} and {args.chart}", file=sys.stderr)
+        print(f"wrote {args.docs}", file=sys.stderr)
 
 
 if __name__ == "__main__":

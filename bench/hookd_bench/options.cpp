@@ -118,10 +118,12 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--scheme", o.scheme, "Credentials to attach")
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(kSchemes), std::end(kSchemes))))
       ->capture_default_str();
+  // Also from the environment, which keeps them out of the process list.
   app.add_option("--secret", o.secret,
                  "HMAC secret (whsec_... for standard-webhooks); "
-                 "basic: USER:PASSWORD");
-  app.add_option("--token", o.token, "Bearer token");
+                 "basic: USER:PASSWORD")
+      ->envname("HOOKD_BENCH_SECRET");
+  app.add_option("--token", o.token, "Bearer token")->envname("HOOKD_BENCH_TOKEN");
   app.add_option("-H,--header", headers, "Extra header 'Name: value' (repeatable)");
   app.add_flag("--json", o.json, "Print the report as one JSON object");
   app.add_option("--verify-store", o.verify_store,

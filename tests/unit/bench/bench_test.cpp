@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "histogram.hpp"
@@ -136,6 +137,16 @@ BOOST_AUTO_TEST_CASE(bad_options_are_refused_with_a_reason) {
   BOOST_TEST(refused({"https://h/x", "-H", "no colon"}));
   BOOST_TEST(refused({"http://h/x"}));
   BOOST_TEST(!refused({"https://h/x", "--scheme", "github", "--secret", "s", "-c", "8"}));
+  // The secret may come from the environment instead of the command line.
+  ::setenv("HOOKD_BENCH_SECRET", "from-env", 1);
+  std::vector<std::string> args{"hookd-bench", "https://h/x", "--scheme", "github"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  int code = -1;
+  auto o = parse_options(static_cast<int>(argv.size()), argv.data(), code);
+  ::unsetenv("HOOKD_BENCH_SECRET");
+  BOOST_REQUIRE(o);
+  BOOST_TEST(o->secret == "from-env");
 }
 
 BOOST_AUTO_TEST_CASE(generated_bodies_have_the_size_and_the_id) {
