@@ -202,6 +202,15 @@ EventDetail get_event(sqlite3* db, const std::string& id, const std::optional<st
 
 namespace {
 
+// One "state, count(*)" row into a RouteStats or QueueStats.
+template <class Counts>
+void set_state_count(Counts& into, const std::string& state, std::int64_t n) {
+  if (state == "pending") into.pending = n;
+  if (state == "running") into.running = n;
+  if (state == "done") into.done = n;
+  if (state == "dead") into.dead = n;
+}
+
 // now − received_at of the event of the oldest pending delivery; nullopt: none pending.
 std::optional<double> oldest_pending_age(sqlite3* db, std::int64_t now_us) {
   Statement oldest = prepare(db,
@@ -230,13 +239,8 @@ StoreStats stats(sqlite3* db, std::int64_t now_us) {
                              "SELECT e.route, d.state, count(*) FROM deliveries d "
                              "JOIN events e ON e.seq = d.event_seq GROUP BY e.route, d.state");
   while (step(db, states.get())) {
-    auto& r = out.routes[column_text(states.get(), 0)];
-    std::string state = column_text(states.get(), 1);
-    std::int64_t n = sqlite3_column_int64(states.get(), 2);
-    if (state == "pending") r.pending = n;
-    if (state == "running") r.running = n;
-    if (state == "done") r.done = n;
-    if (state == "dead") r.dead = n;
+    set_state_count(out.routes[column_text(states.get(), 0)], column_text(states.get(), 1),
+                    sqlite3_column_int64(states.get(), 2));
   }
   out.oldest_pending_age_seconds = oldest_pending_age(db, now_us);
   tx.commit();
@@ -248,12 +252,7 @@ QueueStats queue_stats(sqlite3* db, std::int64_t now_us) {
   Transaction tx(db, "BEGIN");
   Statement states = prepare(db, "SELECT state, count(*) FROM deliveries GROUP BY state");
   while (step(db, states.get())) {
-    std::string state = column_text(states.get(), 0);
-    std::int64_t n = sqlite3_column_int64(states.get(), 1);
-    if (state == "pending") out.pending = n;
-    if (state == "running") out.running = n;
-    if (state == "done") out.done = n;
-    if (state == "dead") out.dead = n;
+    set_state_count(out, column_text(states.get(), 0), sqlite3_column_int64(states.get(), 1));
   }
   out.oldest_pending_age_seconds = oldest_pending_age(db, now_us);
   tx.commit();
