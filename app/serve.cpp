@@ -14,6 +14,7 @@
 #include "config_file.hpp"
 #include "hookd/auth/items.hpp"
 #include "hookd/auth/oauth.hpp"
+#include "hookd/auth/throttle.hpp"
 #include "hookd/config/loader.hpp"
 #include "hookd/ingest/routes.hpp"
 #include "hookd/metrics/registry.hpp"
@@ -25,6 +26,9 @@
 
 namespace hookd::app {
 namespace {
+
+// Source addresses (per route) whose auth failures are remembered: ~100 bytes each.
+constexpr std::size_t kThrottledSources = 100'000;
 
 void warn_open_routes(const config::Config& cfg) {
   for (const auto& route : cfg.routes) {
@@ -58,7 +62,7 @@ class Reloader {
  public:
   Reloader(std::string path, const config::Config& running, net::Server& server,
            worker::Engine& engine, outbox::Writer& writer, metrics::Registry& metrics,
-           const auth::OAuthServer* oauth)
+           const auth::OAuthServer* oauth, auth::Throttle& throttle)
       : path_(std::move(path)),
         running_(running),
         server_(server),
@@ -66,6 +70,7 @@ class Reloader {
         writer_(writer),
         metrics_(metrics),
         oauth_(oauth),
+        throttle_(throttle),
         thread_([this] { run(); }) {}
   ~Reloader() { stop(); }
 
@@ -113,7 +118,7 @@ class Reloader {
         spdlog::error("reload refused: a plugin failed (above); the old config stays");
         return;
       }
-      auto router = ingest::build_router(next, writer_, metrics_, oauth_);
+      auto router = ingest::build_router(next, writer_, metrics_, oauth_, throttle_);
       server_.set_router(std::move(router));
       engine_.set_handlers(worker::handlers_for(next, *instances));
     } catch (const auth::BuildError& e) {
@@ -144,6 +149,7 @@ class Reloader {
   outbox::Writer& writer_;
   metrics::Registry& metrics_;
   const auth::OAuthServer* oauth_;
+  auth::Throttle& throttle_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool requested_ = false;
@@ -186,6 +192,8 @@ int serve(const std::string& path) {
     options.max_wait = cfg->storage.batch.max_wait;
     std::optional<auth::OAuthServer> oauth;
     if (cfg->oauth) oauth.emplace(*cfg->oauth);
+    const auto& throttle_config = cfg->server.limits.auth_throttle;
+    auth::Throttle throttle({throttle_config.burst, throttle_config.refill, kThrottledSources});
     outbox::Writer writer(options, &metrics);
     worker::Engine engine(writer, engine_options(*cfg), worker::handlers_for(*cfg, *instances),
                           &metrics);
@@ -194,9 +202,11 @@ int serve(const std::string& path) {
                                 &metrics);
     {
       net::Server server(*cfg,
-                         ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr),
+                         ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr,
+                                              throttle),
                          metrics, [&writer] { return writer.ready(); });
-      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth ? &*oauth : nullptr);
+      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth ? &*oauth : nullptr,
+                        throttle);
       server.on_hangup([&reloader] { reloader.request(); });
       server.run();
       reloader.stop();

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,9 +17,24 @@
 namespace hookd::test {
 namespace {
 
-int connect_loopback(std::uint16_t port, bool ipv6 = false) {
+// SSL_write on a socket the server closed must fail the test with an error, not kill it.
+[[maybe_unused]] const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
+int connect_loopback(std::uint16_t port, bool ipv6, const std::string& source) {
   int fd = ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
+  if (!source.empty()) {  // another loopback address as the client's (127.0.0.0/8)
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (ipv6 || ::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      ::close(fd);
+      throw std::runtime_error("cannot bind the client to " + source);
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -99,8 +115,8 @@ std::string format_request(const std::string& method, const std::string& path,
   return req;
 }
 
-TlsClient::TlsClient(std::uint16_t port, int max_tls, bool ipv6) {
-  fd_ = connect_loopback(port, ipv6);
+TlsClient::TlsClient(std::uint16_t port, int max_tls, bool ipv6, const std::string& source) {
+  fd_ = connect_loopback(port, ipv6, source);
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (max_tls != 0) SSL_CTX_set_max_proto_version(ctx_, max_tls);
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
@@ -176,7 +192,7 @@ std::string TlsClient::protocol() const { return SSL_get_version(ssl_); }
 std::string TlsClient::cipher() const { return SSL_get_cipher_name(ssl_); }
 
 HttpResponse http_get(std::uint16_t port, const std::string& path) {
-  int fd = connect_loopback(port);
+  int fd = connect_loopback(port, false, {});
   std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
   ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string buf;
