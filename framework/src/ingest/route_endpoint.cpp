@@ -63,7 +63,7 @@ std::string throttle_key(const std::string& route, std::string_view peer) {
 }  // namespace
 
 std::optional<http::Response> RouteEndpoint::throttled(const http::Request& request,
-                                                       auth::Context& context) {
+                                                       const auth::Context& context) {
   if (throttle_.empty()) return std::nullopt;  // nobody is failing: no key to build
   auto wait = throttle_.retry_after(throttle_key(route_.name, request.peer), context.now);
   if (wait.count() == 0) return std::nullopt;
