@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <string>
 
 #include "checkpointer.hpp"
+#include "hookd/outbox/files.hpp"
 #include "hookd/outbox/headers_json.hpp"
 #include "hookd/outbox/schema.hpp"
 #include "pragmas.hpp"
@@ -40,6 +42,9 @@ Store::Store(const WriterOptions& options) {
   if (options.path.empty()) throw StoreError(SQLITE_CANTOPEN, "storage path is empty");
   std::filesystem::path file(options.path);
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  // Before SQLite opens (and creates -wal and -shm with the database's mode).
+  restrict_store_files(options.path);
+  check_store_access(options.path);
 
   db_ = open_connection(options.path,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
