@@ -110,7 +110,8 @@ struct Writer::Impl {
       : options(std::move(opts)),
         max_events(std::max<std::size_t>(options.max_events, 1)),
         commit_log("outbox commit"),
-        open_log("opening the outbox store at " + options.path) {
+        open_log("opening the outbox store at " + options.path),
+        prune_log("outbox retention step") {
     if (registry != nullptr) metrics.emplace(*registry);
   }
 
@@ -148,6 +149,7 @@ struct Writer::Impl {
   Clock::time_point next_open{};
   FailureLog commit_log;
   FailureLog open_log;
+  FailureLog prune_log;
 
   std::once_flag stop_once;
   std::thread thread;
@@ -263,6 +265,11 @@ void Writer::Impl::commit(Batch& batch) {
   if (std::uint64_t failures = commit_log.succeeded(); failures > 0) {
     spdlog::info("outbox: store writable again after {} failed commits", failures);
   }
+  if (!done.prune_error.empty()) {
+    prune_log.failed(done.prune_error);
+  } else if (!batch.prunes.empty()) {
+    prune_log.succeeded();
+  }
   std::vector<AppendResult> appended(batch.appends.size());
   for (std::size_t i = 0; i < batch.appends.size(); ++i) appended[i].status = done.statuses[i];
   finish(batch.appends, appended);
@@ -270,7 +277,7 @@ void Writer::Impl::commit(Batch& batch) {
     invoke(batch.claims[i].done, std::move(done.claims[i]));
   }
   for (std::size_t i = 0; i < batch.prunes.size(); ++i) {
-    invoke(batch.prunes[i].done, std::optional<std::size_t>(done.pruned[i]));
+    invoke(batch.prunes[i].done, done.pruned[i]);
   }
   if (done.new_deliveries) {
     std::function<void()> wake;
