@@ -200,7 +200,7 @@ int serve(const std::string& path) {
     {
       net::Server server(*cfg,
                          ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr),
-                         metrics, [&writer] { return writer.ready(); });
+                         metrics, [&writer] { return writer.unavailable_reason(); });
       Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth ? &*oauth : nullptr);
       server.on_hangup([&reloader] { reloader.request(); });
       server.run();

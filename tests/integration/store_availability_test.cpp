@@ -1,5 +1,6 @@
 // What must not turn appends into 503 through the real binary: a delivery row that cannot
-// be read, and a write lock another process holds longer than a CLI's busy timeout.
+// be read, and a write lock another process holds longer than a CLI's busy timeout; and
+// /readyz answering 503 with the reason while appends do fail.
 #include <sqlite3.h>
 
 #include <boost/test/unit_test.hpp>
@@ -97,6 +98,25 @@ BOOST_AUTO_TEST_CASE(a_write_lock_held_longer_than_the_cli_busy_timeout_does_not
   const int status = post(server, "during", "ok");
   holder.join();
   BOOST_TEST(status == 202);
+}
+
+BOOST_AUTO_TEST_CASE(readyz_answers_503_with_the_reason_while_appends_fail) {
+  TempDir dir;
+  ServerProcess server(dir, config());
+  BOOST_REQUIRE(post(server, "before", "ok") == 202);
+  auto db = writable(dir);
+  // Every insert fails, as on a full disk.
+  hookd::outbox::exec(db.get(),
+                      "CREATE TRIGGER full BEFORE INSERT ON events "
+                      "BEGIN SELECT RAISE(ABORT, 'no room left'); END");
+  BOOST_TEST(post(server, "e1", "ok") == 503);
+  auto ready = http_get(server.admin_port(), "/readyz");
+  BOOST_TEST(ready.status == 503);
+  BOOST_TEST(ready.body.find("appends are failing") != std::string::npos, ready.body);
+  BOOST_TEST(ready.body.find("no room left") != std::string::npos, ready.body);
+  hookd::outbox::exec(db.get(), "DROP TRIGGER full");
+  BOOST_TEST(post(server, "e1", "ok") == 202);
+  BOOST_TEST(http_get(server.admin_port(), "/readyz").status == 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

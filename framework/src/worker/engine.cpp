@@ -15,6 +15,7 @@
 
 #include "gauges.hpp"
 #include "hookd/metrics/registry.hpp"
+#include "hookd/outbox/failure_log.hpp"
 #include "hookd/outbox/queries.hpp"
 #include "hookd/outbox/writer.hpp"
 #include "hookd/worker/retry.hpp"
@@ -72,6 +73,7 @@ struct Engine::Shared {
   Clock::time_point next_claim = Clock::now();
   std::size_t rotate = 0;  // fairness: the first handler asked rotates
   std::mt19937_64 rng{std::random_device{}()};
+  outbox::FailureLog claim_log{"workers: claiming deliveries", outbox::FailureLog::Level::warn};
 
   std::thread dispatcher;
   std::vector<std::thread> workers;
@@ -138,7 +140,9 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked) {
   const auto now = Clock::now();
   next_claim = now + options.poll_interval;
   if (!result.ok) {
-    spdlog::warn("workers: claiming deliveries failed: {}", result.error);
+    claim_log.failed(result.error);  // every poll while the store fails: rate-limited
+  } else if (const std::uint64_t failures = claim_log.succeeded(); failures > 0) {
+    spdlog::info("workers: claiming deliveries works again after {} failed claims", failures);
   }
   for (outbox::ClaimedDelivery& d : result.deliveries) {
     auto job = std::make_shared<Job>();

@@ -1,6 +1,7 @@
 // What must not turn appends into 503: a claim, a result or a retention step that fails in
 // the same batch (a hand-edited row, a failing statement), and a write lock another
-// process holds for longer than a CLI's busy timeout.
+// process holds for longer than a CLI's busy timeout. Also /readyz's reason while appends
+// fail.
 #include <boost/test/unit_test.hpp>
 
 #include <future>
@@ -166,6 +167,26 @@ BOOST_AUTO_TEST_CASE(a_write_lock_held_longer_than_the_cli_busy_timeout_does_not
   const AppendResult result = append_sync(writer, make_event("r", "during"));
   holder.join();
   BOOST_TEST((result.status == AppendStatus::accepted), result.error);
+}
+
+BOOST_AUTO_TEST_CASE(readiness_says_why_while_appends_fail_and_recovers) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  Writer writer(options);
+  BOOST_REQUIRE((append_sync(writer, make_event("r", "e0")).status == AppendStatus::accepted));
+  BOOST_TEST(writer.ready());
+  BOOST_TEST(writer.unavailable_reason().empty());
+  Db db(options.path, false);
+  exec(db.get(), "CREATE TRIGGER full BEFORE INSERT ON events "
+                 "BEGIN SELECT RAISE(ABORT, 'no room'); END");
+  BOOST_TEST((append_sync(writer, make_event("r", "e1")).status == AppendStatus::unavailable));
+  BOOST_TEST(!writer.ready());
+  BOOST_TEST(writer.unavailable_reason().find("no room") != std::string::npos,
+             writer.unavailable_reason());
+  exec(db.get(), "DROP TRIGGER full");
+  BOOST_TEST((append_sync(writer, make_event("r", "e1")).status == AppendStatus::accepted));
+  BOOST_TEST(writer.ready(), writer.unavailable_reason());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,12 +3,17 @@
 // lease rescue, wake-ups without polling, and the graceful stop.
 #include <boost/test/unit_test.hpp>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <fstream>
 
 #include "engine_fixture.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/queries.hpp"
 #include "hookd/outbox/sqlite.hpp"
+#include "hookd/outbox/writer.hpp"
 
 using namespace hookd::worker;
 using namespace hookd::worker::test;
@@ -171,6 +176,34 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_is_rescued_and_runs_again) {
   BOOST_REQUIRE(eventually([&] { return f.state("e1", "a") == "done"; }));
   BOOST_TEST(f.attempts("e1", "a") == 2);
   BOOST_TEST((f.history("e1", "a") == std::vector<std::string>{"lease_expired", "ok"}));
+}
+
+// The store fails every claim (here: it cannot be opened) while the engine polls often:
+// one warning, not one per poll.
+BOOST_AUTO_TEST_CASE(failing_claims_are_logged_at_a_bounded_rate) {
+  EngineFixture f;  // for its handler; this test brings its own writer
+  const std::string blocker = f.tmp.write("blocker", "a file where a directory should be");
+  hookd::outbox::WriterOptions writer_options;
+  writer_options.path = blocker + "/sub/hookd.db";
+  hookd::outbox::Writer writer(writer_options);
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+  spdlog::default_logger()->sinks().push_back(sink);
+  {
+    EngineOptions options;
+    options.threads = 1;
+    options.poll_interval = 5ms;
+    Engine engine(writer, options, {f.handler("a")});
+    BOOST_TEST(eventually([&] { return writer.stats().batches >= 20u; }));
+    engine.stop(5s);
+  }
+  writer.stop();
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
+  int warnings = 0;
+  for (const std::string& line : sink->last_formatted()) {
+    warnings += line.find("claiming deliveries") != std::string::npos ? 1 : 0;
+  }
+  BOOST_TEST(warnings == 1);
 }
 
 BOOST_AUTO_TEST_CASE(stop_waits_for_running_calls_and_releases_the_rest) {
