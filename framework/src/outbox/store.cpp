@@ -74,7 +74,8 @@ Store::Store(const WriterOptions& options) {
   insert_delivery_ = prepare(db, kInsertDelivery);
   prepare_delivery_statements();
 
-  checkpointer_ = std::make_unique<Checkpointer>(options.path, kCheckpointInterval);
+  checkpointer_ =
+      std::make_unique<Checkpointer>(options.path, kCheckpointInterval, options.fsync_each_commit);
   catch_up_at_ = Checkpointer::kCatchUpPages;
   sqlite3_wal_hook(db, &Store::on_wal_commit, this);
 }
