@@ -268,8 +268,9 @@ std::size_t replay(sqlite3* db, const ReplayRequest& request, std::int64_t now_u
   if (request.dead_only) {
     Statement s = prepare(db, std::string(kSet) +
                                   "WHERE id IN (SELECT id FROM deliveries WHERE state = 'dead' "
-                                  "AND id > ?2 AND (?3 IS NULL OR route = ?3) ORDER BY id "
-                                  "LIMIT ?4) RETURNING id");
+                                  "AND id > ?2 AND (?3 IS NULL OR event_seq IN "
+                                  "(SELECT seq FROM events WHERE route = ?3)) "
+                                  "ORDER BY id LIMIT ?4) RETURNING id");
     std::int64_t after = 0;  // ids are positive
     for (;;) {
       Transaction tx(db, "BEGIN IMMEDIATE");
