@@ -100,9 +100,9 @@ BOOST_AUTO_TEST_CASE(store_plugin_and_key_files_are_private_after_a_first_start)
                 202);
   const auto path = [&](const std::string& name) { return dir.file(name); };
   // The log plugin writes the event soon after; its file exists from the start.
-  for (const char* name : {"data/hookd.db", "data/hookd.db-wal", "data/hookd.db-shm",
-                           "data/hookd.db.lock", "data/jofi.db", "logs/events.jsonl",
-                           "tls/key.pem"}) {
+  for (const char* name :
+       {"data/hookd.db", "data/hookd.db-wal", "data/hookd.db-shm", "data/hookd.db.lock",
+        "data/jofi.db", "logs/events.jsonl", "tls/key.pem"}) {
     BOOST_TEST(mode_of(path(name)) == 0600u, name << ": mode " << std::oct << mode_of(path(name)));
   }
   for (const char* name : {"data", "logs", "tls"}) {
@@ -143,9 +143,10 @@ BOOST_AUTO_TEST_CASE(a_store_file_the_server_cannot_write_is_refused_at_start_na
   for (const char* name : {"", "hookd.yaml", "hookd.db"}) {
     BOOST_REQUIRE(::chown(dir.file(name).c_str(), kNobody, kNobody) == 0);
   }
-  auto r = run_command(dir.path().string(),
-                       std::string("timeout 20 setpriv --reuid=65534 --regid=65534 --clear-groups ") +
-                           HOOKD_BINARY + " serve -c hookd.yaml");
+  auto r =
+      run_command(dir.path().string(),
+                  std::string("timeout 20 setpriv --reuid=65534 --regid=65534 --clear-groups ") +
+                      HOOKD_BINARY + " serve -c hookd.yaml");
   BOOST_TEST(r.code == 2, r.output);
   BOOST_TEST(r.output.find("hookd.db-shm") != std::string::npos, r.output);
   BOOST_TEST(r.output.find("cannot write") != std::string::npos, r.output);

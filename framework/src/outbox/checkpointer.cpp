@@ -16,8 +16,7 @@ constexpr auto kMinGap = std::chrono::milliseconds(20);
 
 }  // namespace
 
-Checkpointer::Checkpointer(const std::string& path, std::chrono::milliseconds interval,
-                           bool fsync)
+Checkpointer::Checkpointer(const std::string& path, std::chrono::milliseconds interval, bool fsync)
     : db_(open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX)), interval_(interval) {
   sqlite3_busy_timeout(db_.get(), kBusyTimeoutMs);
   exec(db_.get(), kJournalSizeLimitPragma);

@@ -1,8 +1,8 @@
 // Modes and access of the store's files: restrict_store_files(), check_store_access().
 #include "hookd/outbox/files.hpp"
 
-#include <sys/stat.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -18,8 +18,7 @@ namespace {
 constexpr mode_t kShared = S_IRWXG | S_IRWXO;
 
 std::string describe_owner(const struct stat& st) {
-  return fmt::format("owner uid {}, gid {}, mode {:04o}", st.st_uid, st.st_gid,
-                     st.st_mode & 07777);
+  return fmt::format("owner uid {}, gid {}, mode {:04o}", st.st_uid, st.st_gid, st.st_mode & 07777);
 }
 
 }  // namespace

@@ -202,10 +202,8 @@ void Writer::Impl::try_open() {
 }
 
 void Writer::Impl::set_open(bool open, const std::string& error) {
-  {
-    std::lock_guard lock(reason_mutex);
-    open_reason = open ? std::string() : "the store is not open: " + error;
-  }
+  std::lock_guard lock(reason_mutex);
+  open_reason = open ? std::string() : "the store is not open: " + error;
 }
 
 void Writer::Impl::appends_done(const std::string& error) {

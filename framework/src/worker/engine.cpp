@@ -128,8 +128,8 @@ void Engine::Shared::set(std::vector<Handler> list) {
 
 outbox::ClaimRequest Engine::Shared::build_request() {
   outbox::ClaimRequest request;
-  const std::size_t overran = static_cast<std::size_t>(std::count_if(
-      running.begin(), running.end(), [](const auto& job) { return job->reported; }));
+  const std::size_t overran = static_cast<std::size_t>(
+      std::count_if(running.begin(), running.end(), [](const auto& job) { return job->reported; }));
   const std::size_t threads = options.threads;
   const std::size_t free_threads = threads > overran ? threads - overran : 0;
   const std::size_t used = queue.size() + running.size() - overran;
@@ -141,7 +141,8 @@ outbox::ClaimRequest Engine::Shared::build_request() {
   for (const auto& [key, state] : handlers) {
     const Handler& h = state->config;
     outbox::ClaimSpec spec{h.route, h.plugin, 0, h.ordered, h.retry.max_attempts};
-    const std::uint32_t usable = h.concurrency > state->overran ? h.concurrency - state->overran : 0;
+    const std::uint32_t usable =
+        h.concurrency > state->overran ? h.concurrency - state->overran : 0;
     const std::uint32_t ahead = kClaimAhead * usable;
     const std::uint32_t holding = state->claimed - state->overran;
     if (holding < ahead) spec.limit = ahead - holding;

@@ -111,13 +111,16 @@ BOOST_AUTO_TEST_CASE(a_failing_claim_result_or_prune_is_rolled_back_alone) {
         "SELECT d.id FROM deliveries d JOIN events e ON e.seq = d.event_seq "
         "WHERE e.id = 'poisoned'");
     // Statements that fail inside the writer's transaction, as a bad row or a bug would.
-    exec(db.get(), "CREATE TRIGGER no_result BEFORE UPDATE OF state ON deliveries "
-                   "WHEN NEW.state = 'done' AND OLD.id = " + std::to_string(poisoned_id) +
-                   " BEGIN SELECT RAISE(ABORT, 'result refused'); END");
-    exec(db.get(), "CREATE TRIGGER no_claim BEFORE UPDATE OF state ON deliveries "
-                   "WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'claim refused'); END");
-    exec(db.get(), "CREATE TRIGGER no_prune BEFORE DELETE ON events "
-                   "BEGIN SELECT RAISE(ABORT, 'prune refused'); END");
+    exec(db.get(),
+         "CREATE TRIGGER no_result BEFORE UPDATE OF state ON deliveries "
+         "WHEN NEW.state = 'done' AND OLD.id = " +
+             std::to_string(poisoned_id) + " BEGIN SELECT RAISE(ABORT, 'result refused'); END");
+    exec(db.get(),
+         "CREATE TRIGGER no_claim BEFORE UPDATE OF state ON deliveries "
+         "WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'claim refused'); END");
+    exec(db.get(),
+         "CREATE TRIGGER no_prune BEFORE DELETE ON events "
+         "BEGIN SELECT RAISE(ABORT, 'prune refused'); END");
   }
   Writer writer(two_per_batch(path));
   std::promise<ClaimResult> claimed;
@@ -178,8 +181,9 @@ BOOST_AUTO_TEST_CASE(readiness_says_why_while_appends_fail_and_recovers) {
   BOOST_TEST(writer.ready());
   BOOST_TEST(writer.unavailable_reason().empty());
   Db db(options.path, false);
-  exec(db.get(), "CREATE TRIGGER full BEFORE INSERT ON events "
-                 "BEGIN SELECT RAISE(ABORT, 'no room'); END");
+  exec(db.get(),
+       "CREATE TRIGGER full BEFORE INSERT ON events "
+       "BEGIN SELECT RAISE(ABORT, 'no room'); END");
   BOOST_TEST((append_sync(writer, make_event("r", "e1")).status == AppendStatus::unavailable));
   BOOST_TEST(!writer.ready());
   BOOST_TEST(writer.unavailable_reason().find("no room") != std::string::npos,

@@ -99,8 +99,9 @@ BOOST_AUTO_TEST_CASE(migration_3_makes_seq_autoincrement_and_keeps_every_row) {
   // The newest event goes; its seq is not handed out again.
   exec(db.get(), "DELETE FROM events WHERE seq = 7");
   BOOST_TEST(db.integer("SELECT count(*) FROM deliveries") == 0);  // the cascade is back on
-  exec(db.get(),
-       "INSERT INTO events (route, id, received_at, headers, body) VALUES ('r', 'n', 0, '[]', x'')");
+  exec(
+      db.get(),
+      "INSERT INTO events (route, id, received_at, headers, body) VALUES ('r', 'n', 0, '[]', x'')");
   BOOST_TEST(db.integer("SELECT seq FROM events WHERE id = 'n'") == 8);
 }
 
@@ -111,7 +112,8 @@ BOOST_AUTO_TEST_CASE(migration_2_fills_the_route_of_existing_deliveries) {
   exec(db.get(), "PRAGMA user_version = 1");
   exec(db.get(), kEvent);
   exec(db.get(),
-       "INSERT INTO deliveries (event_seq, handler, scheduled_at, updated_at) VALUES (1, 'log', 0, 0)");
+       "INSERT INTO deliveries (event_seq, handler, scheduled_at, updated_at) VALUES (1, 'log', 0, "
+       "0)");
   migrate(db.get());
   BOOST_TEST(schema_version(db.get()) == latest_schema_version());
   BOOST_TEST(db.text("SELECT route FROM deliveries") == "r");

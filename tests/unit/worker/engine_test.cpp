@@ -208,12 +208,15 @@ BOOST_AUTO_TEST_CASE(a_queued_delivery_behind_an_overrunning_call_is_not_dead_wi
 // one warning, not one per poll.
 BOOST_AUTO_TEST_CASE(failing_claims_are_logged_at_a_bounded_rate) {
   EngineFixture f;  // for its handler; this test brings its own writer
+  // The sinks are changed while no other thread logs: the fixture's writer has logged its
+  // start (it committed an append since), this test's has not started.
+  f.append("warmup", "ok", {});
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+  spdlog::default_logger()->sinks().push_back(sink);
   const std::string blocker = f.tmp.write("blocker", "a file where a directory should be");
   hookd::outbox::WriterOptions writer_options;
   writer_options.path = blocker + "/sub/hookd.db";
   hookd::outbox::Writer writer(writer_options);
-  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
-  spdlog::default_logger()->sinks().push_back(sink);
   {
     EngineOptions options;
     options.threads = 1;
