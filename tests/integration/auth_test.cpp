@@ -1,9 +1,6 @@
 // Auth end to end through the TLS listener: a valid sender gets 202, anything else 401 or
 // 403 with nothing stored. Signatures are computed here with OpenSSL's one-shot HMAC, a
 // different code path from the server's.
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -12,6 +9,7 @@
 #include "db.hpp"
 #include "hookd/crypto/encoding.hpp"
 #include "server_process.hpp"
+#include "signing.hpp"
 #include "tls_client.hpp"
 
 using namespace hookd::test;
@@ -19,20 +17,6 @@ using hookd::crypto::base64_encode;
 using hookd::crypto::hex_encode;
 
 namespace {
-
-std::string hmac_sha256(const std::string& key, const std::string& data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n);
-  return std::string(reinterpret_cast<char*>(out), n);
-}
-
-std::string now_unix() {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count());
-}
 
 std::string auth_config() {
   return "server:\n"

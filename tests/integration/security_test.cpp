@@ -2,9 +2,6 @@
 // the real binary: request smuggling (Transfer-Encoding), Basic brute force (429), chunked
 // trailers, forged Standard Webhooks/Svix dedupe ids, the generic template's shifting id,
 // and work before auth (early refusal, no `100 Continue`, the buffered-body budget).
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -13,6 +10,7 @@
 #include "db.hpp"
 #include "hookd/crypto/encoding.hpp"
 #include "server_process.hpp"
+#include "signing.hpp"
 #include "tls_client.hpp"
 
 using namespace hookd::test;
@@ -22,20 +20,6 @@ using hookd::crypto::hex_encode;
 namespace {
 
 const std::string kSwKey = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-std::string hmac_sha256(const std::string& key, const std::string& data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n);
-  return std::string(reinterpret_cast<char*>(out), n);
-}
-
-std::string now_unix() {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count());
-}
 
 std::string config() {
   return "server:\n"
