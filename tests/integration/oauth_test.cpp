@@ -149,6 +149,32 @@ BOOST_AUTO_TEST_CASE(client_credentials_then_bearer) {
   BOOST_TEST(server.log().find(access) == std::string::npos);
 }
 
+// Issue 14 (6): after 5 failures `jofi` got 429 but `nosuch` 401, telling which ids exist.
+// Each id fails from its own source addresses, so only the per-id counter can block it.
+BOOST_AUTO_TEST_CASE(unknown_client_id_throttled_like_a_known_one) {
+  TempDir dir;
+  ServerProcess server(dir, oauth_config());
+  int source = 10;
+  for (const std::string id : {"jofi", "nosuch"}) {
+    for (int i = 0; i < 5; ++i) {
+      TlsClient c(server.port(), 0, false, "127.0.0." + std::to_string(source++));
+      auto r = c.post("/oauth/token",
+                      "grant_type=client_credentials&client_id=" + id + "&client_secret=guess",
+                      kForm);
+      BOOST_TEST(r.status == 401);
+    }
+    TlsClient c(server.port(), 0, false, "127.0.0." + std::to_string(source++));
+    auto r = c.post("/oauth/token",
+                    "grant_type=client_credentials&client_id=" + id + "&client_secret=guess",
+                    kForm);
+    BOOST_TEST(r.status == 429, id);
+    BOOST_TEST(!r.header("retry-after").empty());
+    BOOST_TEST(r.body.find("temporarily_unavailable") != std::string::npos);
+  }
+  // Ten failures in well under ten seconds: the warning is rate-limited.
+  BOOST_TEST(count(server.log(), "client authentication failed") < 10u);
+}
+
 // SIGHUP applies the oauth section: a removed client is refused at once (and so are its
 // tokens), a changed secret replaces the old one, a new signing key signs while the old one
 // keeps verifying; sections a reload cannot apply are named in a warning.

@@ -16,9 +16,18 @@
 namespace hookd::test {
 namespace {
 
-int connect_loopback(std::uint16_t port, bool ipv6 = false) {
+int connect_loopback(std::uint16_t port, bool ipv6 = false, const std::string& source = {}) {
   int fd = ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
+  if (!source.empty()) {  // another IPv4 loopback source address, e.g. 127.0.0.2
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (ipv6 || ::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      ::close(fd);
+      throw std::runtime_error("cannot bind the source address " + source);
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -99,8 +108,8 @@ std::string format_request(const std::string& method, const std::string& path,
   return req;
 }
 
-TlsClient::TlsClient(std::uint16_t port, int max_tls, bool ipv6) {
-  fd_ = connect_loopback(port, ipv6);
+TlsClient::TlsClient(std::uint16_t port, int max_tls, bool ipv6, const std::string& source) {
+  fd_ = connect_loopback(port, ipv6, source);
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (max_tls != 0) SSL_CTX_set_max_proto_version(ctx_, max_tls);
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);

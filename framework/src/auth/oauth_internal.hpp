@@ -62,8 +62,25 @@ struct OAuthServer::Settings {
   std::vector<std::string> jwks_members_;  // the public JWK of each of keys_
 };
 
+// At most one log line per interval for one kind of event; the lines left out are counted
+// and reported with the next one. Thread-safe (a mutex).
+class LogLimiter {
+ public:
+  using TimePoint = std::chrono::system_clock::time_point;
+  explicit LogLimiter(std::chrono::milliseconds interval) : interval_(interval) {}
+  // Whether to write a line now: the number of lines suppressed since the last one
+  // written, or nullopt to leave this one out.
+  std::optional<std::size_t> admit(TimePoint now);
+
+ private:
+  const std::chrono::milliseconds interval_;
+  std::mutex mutex_;
+  std::optional<TimePoint> last_;
+  std::size_t suppressed_ = 0;
+};
+
 // What the endpoints, the verifier and the OAuthServer handle share: the current Settings,
-// the clock and the throttle (which a reload keeps).
+// the clock, the throttle and the log limiter (which a reload keeps).
 struct OAuthServer::Core final : SelfIssuedVerifier {
   Core(std::shared_ptr<const Settings> settings, Clock clock, AuthThrottle::Limits limits);
 
@@ -76,6 +93,7 @@ struct OAuthServer::Core final : SelfIssuedVerifier {
 
   const Clock clock;
   AuthThrottle throttle;
+  LogLimiter failure_log{std::chrono::seconds(1)};  // failed client authentications
 
  private:
   mutable std::mutex mutex_;  // guards settings_ (the pointer, not what it points to)

@@ -1,5 +1,6 @@
 // The token endpoint (RFC 6749 4.4): the client-credentials grant with client_secret_basic
 // or client_secret_post, RFC 6749 5.2 error answers, and the brute-force throttle.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/json/object.hpp>
@@ -45,6 +46,13 @@ bool is_form(std::string_view content_type) {
   while (!content_type.empty() && content_type.back() == ' ') content_type.remove_suffix(1);
   while (!content_type.empty() && content_type.front() == ' ') content_type.remove_prefix(1);
   return http::iequals(content_type, "application/x-www-form-urlencoded");
+}
+
+// The throttle key of a presented client id: the id itself, or the SHA-256 of a long one
+// (the table holds many keys; a client id can be as long as the body).
+std::string throttle_key(std::string_view id) {
+  if (id.size() <= 64) return "client:" + std::string(id);
+  return "client-sha256:" + crypto::hex_encode(crypto::sha256(id));
 }
 
 struct Credentials {
@@ -143,10 +151,12 @@ http::Response respond(Core& core, const http::Request& request) {
 
   const Settings::Client* client = nullptr;
   for (const auto& c : candidates) client = client ? client : s.find_client(c.id);
+  // Every presented id has a counter, known or not, so that a 429 does not tell which ids
+  // exist (an unknown id is blocked after as many failures as a known one).
   const std::string peer_key = "peer:" + AuthThrottle::peer_key(request.peer);
-  const std::string client_key = client ? "client:" + client->id : std::string();
-  auto wait = core.throttle.retry_after(peer_key, now);
-  if (client) wait = std::max(wait, core.throttle.retry_after(client_key, now));
+  const std::string client_key = throttle_key(client ? client->id : candidates.front().id);
+  auto wait = std::max(core.throttle.retry_after(peer_key, now),
+                       core.throttle.retry_after(client_key, now));
   if (wait.count() > 0) {
     spdlog::debug("oauth: throttled a token request for '{}' from {}",
                   printable(candidates.front().id), request.peer);
@@ -167,14 +177,21 @@ http::Response respond(Core& core, const http::Request& request) {
   }
   if (authenticated == nullptr) {
     bool blocked = core.throttle.record_failure(peer_key, now);
-    if (client) blocked = core.throttle.record_failure(client_key, now) || blocked;
-    spdlog::warn("oauth: client authentication failed for '{}' from {} ({}): {}{}",
-                 printable(candidates.front().id), request.peer, method,
-                 client ? "wrong secret" : "unknown client",
-                 blocked ? "; further attempts are refused (429) for a while" : "");
+    blocked = core.throttle.record_failure(client_key, now) || blocked;
+    // One line per second at most: a guesser must not be able to flood the log.
+    if (auto suppressed = core.failure_log.admit(now)) {
+      spdlog::warn("oauth: client authentication failed for '{}' from {} ({}): {}{}{}",
+                   printable(candidates.front().id), request.peer, method,
+                   client ? "wrong secret" : "unknown client",
+                   blocked ? "; further attempts are refused (429) for a while" : "",
+                   *suppressed > 0 ? fmt::format(" ({} more failures since the last line, "
+                                                 "not logged)",
+                                                 *suppressed)
+                                   : std::string());
+    }
     return oauth_error(401, "invalid_client", "client authentication failed");
   }
-  core.throttle.forget("client:" + authenticated->id);
+  core.throttle.forget(throttle_key(authenticated->id));
 
   json::object body;
   body["access_token"] = s.issue(authenticated->id, now);

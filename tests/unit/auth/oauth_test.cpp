@@ -12,10 +12,13 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <sstream>
 
 #include "hookd/auth/items.hpp"
 #include "hookd/crypto/compare.hpp"
@@ -267,6 +270,51 @@ BOOST_AUTO_TEST_CASE(throttling_per_peer) {
   f.issue_ok(f.post(good, basic("jofi", "s3cret"), "2001:db8:1:3::1"));
   f.now += seconds(61);
   f.issue_ok(f.post(good, basic("jofi", "s3cret"), "2001:db8:1:2::ff"));
+}
+
+// Issue 14 (6): a 429 must not tell which client ids exist.
+BOOST_AUTO_TEST_CASE(unknown_client_ids_are_throttled_like_known_ones) {
+  Fixture f;
+  const std::string good = "grant_type=client_credentials";
+  for (const std::string id : {"jofi", "nosuch"}) {
+    for (int i = 0; i < 5; ++i) {
+      auto r = f.post(good, basic(id, "guess"), "203.0.113." + std::to_string(i) + "0");
+      BOOST_TEST(r.status == 401u);
+    }
+    auto r = f.post(good, basic(id, "guess"), "198.51.100.77");
+    BOOST_TEST(r.status == 429u, id);
+    BOOST_TEST(header(r, "Retry-After") != "");
+  }
+  // client_secret_post the same way.
+  auto r = f.post("grant_type=client_credentials&client_id=nosuch&client_secret=x", {},
+                  "198.51.100.78");
+  BOOST_TEST(r.status == 429u);
+}
+
+// The warning per failure is rate-limited: a guesser cannot flood the log.
+BOOST_AUTO_TEST_CASE(failure_warnings_are_rate_limited) {
+  Fixture f;
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  auto logger = spdlog::default_logger();
+  logger->sinks().push_back(sink);
+  const std::string good = "grant_type=client_credentials";
+  for (int i = 0; i < 1000; ++i) {
+    f.post(good, basic("user-" + std::to_string(i), "x"), "10.1." + std::to_string(i / 250) +
+                                                              "." + std::to_string(i % 250));
+  }
+  f.now += seconds(1);
+  f.post(good, basic("last", "x"), "10.9.9.9");
+  logger->sinks().pop_back();
+  const std::string text = captured.str();
+  std::size_t lines = 0;
+  for (auto at = text.find("client authentication failed"); at != std::string::npos;
+       at = text.find("client authentication failed", at + 1)) {
+    ++lines;
+  }
+  BOOST_TEST(lines == 2u, text);
+  BOOST_TEST(text.find("(999 more failures since the last line, not logged)") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(throttle_table_is_bounded) {
