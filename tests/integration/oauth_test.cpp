@@ -63,14 +63,21 @@ std::string reload_config(const std::string& clients, const std::string& signing
   return "server:\n"
          "  listen: 127.0.0.1:0\n"
          "  tls: { cert: tls/cert.pem, key: tls/key.pem }\n"
-         "  limits: { max_body: " + max_body + " }\n"
+         "  limits: { max_body: " +
+         max_body +
+         " }\n"
          "admin: { listen: 127.0.0.1:0 }\n"
-         "storage: { path: hookd.db, batch: { max_events: " + max_events + " } }\n"
+         "storage: { path: hookd.db, batch: { max_events: " +
+         max_events +
+         " } }\n"
          "oauth:\n"
          "  issuer: hookd-test\n"
          "  token_ttl: 10m\n"
-         "  signing_key: " + signing_key + "\n"
-         "  clients:\n" + clients +
+         "  signing_key: " +
+         signing_key +
+         "\n"
+         "  clients:\n" +
+         clients +
          "routes:\n"
          "  - name: jofi\n"
          "    path: /webhooks/incoming/jofi\n"
@@ -158,15 +165,15 @@ BOOST_AUTO_TEST_CASE(unknown_client_id_throttled_like_a_known_one) {
   for (const std::string id : {"jofi", "nosuch"}) {
     for (int i = 0; i < 5; ++i) {
       TlsClient c(server.port(), 0, false, "127.0.0." + std::to_string(source++));
-      auto r = c.post("/oauth/token",
-                      "grant_type=client_credentials&client_id=" + id + "&client_secret=guess",
-                      kForm);
+      auto r =
+          c.post("/oauth/token",
+                 "grant_type=client_credentials&client_id=" + id + "&client_secret=guess", kForm);
       BOOST_TEST(r.status == 401);
     }
     TlsClient c(server.port(), 0, false, "127.0.0." + std::to_string(source++));
-    auto r = c.post("/oauth/token",
-                    "grant_type=client_credentials&client_id=" + id + "&client_secret=guess",
-                    kForm);
+    auto r =
+        c.post("/oauth/token",
+               "grant_type=client_credentials&client_id=" + id + "&client_secret=guess", kForm);
     BOOST_TEST(r.status == 429, id);
     BOOST_TEST(!r.header("retry-after").empty());
     BOOST_TEST(r.body.find("temporarily_unavailable") != std::string::npos);
@@ -175,15 +182,62 @@ BOOST_AUTO_TEST_CASE(unknown_client_id_throttled_like_a_known_one) {
   BOOST_TEST(count(server.log(), "client authentication failed") < 10u);
 }
 
+// oauth.clients[].routes: a client's tokens pass `bearer: {issuer: self}` only on its routes;
+// `hookd sign` picks a client the route accepts.
+BOOST_AUTO_TEST_CASE(tokens_scoped_to_routes) {
+  TempDir dir;
+  ServerProcess server(
+      dir, "server:\n"
+           "  listen: 127.0.0.1:0\n"
+           "  tls: { cert: tls/cert.pem, key: tls/key.pem }\n"
+           "admin: { listen: 127.0.0.1:0 }\n"
+           "storage: { path: hookd.db }\n"
+           "oauth:\n"
+           "  signing_key: keys/oauth.pem\n"
+           "  clients:\n"
+           "    - { id: ci, secret: ci-secret, routes: [ci] }\n"
+           "    - { id: jofi, secret: jofi-secret }\n"
+           "routes:\n"
+           "  - { name: jofi, path: /jofi, auth: [ { bearer: { issuer: self } } ] }\n"
+           "  - { name: ci, path: /ci, auth: [ { bearer: { issuer: self } } ] }\n");
+  TlsClient c(server.port());
+  auto token = [&](const std::string& id) {
+    return token_of(c.post("/oauth/token",
+                           "grant_type=client_credentials&client_id=" + id + "&client_secret=" +
+                               id + "-secret",
+                           kForm));
+  };
+  const std::string ci = token(std::string("ci"));
+  const std::string jofi = token(std::string("jofi"));
+  auto post = [&](const std::string& path, const std::string& t) {
+    return c.post(path, "{}", {{"Authorization", "Bearer " + t}}).status;
+  };
+  BOOST_TEST(post("/ci", ci) == 202);
+  BOOST_TEST(post("/jofi", ci) == 401);
+  BOOST_TEST(post("/jofi", jofi) == 202);
+  BOOST_TEST(post("/ci", jofi) == 202);
+
+  auto out = run_hookd(dir.path().string(), "sign -c hookd.yaml --route jofi");
+  BOOST_TEST_REQUIRE(out.code == 0, out.output);
+  auto at = out.output.find("Bearer ");
+  BOOST_REQUIRE(at != std::string::npos);
+  auto end = out.output.find_first_of("'\n", at);
+  const std::string signed_token = out.output.substr(at + 7, end - at - 7);
+  auto payload = hookd::crypto::base64url_decode(signed_token.substr(
+      signed_token.find('.') + 1, signed_token.rfind('.') - signed_token.find('.') - 1));
+  BOOST_REQUIRE(payload);
+  BOOST_TEST(boost::json::parse(*payload).at("client_id").as_string() == "jofi");
+  BOOST_TEST(post("/jofi", signed_token) == 202);
+}
+
 // SIGHUP applies the oauth section: a removed client is refused at once (and so are its
 // tokens), a changed secret replaces the old one, a new signing key signs while the old one
 // keeps verifying; sections a reload cannot apply are named in a warning.
 BOOST_AUTO_TEST_CASE(sighup_applies_oauth_changes) {
   TempDir dir;
-  ServerProcess server(
-      dir, reload_config("    - { id: jofi, secret: first-secret }\n"
-                         "    - { id: partner, secret: partner-secret }\n",
-                         "keys/oauth.pem", "64KiB", "1024"));
+  ServerProcess server(dir, reload_config("    - { id: jofi, secret: first-secret }\n"
+                                          "    - { id: partner, secret: partner-secret }\n",
+                                          "keys/oauth.pem", "64KiB", "1024"));
   TlsClient c(server.port());  // one keep-alive connection across the reload
   auto post_token = [&](const std::string& id, const std::string& secret) {
     return c.post("/oauth/token",
@@ -191,8 +245,9 @@ BOOST_AUTO_TEST_CASE(sighup_applies_oauth_changes) {
                   kForm);
   };
   auto post_event = [&](const std::string& id, const std::string& token) {
-    return c.post("/webhooks/incoming/jofi", R"({"id":")" + id + R"(","type":"t"})",
-                  {{"Authorization", "Bearer " + token}})
+    return c
+        .post("/webhooks/incoming/jofi", R"({"id":")" + id + R"(","type":"t"})",
+              {{"Authorization", "Bearer " + token}})
         .status;
   };
   const std::string jofi_old = token_of(post_token("jofi", "first-secret"));
