@@ -254,8 +254,8 @@ bool same_media_type(std::string_view a, std::string_view b) {
   constexpr std::string_view kPrefix = "application/";
   auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
   auto equal = [&](std::string_view x, std::string_view y) {
-    return x.size() == y.size() &&
-           std::equal(x.begin(), x.end(), y.begin(), [&](char p, char q) { return lower(p) == lower(q); });
+    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(),
+                                              [&](char p, char q) { return lower(p) == lower(q); });
   };
   auto strip = [&](std::string_view t) {
     return t.size() > kPrefix.size() && equal(t.substr(0, kPrefix.size()), kPrefix)
@@ -424,8 +424,8 @@ std::string sign_jwt(std::string_view payload_json, const JwtKey& key, std::stri
 
 std::string_view to_string(JwtStatus status) {
   static constexpr std::string_view kNames[] = {
-      "valid",          "malformed", "disallowed_algorithm", "unknown_key",  "bad_signature",
-      "missing_expiry", "expired",   "not_yet_valid",        "wrong_issuer", "wrong_audience",
+      "valid",          "malformed",      "disallowed_algorithm", "unknown_key",  "bad_signature",
+      "missing_expiry", "expired",        "not_yet_valid",        "wrong_issuer", "wrong_audience",
       "wrong_type",     "unknown_client", "route_not_allowed"};
   return kNames[static_cast<std::size_t>(status)];
 }

@@ -58,7 +58,7 @@ struct OAuthServer::Settings {
 
  private:
   void index_keys();
-  std::vector<JwtKey> keys_;  // key, previous, then retired's, in that order
+  std::vector<JwtKey> keys_;               // key, previous, then retired's, in that order
   std::vector<std::string> jwks_members_;  // the public JWK of each of keys_
 };
 
@@ -87,8 +87,7 @@ struct OAuthServer::Core final : SelfIssuedVerifier {
   std::shared_ptr<const Settings> settings() const;
   void publish(std::shared_ptr<const Settings> next);
 
-  JwtVerification verify(std::string_view token, std::string_view audience,
-                         std::string_view route,
+  JwtVerification verify(std::string_view token, std::string_view audience, std::string_view route,
                          std::chrono::system_clock::time_point now) const override;
 
   const Clock clock;

@@ -54,7 +54,8 @@ std::string describe_changes(const Settings& before, const Settings& after) {
     if (after.find_client(c.id) == nullptr) removed.push_back(c.id);
   }
   if (!added.empty()) parts.push_back("clients added: " + join(added));
-  if (!removed.empty()) parts.push_back("clients removed (their tokens are refused): " + join(removed));
+  if (!removed.empty())
+    parts.push_back("clients removed (their tokens are refused): " + join(removed));
   if (!secret.empty()) parts.push_back("new secret for: " + join(secret));
   if (!routes.empty()) parts.push_back("new routes for: " + join(routes));
   if (before.issuer != after.issuer) {

@@ -94,9 +94,10 @@ void read_bearer(Reader& r, const Entry& e, AuthItemConfig& item) {
     b.self_issued = true;
     b.issuer.clear();
     if (!b.jwks.empty() || has_algorithms || !b.typ.empty()) {
-      r.error(item.where, e.path + ": `issuer: self` verifies the built-in oauth endpoint's "
-                                   "tokens (always typ at+jwt); it takes no 'jwks', "
-                                   "'algorithms' or 'typ'");
+      r.error(item.where, e.path +
+                              ": `issuer: self` verifies the built-in oauth endpoint's "
+                              "tokens (always typ at+jwt); it takes no 'jwks', "
+                              "'algorithms' or 'typ'");
     }
   } else if (b.jwks.empty() || b.issuer.empty()) {
     r.error(item.where, e.path + ": give `issuer: self`, or 'jwks' (a JWKS file) and 'issuer'");

@@ -34,8 +34,8 @@ void check_across_sections(Reader& r, const Config& config) {
         const std::string& name = (*client.routes)[i];
         if (std::none_of(config.routes.begin(), config.routes.end(),
                          [&](const RouteConfig& route) { return route.name == name; })) {
-          r.error(client.route_where[i], "oauth client '" + client.id + "': no route is named '" +
-                                             name + "'");
+          r.error(client.route_where[i],
+                  "oauth client '" + client.id + "': no route is named '" + name + "'");
         }
       }
     }

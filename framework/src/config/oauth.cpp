@@ -45,8 +45,9 @@ void read_client(Reader& r, const Entry& e, OAuthClientConfig& c) {
                       c.route_where.push_back(r.location(entry.mark()));
                     }
                     if (c.routes->empty()) {
-                      r.error(v.mark(), v.path + ": must name at least one route (without "
-                                                 "'routes' the client may use every route)");
+                      r.error(v.mark(), v.path +
+                                            ": must name at least one route (without "
+                                            "'routes' the client may use every route)");
                     }
                   }}});
   if (c.id.empty()) r.error(where, e.path + ": missing the required key 'id'");

@@ -16,9 +16,10 @@ std::shared_ptr<const http::Router> build_router(const config::Config& config,
   }
   auto router = std::make_shared<http::Router>(metrics);
   for (const auto& route : config.routes) {
-    router->add(route.path, std::make_shared<RouteEndpoint>(
-                                route, auth::build_chain(route.auth, auth_context(oauth, route.name)),
-                                writer, metrics));
+    router->add(route.path,
+                std::make_shared<RouteEndpoint>(
+                    route, auth::build_chain(route.auth, auth_context(oauth, route.name)), writer,
+                    metrics));
   }
   if (oauth != nullptr) {
     router->add(config.oauth->token_path, oauth->token_endpoint());

@@ -142,8 +142,7 @@ BOOST_AUTO_TEST_CASE(build_errors_name_the_item) {
 
 // Stands in for the oauth endpoint: remembers what the check asked, answers `answer`.
 struct FakeSelfIssued final : SelfIssuedVerifier {
-  JwtVerification verify(std::string_view token, std::string_view audience,
-                         std::string_view route,
+  JwtVerification verify(std::string_view token, std::string_view audience, std::string_view route,
                          std::chrono::system_clock::time_point now) const override {
     asked = {std::string(token), std::string(audience), std::string(route)};
     asked_at = now;

@@ -7,13 +7,13 @@
 #include <openssl/rsa.h>
 #include <sys/stat.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -165,8 +165,7 @@ BOOST_AUTO_TEST_CASE(client_secret_post) {
   auto verified = verify(f.server, token, kStart + seconds(10));
   BOOST_TEST(verified.ok());
   BOOST_TEST(verified.subject == "jofi");
-  BOOST_TEST(verify(f.server, token, kStart + seconds(3700)).status ==
-             JwtStatus::expired);
+  BOOST_TEST(verify(f.server, token, kStart + seconds(3700)).status == JwtStatus::expired);
   // Two tokens never share a jti.
   std::string again =
       f.issue_ok(f.post("grant_type=client_credentials&client_id=jofi&client_secret=s3cret"));
@@ -286,8 +285,8 @@ BOOST_AUTO_TEST_CASE(unknown_client_ids_are_throttled_like_known_ones) {
     BOOST_TEST(header(r, "Retry-After") != "");
   }
   // client_secret_post the same way.
-  auto r = f.post("grant_type=client_credentials&client_id=nosuch&client_secret=x", {},
-                  "198.51.100.78");
+  auto r =
+      f.post("grant_type=client_credentials&client_id=nosuch&client_secret=x", {}, "198.51.100.78");
   BOOST_TEST(r.status == 429u);
 }
 
@@ -300,8 +299,8 @@ BOOST_AUTO_TEST_CASE(failure_warnings_are_rate_limited) {
   logger->sinks().push_back(sink);
   const std::string good = "grant_type=client_credentials";
   for (int i = 0; i < 1000; ++i) {
-    f.post(good, basic("user-" + std::to_string(i), "x"), "10.1." + std::to_string(i / 250) +
-                                                              "." + std::to_string(i % 250));
+    f.post(good, basic("user-" + std::to_string(i), "x"),
+           "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250));
   }
   f.now += seconds(1);
   f.post(good, basic("last", "x"), "10.9.9.9");
@@ -313,8 +312,7 @@ BOOST_AUTO_TEST_CASE(failure_warnings_are_rate_limited) {
     ++lines;
   }
   BOOST_TEST(lines == 2u, text);
-  BOOST_TEST(text.find("(999 more failures since the last line, not logged)") !=
-             std::string::npos);
+  BOOST_TEST(text.find("(999 more failures since the last line, not logged)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(throttle_table_is_bounded) {
@@ -469,11 +467,13 @@ BOOST_AUTO_TEST_CASE(reload_revokes_a_removed_client_and_its_tokens) {
   Fixture f;
   const std::string good = "grant_type=client_credentials";
   std::string token = f.issue_ok(f.post(good, basic("jofi", "s3cret")));
-  auto check = make_bearer([] {
-    config::BearerAuthConfig c;
-    c.self_issued = true;
-    return c;
-  }(), BuildContext{f.server.verifier(), "jofi"}, {"hookd.yaml", 1, 1});
+  auto check = make_bearer(
+      [] {
+        config::BearerAuthConfig c;
+        c.self_issued = true;
+        return c;
+      }(),
+      BuildContext{f.server.verifier(), "jofi"}, {"hookd.yaml", 1, 1});
   const std::string authorization = "Bearer " + token;
   http::Request req;
   req.headers.emplace_back("Authorization", authorization);
@@ -534,7 +534,7 @@ BOOST_AUTO_TEST_CASE(reload_rotates_the_signing_key) {
 
   auto cfg = oauth_config(f.dir);
   cfg.signing_key = f.dir.file("keys/oauth-key-2.pem");  // created by the reload
-  cfg.token_ttl = std::chrono::minutes(5);  // the old key still lives for the old ttl
+  cfg.token_ttl = std::chrono::minutes(5);               // the old key still lives for the old ttl
   f.now += seconds(100);
   std::string changes = f.server.reload(cfg);
   const std::string new_kid = f.server.signing_key().kid();
@@ -574,7 +574,8 @@ BOOST_AUTO_TEST_CASE(reload_rotates_the_signing_key) {
 BOOST_AUTO_TEST_CASE(reload_failure_changes_nothing_and_throttle_survives) {
   Fixture f;
   const std::string good = "grant_type=client_credentials";
-  for (int i = 0; i < 5; ++i) f.post(good, basic("jofi", "guess"), "203.0.113." + std::to_string(i));
+  for (int i = 0; i < 5; ++i)
+    f.post(good, basic("jofi", "guess"), "203.0.113." + std::to_string(i));
   BOOST_TEST(f.post(good, basic("jofi", "s3cret"), "203.0.113.50").status == 429u);
 
   auto bad = oauth_config(f.dir);

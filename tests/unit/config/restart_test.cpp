@@ -15,9 +15,9 @@ BOOST_AUTO_TEST_CASE(names_each_changed_section) {
   Config next = running;
   next.server.limits.max_body *= 2;
   next.storage.retention.done = std::chrono::hours(1);
-  BOOST_TEST(restart_only_changes(running, next) ==
-                 (std::vector<std::string>{"server.limits", "storage"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      restart_only_changes(running, next) == (std::vector<std::string>{"server.limits", "storage"}),
+      boost::test_tools::per_element());
 
   next = running;
   next.server.listen = {"127.0.0.1:1"};
@@ -29,8 +29,7 @@ BOOST_AUTO_TEST_CASE(names_each_changed_section) {
   next.workers.threads = 9;
   BOOST_TEST(restart_only_changes(running, next) ==
                  (std::vector<std::string>{"server.listen", "server.tls", "server.io_threads",
-                                           "server.shutdown_grace", "admin", "storage",
-                                           "workers"}),
+                                           "server.shutdown_grace", "admin", "storage", "workers"}),
              boost::test_tools::per_element());
 }
 

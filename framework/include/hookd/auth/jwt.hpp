@@ -91,8 +91,8 @@ enum class JwtStatus {
   not_yet_valid,   // `nbf` or `iat` in the future (beyond the leeway)
   wrong_issuer,
   wrong_audience,
-  wrong_type,       // the header's `typ` is not the policy's
-  unknown_client,   // self-issued: the token's `client_id` is no longer a configured client
+  wrong_type,         // the header's `typ` is not the policy's
+  unknown_client,     // self-issued: the token's `client_id` is no longer a configured client
   route_not_allowed,  // self-issued: the client may not use this route (oauth.clients[].routes)
 };
 
