@@ -290,4 +290,48 @@ BOOST_AUTO_TEST_CASE(sighup_applies_oauth_changes) {
   BOOST_TEST(server.wait() == 0);
 }
 
+// The whole section may come and go with SIGHUP; a signing key that cannot be loaded
+// refuses the reload and the old config keeps serving.
+BOOST_AUTO_TEST_CASE(sighup_adds_removes_or_refuses_the_oauth_section) {
+  TempDir dir;
+  const std::string no_oauth =
+      "server:\n"
+      "  listen: 127.0.0.1:0\n"
+      "  tls: { cert: tls/cert.pem, key: tls/key.pem }\n"
+      "admin: { listen: 127.0.0.1:0 }\n"
+      "storage: { path: hookd.db }\n"
+      "routes:\n"
+      "  - { name: open, path: /open, auth: none }\n";
+  auto with_oauth = [&](const std::string& key) {
+    return no_oauth + "oauth:\n  signing_key: " + key +
+           "\n  clients:\n    - { id: jofi, secret: s3cret }\n";
+  };
+  ServerProcess server(dir, no_oauth);
+  TlsClient c(server.port());
+  const std::string form = "grant_type=client_credentials&client_id=jofi&client_secret=s3cret";
+  BOOST_TEST(c.post("/oauth/token", form, kForm).status == 404);
+  auto reload = [&](const std::string& yaml, const std::string& expect, std::size_t n) {
+    dir.write("hookd.yaml", yaml);
+    server.signal(SIGHUP);
+    BOOST_REQUIRE(eventually([&] { return count(server.log(), expect) == n; }));
+  };
+
+  reload(with_oauth("keys/oauth.pem"), "reloaded", 1);
+  BOOST_TEST(c.post("/oauth/token", form, kForm).status == 200);
+  BOOST_TEST(server.log().find("oauth: the token endpoint was added") != std::string::npos);
+
+  dir.write("bad.pem", "not a key\n");
+  reload(with_oauth("bad.pem"), "reload refused", 1);
+  BOOST_TEST(server.log().find("bad.pem") != std::string::npos);
+  BOOST_TEST(c.post("/oauth/token", form, kForm).status == 200);
+
+  reload(no_oauth, "reloaded", 2);
+  BOOST_TEST(c.post("/oauth/token", form, kForm).status == 404);
+  BOOST_TEST(c.request("GET", "/oauth/jwks", "").status == 404);
+  reload(with_oauth("keys/oauth.pem"), "reloaded", 3);
+  BOOST_TEST(c.post("/oauth/token", form, kForm).status == 200);
+  BOOST_TEST(server.log().find("oauth: the token endpoint is back") != std::string::npos);
+  BOOST_TEST(server.log().find("s3cret") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
