@@ -14,6 +14,7 @@
 #include "config_file.hpp"
 #include "hookd/auth/items.hpp"
 #include "hookd/auth/oauth.hpp"
+#include "hookd/auth/throttle.hpp"
 #include "hookd/config/loader.hpp"
 #include "hookd/config/restart.hpp"
 #include "hookd/ingest/routes.hpp"
@@ -26,6 +27,9 @@
 
 namespace hookd::app {
 namespace {
+
+// Source addresses (per route) whose auth failures are remembered: ~100 bytes each.
+constexpr std::size_t kThrottledSources = 100'000;
 
 void warn_open_routes(const config::Config& cfg) {
   for (const auto& route : cfg.routes) {
@@ -64,7 +68,7 @@ class Reloader {
   // it, and is the only one touching it while it runs.
   Reloader(std::string path, const config::Config& running, net::Server& server,
            worker::Engine& engine, outbox::Writer& writer, metrics::Registry& metrics,
-           std::optional<auth::OAuthServer>& oauth)
+           std::optional<auth::OAuthServer>& oauth, auth::Throttle& throttle)
       : path_(std::move(path)),
         running_(running),
         server_(server),
@@ -72,6 +76,7 @@ class Reloader {
         writer_(writer),
         metrics_(metrics),
         oauth_(oauth),
+        throttle_(throttle),
         thread_([this] { run(); }) {}
   ~Reloader() { stop(); }
 
@@ -132,7 +137,7 @@ class Reloader {
         created.emplace(*next.oauth);
         oauth = &*created;
       }
-      auto router = ingest::build_router(next, writer_, metrics_, oauth);
+      auto router = ingest::build_router(next, writer_, metrics_, oauth, throttle_);
       if (oauth_update) {
         std::string changes = oauth_->apply(std::move(oauth_update));
         if (!running_oauth_) {
@@ -177,6 +182,7 @@ class Reloader {
   metrics::Registry& metrics_;
   std::optional<auth::OAuthServer>& oauth_;
   bool running_oauth_ = oauth_.has_value();  // whether the served config has an oauth section
+  auth::Throttle& throttle_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool requested_ = false;
@@ -219,6 +225,8 @@ int serve(const std::string& path) {
     options.max_wait = cfg->storage.batch.max_wait;
     std::optional<auth::OAuthServer> oauth;
     if (cfg->oauth) oauth.emplace(*cfg->oauth);
+    const auto& throttle_config = cfg->server.limits.auth_throttle;
+    auth::Throttle throttle({throttle_config.burst, throttle_config.refill, kThrottledSources});
     outbox::Writer writer(options, &metrics);
     worker::Engine engine(writer, engine_options(*cfg), worker::handlers_for(*cfg, *instances),
                           &metrics);
@@ -227,9 +235,10 @@ int serve(const std::string& path) {
                                 &metrics);
     {
       net::Server server(*cfg,
-                         ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr),
+                         ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr,
+                                              throttle),
                          metrics, [&writer] { return writer.ready(); });
-      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth);
+      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth, throttle);
       server.on_hangup([&reloader] { reloader.request(); });
       server.run();
       reloader.stop();

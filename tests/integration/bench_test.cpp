@@ -88,13 +88,15 @@ BOOST_AUTO_TEST_CASE(verify_store_reports_ids_that_are_not_stored) {
   BOOST_TEST(verify.at("examples").as_array().size() == 10u);
 }
 
-BOOST_AUTO_TEST_CASE(bad_credentials_are_counted_as_401) {
+BOOST_AUTO_TEST_CASE(bad_credentials_are_counted_as_401_then_throttled) {
   TempDir dir;
   ServerProcess server(dir, bench_config());
   auto run =
       bench(dir, server, "/webhooks/github", "-c 4 -n 40 -d 60s --scheme github --secret wrong");
   BOOST_TEST(run.code == 0, run.output);
-  BOOST_TEST(status(run.report, "401") == 40u);
+  // The default auth throttle: 10 failures from one source, then 429 with Retry-After.
+  BOOST_TEST(status(run.report, "401") == 10u);
+  BOOST_TEST(status(run.report, "429") == 30u);
   Db db((dir.path() / "hookd.db").string());
   BOOST_TEST(db.integer("SELECT count(*) FROM events") == 0);
 }

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,16 +17,22 @@
 namespace hookd::test {
 namespace {
 
-int connect_loopback(std::uint16_t port, bool ipv6 = false, const std::string& source = {}) {
+// SSL_write on a socket the server closed must fail the test with an error, not kill it.
+[[maybe_unused]] const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
+int connect_loopback(std::uint16_t port, bool ipv6, const std::string& source) {
   int fd = ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
-  if (!source.empty()) {  // another IPv4 loopback source address, e.g. 127.0.0.2
+  if (!source.empty()) {  // another loopback address as the client's (127.0.0.0/8)
     sockaddr_in from{};
     from.sin_family = AF_INET;
     if (ipv6 || ::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
         ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
       ::close(fd);
-      throw std::runtime_error("cannot bind the source address " + source);
+      throw std::runtime_error("cannot bind the client to " + source);
     }
   }
   sockaddr_in addr{};
@@ -185,7 +192,7 @@ std::string TlsClient::protocol() const { return SSL_get_version(ssl_); }
 std::string TlsClient::cipher() const { return SSL_get_cipher_name(ssl_); }
 
 HttpResponse http_get(std::uint16_t port, const std::string& path) {
-  int fd = connect_loopback(port);
+  int fd = connect_loopback(port, false, {});
   std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
   ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string buf;

@@ -31,8 +31,7 @@ class TlsClient {
  public:
   // Connects to 127.0.0.1:port (or [::1]:port) and completes the handshake (certificate
   // not verified: the tests' servers are self-signed). Throws on failure. `max_tls` 0 =
-  // library default. `source`: an IPv4 loopback address to connect from (127.0.0.2, ...),
-  // to look like another peer.
+  // library default. `source`: another IPv4 loopback address to connect from (127.0.0.2).
   explicit TlsClient(std::uint16_t port, int max_tls = 0, bool ipv6 = false,
                      const std::string& source = {});
   ~TlsClient();

@@ -1,4 +1,6 @@
-// `basic`: RFC 7617 HTTP Basic credentials, compared in constant time.
+// `basic`: RFC 7617 HTTP Basic credentials, compared in constant time: both sides are
+// SHA-256 digests of equal length, so neither the time nor an early exit on a length
+// mismatch tells how long the password is or whether the user name was right.
 #include "hookd/auth/items.hpp"
 #include "hookd/crypto/compare.hpp"
 #include "hookd/crypto/encoding.hpp"
@@ -11,9 +13,8 @@ constexpr std::string_view kChallenge = "Basic realm=\"hookd\", charset=\"UTF-8\
 class Basic final : public Check {
  public:
   explicit Basic(const config::BasicAuthConfig& c)
-      : username_(c.username),
-        password_(c.password.str()),
-        password_sha256_(c.password_sha256.empty() ? std::string()
+      : username_sha256_(crypto::sha256(c.username)),
+        password_sha256_(c.password_sha256.empty() ? crypto::sha256(c.password.str())
                                                    : *crypto::hex_decode(c.password_sha256.str())) {}
 
   Result check(const http::Request& request, const Context&) const override {
@@ -33,18 +34,15 @@ class Basic final : public Check {
     std::string_view user = std::string_view(*decoded).substr(0, colon);
     std::string_view pass = std::string_view(*decoded).substr(colon + 1);
     // Both comparisons always run, so the time does not tell whether the user name was right.
-    bool user_ok = crypto::constant_time_equal(user, username_);
-    bool pass_ok = password_sha256_.empty()
-                       ? crypto::constant_time_equal(pass, password_)
-                       : crypto::constant_time_equal(crypto::sha256(pass), password_sha256_);
+    bool user_ok = crypto::constant_time_equal(crypto::sha256(user), username_sha256_);
+    bool pass_ok = crypto::constant_time_equal(crypto::sha256(pass), password_sha256_);
     if (!(user_ok & pass_ok)) return Result::unauthorized("bad_credentials", kChallenge);
     return Result::ok();
   }
 
  private:
-  std::string username_;
-  std::string password_;
-  std::string password_sha256_;  // raw 32 bytes, when configured as a hash
+  std::string username_sha256_;  // raw 32 bytes each
+  std::string password_sha256_;
 };
 
 }  // namespace

@@ -8,29 +8,43 @@ std::string BuildError::str() const {
          ": " + what();
 }
 
-Result Chain::check(const http::Request& request, const Context& context) const {
-  for (const auto& item : items_) {
-    Result r = item->check(request, context);
-    if (!r.passed()) return r;
-  }
-  return Result::ok();
-}
-
 namespace {
 
-// Passes when one item passes. When all fail, answers with the first item's result, so
-// the challenge is that of the first method the route offers.
+// Every item must pass; the first authenticated message id is the chain's.
+template <auto Method>
+Result all_of(const std::vector<std::unique_ptr<Check>>& items, const http::Request& request,
+              const Context& context) {
+  Result out;
+  for (const auto& item : items) {
+    Result r = ((*item).*Method)(request, context);
+    if (!r.passed()) return r;
+    if (out.message_id.empty()) out.message_id = r.message_id;
+  }
+  return out;
+}
+
+// Passes when one item passes (an empty list never does). When all fail, answers with the
+// first item's result, so the challenge is that of the first method the route offers.
+template <auto Method>
+Result one_of(const std::vector<std::unique_ptr<Check>>& items, const http::Request& request,
+              const Context& context) {
+  Result first = Result::unauthorized("missing_credentials");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    Result r = ((*items[i]).*Method)(request, context);
+    if (r.passed()) return r;
+    if (i == 0) first = r;
+  }
+  return first;
+}
+
 class AnyOf final : public Check {
  public:
   explicit AnyOf(std::vector<std::unique_ptr<Check>> items) : items_(std::move(items)) {}
   Result check(const http::Request& request, const Context& context) const override {
-    Result first;
-    for (std::size_t i = 0; i < items_.size(); ++i) {
-      Result r = items_[i]->check(request, context);
-      if (r.passed()) return r;
-      if (i == 0) first = r;
-    }
-    return first;
+    return one_of<&Check::check>(items_, request, context);
+  }
+  Result check_head(const http::Request& head, const Context& context) const override {
+    return one_of<&Check::check_head>(items_, head, context);
   }
 
  private:
@@ -60,6 +74,14 @@ std::unique_ptr<Check> build_item(const config::AuthItemConfig& item, const Buil
 }
 
 }  // namespace
+
+Result Chain::check(const http::Request& request, const Context& context) const {
+  return all_of<&Check::check>(items_, request, context);
+}
+
+Result Chain::check_head(const http::Request& head, const Context& context) const {
+  return all_of<&Check::check_head>(items_, head, context);
+}
 
 std::unique_ptr<Check> make_any(std::vector<std::unique_ptr<Check>> items) {
   return std::make_unique<AnyOf>(std::move(items));

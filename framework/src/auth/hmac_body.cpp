@@ -21,6 +21,9 @@ class GitHub final : public Check {
     if (!presented) return bad_signature();
     return matches(keys_.macs({request.body}), *presented) ? Result::ok() : bad_signature();
   }
+  Result check_head(const http::Request& head, const Context&) const override {
+    return require_headers(head, {"X-Hub-Signature-256"});
+  }
 
  private:
   KeySet keys_;
@@ -38,6 +41,9 @@ class Shopify final : public Check {
     if (!presented) return bad_signature();
     return matches(keys_.macs({request.body}), *presented) ? Result::ok() : bad_signature();
   }
+  Result check_head(const http::Request& head, const Context&) const override {
+    return require_headers(head, {"X-Shopify-Hmac-Sha256"});
+  }
 
  private:
   KeySet keys_;
@@ -50,8 +56,9 @@ class DocuSign final : public Check {
  public:
   explicit DocuSign(KeySet keys) : keys_(std::move(keys)) {}
 
+  static constexpr std::string_view kPrefix = "X-DocuSign-Signature-";
+
   Result check(const http::Request& request, const Context&) const override {
-    static constexpr std::string_view kPrefix = "X-DocuSign-Signature-";
     static constexpr std::size_t kMaxHeaders = 100;
     std::optional<Macs> macs;  // computed at the first signature header
     std::size_t seen = 0;
@@ -66,6 +73,14 @@ class DocuSign final : public Check {
     }
     if (seen == 0) return missing();
     return ok ? Result::ok() : bad_signature();
+  }
+  Result check_head(const http::Request& head, const Context&) const override {
+    for (const auto& [name, value] : head.headers) {
+      if (starts_with_icase(name, kPrefix) && numbered(name.substr(kPrefix.size()))) {
+        return Result::ok();
+      }
+    }
+    return missing();
   }
 
  private:

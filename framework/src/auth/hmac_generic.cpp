@@ -1,5 +1,9 @@
 // generic: a custom sender's HMAC — header, algorithm, hex|base64, optional prefix, and a
 // payload template over {body}, {timestamp} and {id}, compiled once at build time.
+// The template must split one way only: placeholders are separated by literal text, an id
+// containing a character of the text next to {id} is refused, and the timestamp is digits
+// next to text that is not; otherwise "{timestamp}.{id}.{body}" would let the start of the
+// body move into the id and a captured request pass again as a new event.
 #include <array>
 
 #include "hmac_schemes.hpp"
@@ -53,7 +57,32 @@ std::vector<Piece> compile(const std::string& payload, const config::Location& w
   if (pieces.size() > kMaxPieces) {
     throw BuildError(w, "hmac: payload: more than " + std::to_string(kMaxPieces) + " pieces");
   }
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    if (pieces[i].kind == Piece::Kind::literal) continue;
+    if (i + 1 < pieces.size() && pieces[i + 1].kind != Piece::Kind::literal) {
+      throw BuildError(w, "hmac: payload: put a separator between two placeholders (as in "
+                          "\"{timestamp}.{body}\"), or the signed text splits more than one way");
+    }
+    if (pieces[i].kind == Piece::Kind::timestamp &&
+        ((i > 0 && is_digit(pieces[i - 1].text.back())) ||
+         (i + 1 < pieces.size() && is_digit(pieces[i + 1].text.front())))) {
+      throw BuildError(w, "hmac: payload: the text next to {timestamp} must not be a digit");
+    }
+  }
   return pieces;
+}
+
+// The characters an id must not contain: those of the literal text on either side of
+// each {id}, so that the id's end (and start) in the signed text is unambiguous.
+std::string id_separators(const std::vector<Piece>& pieces) {
+  std::string out;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    if (pieces[i].kind != Piece::Kind::id) continue;
+    if (i > 0) out += pieces[i - 1].text;
+    if (i + 1 < pieces.size()) out += pieces[i + 1].text;
+  }
+  return out;
 }
 
 bool uses(const std::vector<Piece>& pieces, Piece::Kind kind) {
@@ -73,6 +102,7 @@ class Generic final : public Check {
         timestamp_header_(c.timestamp_header),
         id_header_(c.id_header),
         tolerance_(c.tolerance),
+        id_separators_(id_separators(pieces)),
         pieces_(std::move(pieces)) {}
 
   Result check(const http::Request& request, const Context& context) const override {
@@ -91,6 +121,9 @@ class Generic final : public Check {
       auto i = request.header(id_header_);
       if (!i) return missing();
       id = trim(*i);
+      if (id.empty() || id.find_first_of(id_separators_) != std::string_view::npos) {
+        return bad_signature();
+      }
     }
     std::string_view value = trim(*header);
     if (!value.starts_with(prefix_)) return bad_signature();
@@ -118,6 +151,14 @@ class Generic final : public Check {
     auto macs = keys_.macs(std::span<const std::string_view>(parts.data(), pieces_.size()));
     if (!matches(macs, *presented)) return bad_signature();
     if (seconds && !within_tolerance(*seconds, context, tolerance_)) return stale();
+    Result r;
+    r.message_id = id;  // signed: the route dedupes on it
+    return r;
+  }
+  Result check_head(const http::Request& head, const Context&) const override {
+    for (const std::string* name : {&header_, &timestamp_header_, &id_header_}) {
+      if (!name->empty() && !head.header(*name)) return missing();
+    }
     return Result::ok();
   }
 
@@ -129,6 +170,7 @@ class Generic final : public Check {
   std::string timestamp_header_;
   std::string id_header_;
   config::Duration tolerance_;
+  std::string id_separators_;
   std::vector<Piece> pieces_;
 };
 

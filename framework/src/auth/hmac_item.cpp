@@ -75,10 +75,24 @@ bool starts_with_icase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && http::iequals(text.substr(0, prefix.size()), prefix);
 }
 
-std::optional<std::string_view> first_header(const http::Request& request,
-                                             std::initializer_list<std::string_view> names) {
+Result require_headers(const http::Request& request,
+                       std::initializer_list<std::string_view> names) {
   for (auto name : names) {
-    if (auto value = request.header(name)) return value;
+    if (!request.header(name)) return missing();
+  }
+  return Result::ok();
+}
+
+std::optional<SignedMessageHeaders> standard_webhooks_headers(const http::Request& request) {
+  for (std::string_view family : {"webhook-", "svix-"}) {
+    const std::string prefix(family);
+    auto id = request.header(prefix + "id");
+    auto timestamp = request.header(prefix + "timestamp");
+    auto signature = request.header(prefix + "signature");
+    if (id || timestamp || signature) {
+      if (!id || !timestamp || !signature) return std::nullopt;
+      return SignedMessageHeaders{trim(*id), trim(*timestamp), *signature};
+    }
   }
   return std::nullopt;
 }

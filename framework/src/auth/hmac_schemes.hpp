@@ -77,9 +77,20 @@ bool within_tolerance(std::int64_t unix_seconds, const Context& context,
 std::string_view trim(std::string_view text);  // spaces and tabs on both ends
 bool starts_with_icase(std::string_view text, std::string_view prefix);
 
-// The first present header among `names` (e.g. webhook-id, then svix-id).
-std::optional<std::string_view> first_header(const http::Request& request,
-                                             std::initializer_list<std::string_view> names);
+// missing() unless every one of `names` is present: the head check of the items that sign
+// the body (Check::check_head).
+Result require_headers(const http::Request& request,
+                       std::initializer_list<std::string_view> names);
+
+// Standard Webhooks' three headers (v1 and v1a), all of one family: `webhook-*` when any of
+// them is present, else Svix's `svix-*`; never mixed, so a captured triple cannot be sent
+// with another id header beside it. nullopt when the family is incomplete.
+struct SignedMessageHeaders {
+  std::string_view id;  // trimmed
+  std::string_view timestamp;  // trimmed
+  std::string_view signature;
+};
+std::optional<SignedMessageHeaders> standard_webhooks_headers(const http::Request& request);
 
 // Factories, one per scheme; each validates its part of the config and throws BuildError.
 std::unique_ptr<Check> make_github(const config::HmacAuthConfig& c, const config::Location& w);

@@ -51,6 +51,9 @@ class Stripe final : public Check {
     if (!within_tolerance(*seconds, context, tolerance_)) return stale();
     return Result::ok();
   }
+  Result check_head(const http::Request& head, const Context&) const override {
+    return require_headers(head, {"Stripe-Signature"});
+  }
 
  private:
   KeySet keys_;
@@ -75,6 +78,9 @@ class Slack final : public Check {
     if (!within_tolerance(*seconds, context, tolerance_)) return stale();
     return Result::ok();
   }
+  Result check_head(const http::Request& head, const Context&) const override {
+    return require_headers(head, {"X-Slack-Signature", "X-Slack-Request-Timestamp"});
+  }
 
  private:
   KeySet keys_;
@@ -84,23 +90,22 @@ class Slack final : public Check {
 // Standard Webhooks: `webhook-signature: v1,<base64> [v1,<base64> ...]` (space-separated)
 // over "{webhook-id}.{webhook-timestamp}.{body}", key = base64 after `whsec_`. Other
 // versions (v1a: see signature.cpp) are skipped. Svix's `svix-*` header names are
-// accepted when the `webhook-*` one is absent, as the Svix libraries do.
+// accepted when no `webhook-*` header is present (one family per request). The verified
+// `webhook-id` is handed to the route as the event's dedupe id (Result::message_id).
 class StandardWebhooks final : public Check {
  public:
   StandardWebhooks(KeySet keys, config::Duration tolerance)
       : keys_(std::move(keys)), tolerance_(tolerance) {}
 
   Result check(const http::Request& request, const Context& context) const override {
-    auto id = first_header(request, {"webhook-id", "svix-id"});
-    auto timestamp = first_header(request, {"webhook-timestamp", "svix-timestamp"});
-    auto signature = first_header(request, {"webhook-signature", "svix-signature"});
-    if (!id || !timestamp || !signature) return missing();
-    std::string_view ts = trim(*timestamp), msg_id = trim(*id);
+    auto headers = standard_webhooks_headers(request);
+    if (!headers) return missing();
+    const std::string_view ts = headers->timestamp, msg_id = headers->id;
     auto seconds = parse_unix_seconds(ts);
-    if (!seconds) return bad_signature();
+    if (!seconds || msg_id.empty()) return bad_signature();
     std::optional<Macs> macs;
     bool ok = false;
-    std::string_view rest = *signature;
+    std::string_view rest = headers->signature;
     while (!rest.empty()) {
       auto space = rest.find(' ');
       std::string_view entry = rest.substr(0, space);
@@ -113,7 +118,12 @@ class StandardWebhooks final : public Check {
     }
     if (!ok) return bad_signature();
     if (!within_tolerance(*seconds, context, tolerance_)) return stale();
-    return Result::ok();
+    Result r;
+    r.message_id = msg_id;
+    return r;
+  }
+  Result check_head(const http::Request& head, const Context&) const override {
+    return standard_webhooks_headers(head) ? Result::ok() : missing();
   }
 
  private:

@@ -86,6 +86,9 @@ class Twilio final : public Check {
     }
     return bad_signature();
   }
+  Result check_head(const http::Request& head, const Context&) const override {
+    return require_headers(head, {"X-Twilio-Signature"});
+  }
 
  private:
   // The decoded (key, value) pairs sorted by key then value, as Twilio's validators sort

@@ -40,6 +40,10 @@ class SendGrid final : public Check {
     if (!hmac::within_tolerance(*seconds, context, tolerance_)) return stale();
     return Result::ok();
   }
+  Result check_head(const http::Request& head, const Context&) const override {
+    return hmac::require_headers(head, {"X-Twilio-Email-Event-Webhook-Signature",
+                                        "X-Twilio-Email-Event-Webhook-Timestamp"});
+  }
 
  private:
   std::vector<crypto::PublicKey> keys_;
@@ -48,25 +52,23 @@ class SendGrid final : public Check {
 
 // Standard Webhooks asymmetric: `webhook-signature: v1a,<base64 Ed25519> [...]` over
 // "{webhook-id}.{webhook-timestamp}.{body}"; `v1,` entries (hmac) are skipped, `svix-*`
-// names accepted when the `webhook-*` one is absent.
+// names accepted when no `webhook-*` header is present; the verified id is the dedupe id.
 class StandardWebhooksV1a final : public Check {
  public:
   StandardWebhooksV1a(std::vector<crypto::PublicKey> keys, config::Duration tolerance)
       : keys_(std::move(keys)), tolerance_(tolerance) {}
 
   Result check(const http::Request& request, const Context& context) const override {
-    auto id = hmac::first_header(request, {"webhook-id", "svix-id"});
-    auto timestamp = hmac::first_header(request, {"webhook-timestamp", "svix-timestamp"});
-    auto signature = hmac::first_header(request, {"webhook-signature", "svix-signature"});
-    if (!id || !timestamp || !signature) return missing();
-    std::string_view ts = hmac::trim(*timestamp), msg_id = hmac::trim(*id);
+    auto headers = hmac::standard_webhooks_headers(request);
+    if (!headers) return missing();
+    const std::string_view ts = headers->timestamp, msg_id = headers->id;
     auto seconds = hmac::parse_unix_seconds(ts);
-    if (!seconds) return bad_signature();
+    if (!seconds || msg_id.empty()) return bad_signature();
     // Each entry costs a full verification: look at a bounded number of them.
     static constexpr int kMaxEntries = 8;
     int tried = 0;
     bool ok = false;
-    std::string_view rest = *signature;
+    std::string_view rest = headers->signature;
     while (!ok && !rest.empty() && tried < kMaxEntries) {
       auto space = rest.find(' ');
       std::string_view entry = rest.substr(0, space);
@@ -79,7 +81,12 @@ class StandardWebhooksV1a final : public Check {
     }
     if (!ok) return bad_signature();
     if (!hmac::within_tolerance(*seconds, context, tolerance_)) return stale();
-    return Result::ok();
+    Result r;
+    r.message_id = msg_id;
+    return r;
+  }
+  Result check_head(const http::Request& head, const Context&) const override {
+    return hmac::standard_webhooks_headers(head) ? Result::ok() : missing();
   }
 
  private:

@@ -78,6 +78,13 @@ void read_tls(Reader& r, const Entry& e, TlsConfig& out) {
              });
 }
 
+void read_auth_throttle(Reader& r, const Entry& e, LimitsConfig::AuthThrottle& out) {
+  r.read_map(e, {
+                    {"burst", [&](const Entry& v) { read_integer(r, v, out.burst, 0, 1'000'000); }},
+                    {"refill", [&](const Entry& v) { r.read_duration(v, out.refill, true); }},
+                });
+}
+
 void read_limits(Reader& r, const Entry& e, LimitsConfig& out) {
   r.read_map(
       e,
@@ -87,6 +94,11 @@ void read_limits(Reader& r, const Entry& e, LimitsConfig& out) {
           {"body_timeout", [&](const Entry& v) { r.read_duration(v, out.body_timeout, true); }},
           {"idle_timeout", [&](const Entry& v) { r.read_duration(v, out.idle_timeout, true); }},
           {"max_connections", [&](const Entry& v) { read_integer(r, v, out.max_connections, 1); }},
+          {"max_buffered_bodies",
+           [&](const Entry& v) {
+             r.read_size(v, out.max_buffered_bodies, 0, std::numeric_limits<std::uint64_t>::max());
+           }},
+          {"auth_throttle", [&](const Entry& v) { read_auth_throttle(r, v, out.auth_throttle); }},
       });
 }
 

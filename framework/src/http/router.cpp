@@ -47,8 +47,8 @@ void Router::add(std::string path, std::shared_ptr<Endpoint> endpoint) {
 }
 
 const Endpoint* Router::find(std::string_view path) const {
-  auto it = endpoints_.find(path);
-  return it == endpoints_.end() ? nullptr : it->second.endpoint.get();
+  const Entry* e = entry(path);
+  return e == nullptr ? nullptr : e->endpoint.get();
 }
 
 void Router::count(const Counters& counters, const std::string& route, unsigned status) const {
@@ -64,30 +64,48 @@ void Router::count(const Counters& counters, const std::string& route, unsigned 
 }
 
 void Router::count(std::string_view path, unsigned status) const {
-  auto it = endpoints_.find(path);
-  if (it == endpoints_.end()) {
+  count(entry(path), status);
+}
+
+std::optional<Response> Router::unroutable(const Entry* entry, const Request& request) {
+  if (entry == nullptr) return Response::error(404, "no such route");
+  if (method_allowed(entry->endpoint->allow(), request.method)) return std::nullopt;
+  Response r = Response::error(405, "method not allowed");
+  r.headers.emplace_back("Allow", std::string(entry->endpoint->allow()));
+  return r;
+}
+
+void Router::count(const Entry* entry, unsigned status) const {
+  if (entry == nullptr) {
     count(unrouted_, kNoRoute, status);
   } else {
-    count(it->second.counters, it->second.endpoint->name(), status);
+    count(entry->counters, entry->endpoint->name(), status);
   }
 }
 
+const Router::Entry* Router::entry(std::string_view path) const {
+  auto it = endpoints_.find(path);
+  return it == endpoints_.end() ? nullptr : &it->second;
+}
+
+std::optional<Response> Router::admit(const Request& head) const {
+  const Entry* e = entry(head.path());
+  std::optional<Response> r = unroutable(e, head);
+  if (!r) r = e->endpoint->admit(head);
+  if (r) count(e, r->status);
+  return r;
+}
+
 boost::asio::awaitable<Response> Router::handle(Request& request) const {
-  auto it = endpoints_.find(request.path());
+  const Entry* e = entry(request.path());
+  // No co_await inside a conditional expression: GCC 12 destroys its temporary twice.
   Response r;
-  if (it == endpoints_.end()) {
-    r = Response::error(404, "no such route");
-  } else if (!method_allowed(it->second.endpoint->allow(), request.method)) {
-    r = Response::error(405, "method not allowed");
-    r.headers.emplace_back("Allow", std::string(it->second.endpoint->allow()));
+  if (auto early = unroutable(e, request)) {
+    r = std::move(*early);
   } else {
-    r = co_await it->second.endpoint->handle(request);
+    r = co_await e->endpoint->handle(request);
   }
-  if (it == endpoints_.end()) {
-    count(unrouted_, kNoRoute, r.status);
-  } else {
-    count(it->second.counters, it->second.endpoint->name(), r.status);
-  }
+  count(e, r.status);
   co_return r;
 }
 

@@ -40,14 +40,56 @@ asio::awaitable<outbox::AppendResult> async_append(outbox::Writer& writer, outbo
 }
 
 RouteEndpoint::RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Check> chain,
-                             outbox::Writer& writer, metrics::Registry& metrics)
-    : route_(std::move(route)), chain_(std::move(chain)), writer_(writer), metrics_(metrics) {}
+                             outbox::Writer& writer, metrics::Registry& metrics,
+                             auth::Throttle& throttle)
+    : route_(std::move(route)),
+      chain_(std::move(chain)),
+      writer_(writer),
+      metrics_(metrics),
+      throttle_(throttle),
+      throttled_(metrics.counter("hookd_auth_throttled_total",
+                                 "Requests refused with 429 because their source failed "
+                                 "authentication too often on this route.",
+                                 {{"route", route_.name}})) {}
 
-http::Response RouteEndpoint::refuse(const auth::Result& result, const http::Request& request) {
+namespace {
+// The throttle's key: route and source address (an IPv6 source by its /64).
+std::string throttle_key(const std::string& route, std::string_view peer) {
+  std::string key = auth::Throttle::peer_key(peer);
+  key += '@';
+  key += route;
+  return key;
+}
+}  // namespace
+
+std::optional<http::Response> RouteEndpoint::throttled(const http::Request& request,
+                                                       auth::Context& context) {
+  auto wait = throttle_.retry_after(throttle_key(route_.name, request.peer), context.now);
+  if (wait.count() == 0) return std::nullopt;
+  throttled_.inc();
+  auto r = http::Response::error(429, "too many failed authentications; retry later");
+  r.headers.emplace_back("Retry-After", std::to_string(wait.count()));
+  return r;
+}
+
+std::optional<http::Response> RouteEndpoint::admit(const http::Request& head) {
+  auth::Context context;
+  if (auto r = throttled(head, context)) return r;
+  if (auto verdict = chain_->check_head(head, context); !verdict.passed()) {
+    return refuse(verdict, head, context);
+  }
+  return std::nullopt;
+}
+
+http::Response RouteEndpoint::refuse(const auth::Result& result, const http::Request& request,
+                                     const auth::Context& context) {
   metrics_
       .counter("hookd_auth_failures_total", "Requests refused by a route's auth chain.",
                {{"route", route_.name}, {"reason", std::string(result.reason)}})
       .inc();
+  // A source that fails too often is throttled (403: an address not allowed is no guess).
+  bool blocked = result.verdict == auth::Verdict::unauthorized &&
+                 throttle_.record_failure(throttle_key(route_.name, request.peer), context.now);
   // One line per second at most per route, so a flood of bad requests cannot flood the log.
   auto now = std::chrono::duration_cast<std::chrono::microseconds>(
                  std::chrono::steady_clock::now().time_since_epoch())
@@ -55,8 +97,8 @@ http::Response RouteEndpoint::refuse(const auth::Result& result, const http::Req
   auto last = last_log_us_.load(std::memory_order_relaxed);
   if (now - last >= 1'000'000 && last_log_us_.compare_exchange_strong(last, now)) {
     auto more = unlogged_.exchange(0);
-    spdlog::warn("route '{}': refused a request from {}: {}{}", route_.name, request.peer,
-                 result.reason,
+    spdlog::warn("route '{}': refused a request from {}: {}{}{}", route_.name, request.peer,
+                 result.reason, blocked ? "; this source is throttled (429) for a while" : "",
                  more ? fmt::format(" ({} more refused since the last line)", more) : "");
   } else {
     unlogged_.fetch_add(1, std::memory_order_relaxed);
@@ -70,14 +112,19 @@ http::Response RouteEndpoint::refuse(const auth::Result& result, const http::Req
 asio::awaitable<http::Response> RouteEndpoint::handle(http::Request& request) {
   // Nothing is parsed or stored before the sender is proven (the body size and the
   // timeouts were enforced by the session already).
-  if (auto verdict = chain_->check(request, auth::Context{}); !verdict.passed()) {
-    co_return refuse(verdict, request);
-  }
+  auth::Context context;
+  if (auto r = throttled(request, context)) co_return std::move(*r);
+  const auth::Result verdict = chain_->check(request, context);
+  if (!verdict.passed()) co_return refuse(verdict, request, context);
   outbox::NewEvent event;
   {
     Extractor extract(request);
     std::string error;
-    if (route_.event.id.set()) {
+    if (route_.event.id.kind == config::FieldRef::Kind::header && !verdict.message_id.empty()) {
+      // The id the sender signed, whatever the id header is called in the config: an
+      // unsigned header beside a captured signature cannot make a replay a new event.
+      event.id = std::string(verdict.message_id);
+    } else if (route_.event.id.set()) {
       auto id = extract.get(route_.event.id, error);
       if (!id) co_return http::Response::error(400, error);
       event.id = std::move(*id);

@@ -80,7 +80,8 @@ struct Server::Impl {
                     m.counter("hookd_tls_handshake_failures_total", "Failed TLS handshakes."),
                     m.counter("hookd_http_request_body_bytes_total",
                               "Request body bytes received on the webhook listener."),
-                    m.gauge("hookd_connections_open", "Open webhook connections.")},
+                    m.gauge("hookd_connections_open", "Open webhook connections."),
+                    bodies},
         admin_env{m,
                   [this, ready = std::move(store_ready)] {
                     return !draining.load() && listening.load() && ready();
@@ -172,6 +173,7 @@ struct Server::Impl {
   SessionTracker tracker;
   std::atomic<bool> draining{false};
   std::atomic<bool> listening{false};
+  BodyBudget bodies{config.server.limits.max_buffered_bodies};
   SessionEnv session_env;
   AdminEnv admin_env;
   metrics::Counter& accepted;

@@ -11,7 +11,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
+#include <vector>
 
 #include "hookd/http/response_writer.hpp"
 #include "hookd/metrics/registry.hpp"
@@ -64,16 +68,133 @@ asio::awaitable<void> linger(Stream& stream) {
   }
 }
 
+// The contract: 413, and the connection is closed.
 http::Response too_large_response(std::size_t max_body) {
-  return http::Response::error(413,
-                               "body exceeds the limit of " + std::to_string(max_body) + " bytes");
+  auto r = http::Response::error(413,
+                                 "body exceeds the limit of " + std::to_string(max_body) + " bytes");
+  r.close = true;
+  return r;
 }
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
+using Parser = bhttp::request_parser<bhttp::string_body>;
+
+// RFC 9112 6.1 and 6.3: a body is framed by Transfer-Encoding only when its final coding
+// is `chunked` (which Beast decodes); any other use of the field is refused and the
+// connection closed, so that no byte of a body can be read as the next request (TE.CL
+// smuggling). Returns 0 when the framing is sound, else the status to answer: 400 for
+// framing that cannot be trusted, 501 for a coding hookd does not decode (gzip, chunked).
+unsigned check_framing(const Parser::value_type& req) {
+  bool present = false;
+  std::vector<std::string_view> codings;
+  for (const auto& field : req) {
+    if (field.name() != bhttp::field::transfer_encoding) continue;
+    present = true;
+    std::string_view value = field.value();
+    while (!value.empty()) {
+      auto comma = value.find(',');
+      std::string_view coding = value.substr(0, comma);
+      coding = coding.substr(0, coding.find(';'));  // transfer parameters
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+        coding.remove_prefix(1);
+      }
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+        coding.remove_suffix(1);
+      }
+      if (!coding.empty()) codings.push_back(coding);
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  if (!present) return 0;
+  // HTTP/1.0 has no transfer codings; with Content-Length beside it the framing is
+  // ambiguous (RFC 9112 6.3 ¶3: "ought to be handled as an error").
+  if (req.version() < 11 || req.count(bhttp::field::content_length) > 0) return 400;
+  if (codings.empty() || !http::iequals(codings.back(), "chunked")) return 400;
+  for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+    if (http::iequals(codings[i], "chunked")) return 400;  // chunked twice
+  }
+  return codings.size() == 1 ? 0 : 501;
+}
+
+// The header fields as the layers above see them: those of the head only. Fields of a
+// chunked trailer, which Beast appends to the same list after the body, are left out, so
+// that a trailer can neither add nor replace what auth and extraction read.
+void head_view(const Parser::value_type& req, std::size_t head_fields, const std::string& peer,
+               http::Request& view) {
+  view.method = req.method_string();
+  view.target = req.target();
+  view.headers.reserve(16);
+  for (const auto& field : req) {
+    if (view.headers.size() == head_fields) break;
+    view.headers.emplace_back(field.name_string(), field.value());
+  }
+  view.peer = peer;
+}
+
+// A refused request's body up to this size is read and dropped, so that the connection
+// stays usable (senders and clients reuse it after a 401); a larger or chunked one, or one
+// the client waits to send (`Expect: 100-continue`), closes the connection instead.
+constexpr std::uint64_t kDiscardMax = 64 * 1024;
+
+// Reads the rest of the body into a scratch buffer and drops it; false when the read fails.
+// `parser` is moved from.
+asio::awaitable<bool> discard_body(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
+                                   std::chrono::milliseconds timeout) {
+  bhttp::request_parser<bhttp::buffer_body> drop(std::move(parser));
+  std::array<char, 16 * 1024> scratch;
+  stream.expires_after(timeout);
+  while (!drop.is_done()) {
+    drop.get().body().data = scratch.data();
+    drop.get().body().size = scratch.size();
+    auto [ec, n] = co_await bhttp::async_read(stream, buffer, drop, kTuple);
+    if (ec && ec != bhttp::error::need_buffer) co_return false;
+  }
+  co_return true;
+}
+
+// A reservation of the BodyBudget, given back when the request is done.
+class Reservation {
+ public:
+  Reservation(BodyBudget& budget, std::size_t bytes) : budget_(budget), bytes_(bytes) {}
+  Reservation(const Reservation&) = delete;
+  Reservation& operator=(const Reservation&) = delete;
+  ~Reservation() { release(); }
+  void release() {
+    budget_.release(bytes_);
+    bytes_ = 0;
+  }
+
+ private:
+  BodyBudget& budget_;
+  std::size_t bytes_;
+};
+
+std::size_t physical_memory() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return std::size_t(1) << 30;
+  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size);
+}
+
 }  // namespace
+
+BodyBudget::BodyBudget(std::size_t limit) : limit_(limit != 0 ? limit : physical_memory() / 4) {}
+
+bool BodyBudget::try_reserve(std::size_t bytes) {
+  std::size_t used = used_.load(std::memory_order_relaxed);
+  do {
+    if (bytes > limit_ - std::min(used, limit_)) return false;
+  } while (!used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+  return true;
+}
+
+void BodyBudget::release(std::size_t bytes) {
+  used_.fetch_sub(bytes, std::memory_order_relaxed);
+}
 
 std::uint64_t SessionTracker::add(std::function<void()> close_if_idle) {
   std::lock_guard lock(mutex_);
@@ -191,19 +312,70 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
     slot->idle = false;
     auto& req = parser.get();
     auto router = env.router();
+    const std::size_t head_fields =
+        static_cast<std::size_t>(std::distance(req.begin(), req.end()));
 
-    auto too_large = [&]() -> asio::awaitable<void> {
-      router->count(path_of(req.target()), 413);
-      if (co_await write_response(stream, out, too_large_response(limits.max_body), req.version(),
-                                  false, limits.body_timeout)) {
-        co_await linger(stream);
+    // An answer before (or instead of) the body. The connection stays open when no body
+    // is left to read or a small one could be dropped; true when it does.
+    auto answer_early = [&](const http::Response& answer) -> asio::awaitable<bool> {
+      const unsigned version = req.version();
+      bool keep = req.keep_alive() && !answer.close && !env.draining.load();
+      if (keep && !parser.is_done()) {
+        const auto length = parser.content_length();
+        keep = length && *length <= kDiscardMax &&
+               !http::iequals(req[bhttp::field::expect], "100-continue");
+        if (keep) keep = co_await discard_body(stream, buffer, parser, limits.body_timeout);
       }
-      graceful = false;
+      if (!co_await write_response(stream, out, answer, version, keep, limits.body_timeout)) {
+        graceful = false;
+        co_return false;
+      }
+      if (!keep) {
+        co_await linger(stream);
+        graceful = false;
+      }
+      co_return keep;
     };
-    if (auto len = parser.content_length(); len && *len > limits.max_body) {
-      co_await too_large();
+
+    if (unsigned status = check_framing(req); status != 0) {
+      router->count(path_of(req.target()), status);
+      auto refused = http::Response::error(
+          status, status == 501 ? "unsupported transfer coding (only chunked is accepted)"
+                                : "bad request framing (Transfer-Encoding)");
+      refused.close = true;  // whatever Beast made of the framing, nothing more is read
+      co_await answer_early(refused);
       break;
     }
+    if (auto len = parser.content_length(); len && *len > limits.max_body) {
+      router->count(path_of(req.target()), 413);
+      co_await answer_early(too_large_response(limits.max_body));
+      break;
+    }
+
+    http::Request view;
+    head_view(req, head_fields, peer, view);
+    // Unknown paths, wrong methods, throttled sources and credentials that cannot pass are
+    // answered before anything is buffered or `100 Continue` invites the body.
+    if (auto refused = router->admit(view)) {
+      if (co_await answer_early(*refused)) continue;
+      break;
+    }
+    // A chunked body may grow to max_body (or to the whole budget, when that is smaller).
+    const std::size_t reserved =
+        parser.is_done() ? 0
+                         : static_cast<std::size_t>(parser.content_length().value_or(
+                               std::min(limits.max_body, env.bodies.limit())));
+    if (!env.bodies.try_reserve(reserved)) {
+      spdlog::debug("{}: request bodies in flight exceed server.limits.max_buffered_bodies ({})",
+                    peer, env.bodies.limit());
+      auto busy = http::Response::error(503, "server busy, retry later");
+      busy.headers.emplace_back("Retry-After", "1");
+      router->count(view.path(), 503);
+      co_await answer_early(busy);
+      break;
+    }
+    Reservation reservation(env.bodies, reserved);
+
     if (auto expect = req[bhttp::field::expect]; http::iequals(expect, "100-continue")) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, req.version()};
       stream.expires_after(limits.body_timeout);
@@ -213,7 +385,8 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
     stream.expires_after(limits.body_timeout);
     auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
     if (bec == bhttp::error::body_limit) {
-      co_await too_large();
+      router->count(view.path(), 413);
+      co_await answer_early(too_large_response(limits.max_body));
       break;
     }
     if (bec) {
@@ -222,14 +395,7 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
       break;
     }
     env.body_bytes.inc(req.body().size());
-
-    http::Request view;
-    view.method = req.method_string();
-    view.target = req.target();
-    view.headers.reserve(16);
-    for (const auto& field : req) view.headers.emplace_back(field.name_string(), field.value());
     view.body = std::move(req.body());
-    view.peer = peer;
 
     http::Response response;
     bool failed = false;
@@ -243,6 +409,7 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
       response = http::Response::error(500, "internal error");
       router->count(view.path(), 500);
     }
+    reservation.release();  // the body is in the store (or dropped) by now
     bool keep = req.keep_alive() && !response.close && !env.draining.load();
     if (!co_await write_response(stream, out, response, req.version(), keep, limits.body_timeout)) {
       graceful = false;

@@ -294,6 +294,35 @@ BOOST_AUTO_TEST_CASE(svix_header_names) {
   BOOST_TEST(run(*check, h, kBody, kTs) == "pass");
 }
 
+// One family per request: a webhook-* header makes the svix-* ones irrelevant, so a captured
+// svix triple cannot be completed with a forged webhook-id (nor the other way round).
+BOOST_AUTO_TEST_CASE(header_families_are_never_mixed) {
+  auto check = build(hmac_config("standard-webhooks", {kSecret}));
+  const std::string ts = std::to_string(kTs);
+  Headers mixed{{"webhook-id", "forged"}, {"svix-id", kId}, {"svix-timestamp", ts},
+                {"svix-signature", kSig}};
+  BOOST_TEST(run(*check, mixed, kBody, kTs) == "missing_credentials");
+  Headers mixed2{{"webhook-id", kId}, {"webhook-timestamp", ts}, {"svix-signature", kSig}};
+  BOOST_TEST(run(*check, mixed2, kBody, kTs) == "missing_credentials");
+}
+
+// The verified id is handed to the route (its dedupe key), whichever family carried it.
+BOOST_AUTO_TEST_CASE(the_signed_id_is_the_message_id) {
+  auto check = build(hmac_config("standard-webhooks", {kSecret}));
+  const std::string ts = std::to_string(kTs);
+  for (std::string family : {"webhook-", "svix-"}) {
+    http::Request r;
+    const std::string id_name = family + "id", ts_name = family + "timestamp",
+                      sig_name = family + "signature";
+    r.headers = {{id_name, kId}, {ts_name, ts}, {sig_name, kSig}, {"svix-id", "forged"}};
+    if (family == "svix-") r.headers.pop_back();
+    r.body = kBody;
+    Result result = check->check(r, at(kTs));
+    BOOST_TEST(result.passed());
+    BOOST_TEST(result.message_id == kId);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(tampering) {
   auto check = build(hmac_config("standard-webhooks", {kSecret}));
   BOOST_TEST(run(*check, sw_headers(kSig), flip(kBody, 3), kTs) == "bad_signature");
@@ -674,8 +703,40 @@ BOOST_AUTO_TEST_CASE(sha1_hex_rotation_and_literal_braces) {
   BOOST_TEST(run(*check, {}, body, 0) == "missing_credentials");
 }
 
+// "{timestamp}.{id}.{body}": the start of the body cannot move into the id (the id may not
+// contain the text next to it), and the verified id is the route's dedupe key.
+BOOST_AUTO_TEST_CASE(template_fields_cannot_shift) {
+  auto c = generic({"s"});
+  c.payload = "{timestamp}.{id}.{body}";
+  c.timestamp_header = "X-Timestamp";
+  c.id_header = "X-Id";
+  auto check = build(c);
+  const std::int64_t t = 1700000000;
+  const std::string body = R"({"note":"v1.2","n":1})";
+  const std::string sig = hex_sha256("s", {"1700000000.req-1.", body});
+  Headers h{{"X-Signature", sig}, {"X-Timestamp", "1700000000"}, {"X-Id", "req-1"}};
+  BOOST_TEST(run(*check, h, body, t) == "pass");
+  Headers shifted{h[0], h[1], {"X-Id", R"(req-1.{"note":"v1)"}};
+  BOOST_TEST(hex_sha256("s", {"1700000000.", shifted[2].second, ".", R"(2","n":1})"}) == sig);
+  BOOST_TEST(run(*check, shifted, R"(2","n":1})", t) == "bad_signature");
+  http::Request r;
+  for (const auto& [k, v] : h) r.headers.emplace_back(k, v);
+  r.body = body;
+  auto result = check->check(r, at(t));
+  BOOST_TEST(result.passed());
+  BOOST_TEST(result.message_id == "req-1");
+}
+
 BOOST_AUTO_TEST_CASE(bad_config_is_a_build_error) {
   const std::string secret = "generic-secret-value";
+  auto adjacent = generic({secret});
+  adjacent.payload = "{timestamp}{id}.{body}";
+  adjacent.timestamp_header = "X-Timestamp";
+  adjacent.id_header = "X-Id";
+  expect_build_error([&] { build(adjacent); }, "separator", secret);
+  adjacent.payload = "{timestamp}1.{body}";
+  adjacent.id_header.clear();
+  expect_build_error([&] { build(adjacent); }, "digit", secret);
   auto c = generic({secret});
   c.payload = "{tstamp}.{body}";
   expect_build_error([&] { build(c); }, "{tstamp}", secret);

@@ -26,6 +26,10 @@ struct Result {
   // The WWW-Authenticate value to send, or empty: `Basic realm="hookd"`,
   // `Bearer error="invalid_token"`.
   std::string_view challenge;
+  // A message id that the item authenticated (Standard Webhooks' `webhook-id`, a generic
+  // template's {id}), pointing into the request; empty when the item signs none. The route
+  // dedupes on it, so a replay cannot pass as a new event under another id header.
+  std::string_view message_id;
 
   static Result ok() { return {}; }
   static Result unauthorized(std::string_view reason, std::string_view challenge = {}) {
@@ -44,6 +48,14 @@ class Check {
  public:
   virtual ~Check() = default;
   virtual Result check(const http::Request& request, const Context& context) const = 0;
+  // What can be decided from the head alone, before the body is read (and before
+  // `100 Continue`): a failure, or pass meaning "nothing wrong so far". The default runs
+  // check() on the head, which is the final answer of the items that never read the body
+  // (basic, bearer, ip_allow); items that sign the body override it and check only that
+  // their headers are present. check() runs on the whole request afterwards all the same.
+  virtual Result check_head(const http::Request& head, const Context& context) const {
+    return check(head, context);
+  }
 };
 
 // Every item must pass, in order; the first failure is the answer. An empty chain passes
@@ -52,6 +64,7 @@ class Chain final : public Check {
  public:
   explicit Chain(std::vector<std::unique_ptr<Check>> items) : items_(std::move(items)) {}
   Result check(const http::Request& request, const Context& context) const override;
+  Result check_head(const http::Request& head, const Context& context) const override;
   bool empty() const { return items_.empty(); }
 
  private:

@@ -49,6 +49,18 @@ struct LimitsConfig {
   Duration body_timeout = std::chrono::seconds(30);
   Duration idle_timeout = std::chrono::seconds(60);  // keep-alive wait for the next request
   std::size_t max_connections = 10000;
+  // Bytes of request bodies buffered at once, over all connections (each request counts
+  // its Content-Length, or max_body when chunked, from its head to its answer); beyond it
+  // new requests get 503. 0: a quarter of the machine's memory.
+  std::size_t max_buffered_bodies = 0;
+  // Failed authentications per source address and route: `burst` in a row, then one per
+  // `refill`; beyond that 429 with Retry-After. burst 0: off.
+  struct AuthThrottle {
+    std::size_t burst = 10;
+    Duration refill = std::chrono::seconds(6);
+
+    bool operator==(const AuthThrottle&) const = default;
+  } auth_throttle;
 
   bool operator==(const LimitsConfig&) const = default;
 };

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +31,11 @@ class Endpoint {
   virtual std::string_view allow() const { return "POST"; }
   // The label of its request metrics (the route name).
   virtual const std::string& name() const = 0;
+  // Called with the head (no body yet) before the body is read and before `100 Continue`:
+  // an answer refuses the request at once (the session then closes the connection), so
+  // that no body is buffered for a sender that cannot pass. Runs on the session's strand;
+  // must not block.
+  virtual std::optional<Response> admit(const Request& /*head*/) { return std::nullopt; }
   virtual boost::asio::awaitable<Response> handle(Request& request) = 0;
 };
 
@@ -39,6 +45,8 @@ class Router {
   void add(std::string path, std::shared_ptr<Endpoint> endpoint);
 
   const Endpoint* find(std::string_view path) const;
+  // Before the body: 404, 405 or the endpoint's own refusal (counted), else nullopt.
+  std::optional<Response> admit(const Request& head) const;
   // Routes, checks the method, runs the endpoint, counts the answer.
   boost::asio::awaitable<Response> handle(Request& request) const;
   // Counts an answer the session gave itself (413, 400 for a malformed request).
@@ -54,6 +62,10 @@ class Router {
   };
   Counters make_counters(const std::string& route) const;
   void count(const Counters& counters, const std::string& route, unsigned status) const;
+  void count(const Entry* entry, unsigned status) const;  // null: route "(none)"
+  const Entry* entry(std::string_view path) const;        // null when no endpoint has it
+  // 404 (no entry) or 405 (a method the entry does not allow); nullopt otherwise.
+  static std::optional<Response> unroutable(const Entry* entry, const Request& request);
 
   metrics::Registry& metrics_;
   std::map<std::string, Entry, std::less<>> endpoints_;

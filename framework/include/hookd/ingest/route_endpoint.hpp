@@ -4,9 +4,11 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "hookd/auth/check.hpp"
+#include "hookd/auth/throttle.hpp"
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
 #include "hookd/outbox/writer.hpp"
@@ -15,20 +17,29 @@ namespace hookd::ingest {
 
 class RouteEndpoint final : public http::Endpoint {
  public:
-  // `writer` and `metrics` must outlive the endpoint. `chain` is the route's auth.
+  // `writer`, `metrics` and `throttle` must outlive the endpoint. `chain` is the route's
+  // auth; `throttle` counts its failures per source address (shared by all routes and kept
+  // across reloads).
   RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Check> chain,
-                outbox::Writer& writer, metrics::Registry& metrics);
+                outbox::Writer& writer, metrics::Registry& metrics, auth::Throttle& throttle);
 
   const std::string& name() const override { return route_.name; }
+  // Before the body: the throttle and the auth items that need no body.
+  std::optional<http::Response> admit(const http::Request& head) override;
   boost::asio::awaitable<http::Response> handle(http::Request& request) override;
 
  private:
-  http::Response refuse(const auth::Result& result, const http::Request& request);
+  // 429 while the request's source is throttled on this route.
+  std::optional<http::Response> throttled(const http::Request& request, auth::Context& context);
+  http::Response refuse(const auth::Result& result, const http::Request& request,
+                        const auth::Context& context);
 
   config::RouteConfig route_;
   std::unique_ptr<auth::Check> chain_;
   outbox::Writer& writer_;
   metrics::Registry& metrics_;
+  auth::Throttle& throttle_;
+  metrics::Counter& throttled_;
   std::atomic<std::int64_t> last_log_us_{0};  // rate limit of the auth-failure log line
   std::atomic<std::uint64_t> unlogged_{0};
 };

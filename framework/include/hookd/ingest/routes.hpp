@@ -6,6 +6,7 @@
 
 #include "hookd/auth/items.hpp"
 #include "hookd/auth/oauth.hpp"
+#include "hookd/auth/throttle.hpp"
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
 #include "hookd/outbox/writer.hpp"
@@ -13,13 +14,15 @@
 namespace hookd::ingest {
 
 // One RouteEndpoint per configured route, each with its auth chain, and the token and
-// JWKS endpoints of `oauth` (at the paths of `config.oauth`) when it is given. `writer` and
-// `metrics` must outlive the router; what it uses of `oauth` is shared, not borrowed.
-// Throws auth::BuildError (with the item's location) when an auth item cannot be built.
+// JWKS endpoints of `oauth` (at the paths of `config.oauth`) when it is given. `writer`,
+// `metrics` and `throttle` (the routes' auth failures, kept across reloads) must outlive
+// the router; what it uses of `oauth` is shared, not borrowed. Throws auth::BuildError
+// (with the item's location) when an auth item cannot be built.
 std::shared_ptr<const http::Router> build_router(const config::Config& config,
                                                  outbox::Writer& writer,
                                                  metrics::Registry& metrics,
-                                                 const auth::OAuthServer* oauth);
+                                                 const auth::OAuthServer* oauth,
+                                                 auth::Throttle& throttle);
 
 // The BuildContext for the chain of `route` (a route name), which may verify the tokens of
 // `oauth` (null: none).
