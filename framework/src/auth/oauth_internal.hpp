@@ -82,7 +82,7 @@ class LogLimiter {
 // What the endpoints, the verifier and the OAuthServer handle share: the current Settings,
 // the clock, the throttle and the log limiter (which a reload keeps).
 struct OAuthServer::Core final : SelfIssuedVerifier {
-  Core(std::shared_ptr<const Settings> settings, Clock clock, AuthThrottle::Limits limits);
+  Core(std::shared_ptr<const Settings> settings, Clock clock, Throttle::Limits limits);
 
   std::shared_ptr<const Settings> settings() const;
   void publish(std::shared_ptr<const Settings> next);
@@ -91,7 +91,7 @@ struct OAuthServer::Core final : SelfIssuedVerifier {
                          std::chrono::system_clock::time_point now) const override;
 
   const Clock clock;
-  AuthThrottle throttle;
+  Throttle throttle;
   LogLimiter failure_log{std::chrono::seconds(1)};  // failed client authentications
 
  private:

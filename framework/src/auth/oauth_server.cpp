@@ -84,7 +84,7 @@ std::string describe_changes(const Settings& before, const Settings& after) {
 
 }  // namespace
 
-Core::Core(std::shared_ptr<const Settings> settings, Clock clock_fn, AuthThrottle::Limits limits)
+Core::Core(std::shared_ptr<const Settings> settings, Clock clock_fn, Throttle::Limits limits)
     : clock(clock_fn ? std::move(clock_fn) : Clock(&std::chrono::system_clock::now)),
       throttle(limits),
       settings_(std::move(settings)) {}
@@ -125,8 +125,7 @@ JwtVerification Core::verify(std::string_view token, std::string_view audience,
   return v;
 }
 
-OAuthServer::OAuthServer(const config::OAuthConfig& config, Clock clock,
-                         AuthThrottle::Limits throttle)
+OAuthServer::OAuthServer(const config::OAuthConfig& config, Clock clock, Throttle::Limits throttle)
     : core_(std::make_shared<Core>(std::make_shared<const Settings>(config), std::move(clock),
                                    throttle)) {}
 

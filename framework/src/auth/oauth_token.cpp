@@ -153,7 +153,7 @@ http::Response respond(Core& core, const http::Request& request) {
   for (const auto& c : candidates) client = client ? client : s.find_client(c.id);
   // Every presented id has a counter, known or not, so that a 429 does not tell which ids
   // exist (an unknown id is blocked after as many failures as a known one).
-  const std::string peer_key = "peer:" + AuthThrottle::peer_key(request.peer);
+  const std::string peer_key = "peer:" + Throttle::peer_key(request.peer);
   const std::string client_key = throttle_key(client ? client->id : candidates.front().id);
   auto wait = std::max(core.throttle.retry_after(peer_key, now),
                        core.throttle.retry_after(client_key, now));

@@ -4,20 +4,17 @@
 #pragma once
 
 #include <chrono>
-#include <cstddef>
 #include <functional>
-#include <list>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "hookd/auth/bearer.hpp"
 #include "hookd/auth/jwt.hpp"
+#include "hookd/auth/throttle.hpp"
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
 
@@ -52,48 +49,6 @@ class SigningKey {
   std::string public_jwk_;
 };
 
-// Brute-force throttle of client authentication: counts failures per key (a client id, a
-// peer address) in a window that opens with the first failure, and blocks a key that
-// reached `max_failures` until its window ends. At most `max_entries` keys are kept;
-// expired ones go first, then the oldest.
-// Thread-safety: every member locks an internal mutex.
-class AuthThrottle {
- public:
-  using TimePoint = std::chrono::system_clock::time_point;
-  struct Limits {
-    std::size_t max_failures = 5;
-    std::chrono::seconds window{60};
-    std::size_t max_entries = 10000;
-  };
-
-  AuthThrottle() : AuthThrottle(Limits{}) {}
-  explicit AuthThrottle(Limits limits) : limits_(limits) {}
-
-  // How long `key` must wait before it is heard again; zero when it is not blocked.
-  std::chrono::seconds retry_after(const std::string& key, TimePoint now) const;
-  // Counts one failure; true when the key is blocked from now on.
-  bool record_failure(const std::string& key, TimePoint now);
-  void forget(const std::string& key);
-  std::size_t size() const;
-
-  // The key of a peer address: IPv4 as is, IPv6 by its /64 (one host usually owns the
-  // whole prefix), v4-mapped IPv6 as the IPv4 address.
-  static std::string peer_key(std::string_view address);
-
- private:
-  struct Entry {
-    std::string key;
-    TimePoint start;
-    std::size_t failures = 0;
-  };
-  bool expired(const Entry& e, TimePoint now) const;
-
-  Limits limits_;
-  mutable std::mutex mutex_;
-  std::list<Entry> order_;  // by window start, oldest first
-  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
-};
-
 // `application/x-www-form-urlencoded` (the WHATWG/HTML rules: `+` is a space, %XX a byte).
 // nullopt on a malformed escape.
 std::optional<std::string> form_urldecode(std::string_view text);
@@ -119,8 +74,10 @@ class OAuthServer {
   // Loads (or creates) the signing key, and `signing_key + ".previous"` when that file
   // exists (verified and published, never used to sign: see the rotation docs). Throws
   // std::runtime_error naming the file on a bad key. `clock` defaults to the system clock.
+  // `throttle`: failed client authentications per presented client id and per peer; by
+  // default 5 in a row, then one more try per 12 s (5 a minute).
   explicit OAuthServer(const config::OAuthConfig& config, Clock clock = {},
-                       AuthThrottle::Limits throttle = {});
+                       Throttle::Limits throttle = {5, std::chrono::seconds(12), 100'000});
   ~OAuthServer();
   OAuthServer(OAuthServer&&) noexcept;
   OAuthServer& operator=(OAuthServer&&) noexcept;
