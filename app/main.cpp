@@ -2,12 +2,17 @@
 // up logging (stderr, so that a service manager's journal keeps it).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <vector>
 
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
+  // Everything hookd creates is private to the user it runs as: the store and its -wal and
+  // -shm (webhook bodies and headers), the plugins' files, keys, directories (0700). Also
+  // inherited by the children of the exec plugin.
+  ::umask(077);
   auto logger = spdlog::stderr_color_mt("hookd");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   spdlog::set_default_logger(logger);

@@ -20,6 +20,8 @@
 #include "hookd/ingest/routes.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/server.hpp"
+#include "hookd/outbox/files.hpp"
+#include "hookd/outbox/lock.hpp"
 #include "hookd/outbox/retention.hpp"
 #include "hookd/outbox/writer.hpp"
 #include "hookd/worker/engine.hpp"
@@ -215,6 +217,9 @@ int serve(const std::string& path) {
   warn_open_routes(*cfg);
   raise_fd_limit(cfg->server.limits.max_connections);
   try {
+    // One server per store, on files it can write: refuse to start otherwise (exit 2).
+    outbox::StoreLock store_lock(cfg->storage.path);
+    outbox::check_store_access(cfg->storage.path);
     auto instances = load_plugins(*cfg);
     if (!instances) return kExitUserError;
     metrics::Registry metrics;
@@ -237,7 +242,7 @@ int serve(const std::string& path) {
       net::Server server(*cfg,
                          ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr,
                                               throttle),
-                         metrics, [&writer] { return writer.ready(); });
+                         metrics, [&writer] { return writer.unavailable_reason(); });
       Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth, throttle);
       server.on_hangup([&reloader] { reloader.request(); });
       server.run();

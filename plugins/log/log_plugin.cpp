@@ -41,7 +41,7 @@ class LogHandler {
       }
     }
     do {
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
     } while (fd_ < 0 && errno == EINTR);
     if (fd_ < 0) {
       throw std::runtime_error("log: path: cannot open " + path_ + ": " + errno_text(errno));

@@ -47,6 +47,7 @@ void Throttle::drop_refilled(TimePoint now) {
     tats_.erase(by_tat_.begin()->second);
     by_tat_.erase(by_tat_.begin());
   }
+  kept_.store(tats_.size(), std::memory_order_relaxed);
 }
 
 bool Throttle::make_room(TimePoint now) {
@@ -66,6 +67,7 @@ bool Throttle::record_failure(std::string_view key, TimePoint now) {
   auto it = tats_.find(name);
   if (it == tats_.end()) {
     if (limits_.max_entries == 0 || !make_room(now)) {
+      kept_.store(tats_.size(), std::memory_order_relaxed);
       overflow_ = charge(overflow_, now);
       return blocking(overflow_, now);
     }
@@ -81,6 +83,7 @@ bool Throttle::record_failure(std::string_view key, TimePoint now) {
   }
   it->second = charge(it->second, now);
   by_tat_.emplace(it->second, std::move(name));
+  kept_.store(tats_.size(), std::memory_order_relaxed);
   return blocking(it->second, now);
 }
 
@@ -96,6 +99,7 @@ void Throttle::forget(std::string_view key) {
     }
   }
   tats_.erase(it);
+  kept_.store(tats_.size(), std::memory_order_relaxed);
 }
 
 std::size_t Throttle::size() const {

@@ -34,9 +34,9 @@ asio::awaitable<void> run_admin_session(asio::ip::tcp::socket socket, AdminEnv& 
     } else if (path == "/healthz") {
       res.body() = "ok\n";
     } else if (path == "/readyz") {
-      bool ready = env.ready();
-      res.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
-      res.body() = ready ? "ready\n" : "not ready\n";
+      const std::string why = env.unready();
+      res.result(why.empty() ? bhttp::status::ok : bhttp::status::service_unavailable);
+      res.body() = why.empty() ? "ready\n" : "not ready: " + why + "\n";
     } else if (path == "/metrics") {
       res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       res.body() = env.metrics.expose();

@@ -67,7 +67,7 @@ std::string describe(const tcp::endpoint& ep) {
 
 struct Server::Impl {
   Impl(const config::Config& cfg, std::shared_ptr<const http::Router> r, metrics::Registry& m,
-       std::function<bool()> store_ready)
+       std::function<std::string()> store_unavailable)
       : config(cfg),
         metrics(m),
         tls(make_server_tls_context(cfg.server.tls)),
@@ -83,8 +83,10 @@ struct Server::Impl {
                     m.gauge("hookd_connections_open", "Open webhook connections."),
                     bodies},
         admin_env{m,
-                  [this, ready = std::move(store_ready)] {
-                    return !draining.load() && listening.load() && ready();
+                  [this, store = std::move(store_unavailable)]() -> std::string {
+                    if (draining.load()) return "draining";
+                    if (!listening.load()) return "the listeners are not bound yet";
+                    return store();
                   }},
         accepted(m.counter("hookd_connections_accepted_total", "Accepted webhook connections.")),
         rejected(m.counter("hookd_connections_rejected_total",
@@ -183,8 +185,9 @@ struct Server::Impl {
 };
 
 Server::Server(const config::Config& config, std::shared_ptr<const http::Router> router,
-               metrics::Registry& metrics, std::function<bool()> store_ready)
-    : impl_(std::make_unique<Impl>(config, std::move(router), metrics, std::move(store_ready))) {}
+               metrics::Registry& metrics, std::function<std::string()> store_unavailable)
+    : impl_(std::make_unique<Impl>(config, std::move(router), metrics,
+                                   std::move(store_unavailable))) {}
 
 Server::~Server() = default;
 

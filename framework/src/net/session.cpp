@@ -319,8 +319,9 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
     // is left to read or a small one could be dropped; true when it does.
     auto answer_early = [&](const http::Response& answer) -> asio::awaitable<bool> {
       const unsigned version = req.version();
+      const bool body_left = !parser.is_done();
       bool keep = req.keep_alive() && !answer.close && !env.draining.load();
-      if (keep && !parser.is_done()) {
+      if (keep && body_left) {
         const auto length = parser.content_length();
         keep = length && *length <= kDiscardMax &&
                !http::iequals(req[bhttp::field::expect], "100-continue");
@@ -330,7 +331,8 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
         graceful = false;
         co_return false;
       }
-      if (!keep) {
+      // Unread input (a body, or bytes after bad framing) would make the close a reset.
+      if (!keep && (body_left || answer.close)) {
         co_await linger(stream);
         graceful = false;
       }

@@ -72,7 +72,7 @@ boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket, Se
 
 struct AdminEnv {
   metrics::Registry& metrics;
-  std::function<bool()> ready;
+  std::function<std::string()> unready;  // why /readyz is 503; empty: ready
 };
 
 boost::asio::awaitable<void> run_admin_session(boost::asio::ip::tcp::socket socket,

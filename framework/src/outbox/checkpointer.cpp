@@ -16,10 +16,11 @@ constexpr auto kMinGap = std::chrono::milliseconds(20);
 
 }  // namespace
 
-Checkpointer::Checkpointer(const std::string& path, std::chrono::milliseconds interval)
+Checkpointer::Checkpointer(const std::string& path, std::chrono::milliseconds interval, bool fsync)
     : db_(open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX)), interval_(interval) {
   sqlite3_busy_timeout(db_.get(), kBusyTimeoutMs);
   exec(db_.get(), kJournalSizeLimitPragma);
+  exec(db_.get(), fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   // A fresh connection learns that the file is in WAL mode only when it first reads it;
   // until then wal_checkpoint is a silent no-op.
   std::string mode = query_text(db_.get(), "PRAGMA journal_mode");

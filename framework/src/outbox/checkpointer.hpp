@@ -22,9 +22,11 @@ class Checkpointer {
   static constexpr int kCatchUpPages = 4 * kWalPages;
 
   // Opens its own connection to the (existing, migrated) database at `path` and starts
-  // the thread, which checkpoints when asked and at least every `interval`.
+  // the thread, which checkpoints when asked and at least every `interval`. `fsync`: the
+  // writer's durability (synchronous FULL or NORMAL; either fsyncs the database before the
+  // WAL is reused, but not the compile-time default, which may be OFF).
   // Throws StoreError when the connection cannot be opened.
-  Checkpointer(const std::string& path, std::chrono::milliseconds interval);
+  Checkpointer(const std::string& path, std::chrono::milliseconds interval, bool fsync);
   ~Checkpointer();  // stops and joins the thread, closes the connection
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;

@@ -1,8 +1,12 @@
-// The writer's delivery statements: claims of due deliveries (with lease rescue and
-// ordering keys), fenced results of attempts with their bounded history.
+// The writer's delivery statements: claims of due deliveries (with lease rescue, ordering
+// keys, and unreadable rows set dead), fenced results of attempts with their bounded history.
 #include <sqlite3.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "hookd/outbox/headers_json.hpp"
 #include "store.hpp"
@@ -38,6 +42,11 @@ constexpr std::string_view kClaim =
     "        AND p.state IN ('pending', 'running')))"
     "  ORDER BY d.id LIMIT ?5) "
     "RETURNING id, attempts";
+
+// The attempt the claim counted is given back: the handler never ran.
+constexpr std::string_view kBury =
+    "UPDATE deliveries SET state = 'dead', lease_until = NULL, attempts = attempts - 1, "
+    "updated_at = ?2, last_error = ?3 WHERE id = ?1 AND state = 'running'";
 
 constexpr std::string_view kClaimedEvent =
     "SELECT e.id, e.type, e.received_at, e.headers, e.body FROM deliveries d "
@@ -122,6 +131,7 @@ void Store::prepare_delivery_statements() {
   rescue_ = prepare(db, kRescue);
   claim_ = prepare(db, kClaim);
   claimed_event_ = prepare(db, kClaimedEvent);
+  bury_ = prepare(db, kBury);
   next_due_ = prepare(db, kNextDue);
   result_ = prepare(db, kResult);
   history_ = prepare(db, kHistory);
@@ -144,45 +154,71 @@ std::size_t Store::prune(const PruneRequest& request) {
 }
 
 void Store::apply_results(std::span<const DeliveryResult> results, std::int64_t now) {
+  if (results.empty()) return;
+  if (isolated([&] {
+        for (const DeliveryResult& r : results) apply_result(r, now);
+      }).empty()) {
+    return;
+  }
+  // One of them fails: write the others one by one and drop that one.
   for (const DeliveryResult& r : results) {
-    const bool release = r.outcome == DeliveryResult::Outcome::released;
-    sqlite3_stmt* s = result_.get();
-    sqlite3_bind_int64(s, 1, r.id);
-    sqlite3_bind_int64(s, 2, r.attempt);
-    sqlite3_bind_text(s, 3, state_name(r.state), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, r.state == DeliveryResult::State::pending ? r.scheduled_at_us : now);
-    if (r.error.empty()) {
-      sqlite3_bind_null(s, 5);
-    } else {
-      bind_text(s, 5, r.error);
-    }
-    sqlite3_bind_int64(s, 6, now);
-    sqlite3_bind_int(s, 7, release ? 1 : 0);
-    run(s);
-    if (sqlite3_changes(db_.get()) == 0 || release) continue;  // fenced out, or no attempt
-    sqlite3_stmt* h = history_.get();
-    sqlite3_bind_int64(h, 1, r.id);
-    sqlite3_bind_int64(h, 2, r.attempt);
-    sqlite3_bind_int64(h, 3, r.started_at_us);
-    sqlite3_bind_int64(h, 4, r.finished_at_us);
-    sqlite3_bind_text(h, 5, outcome_name(r.outcome), -1, SQLITE_STATIC);
-    if (r.error.empty()) {
-      sqlite3_bind_null(h, 6);
-    } else {
-      bind_text(h, 6, r.error);
-    }
-    run(h);
-    if (r.attempt > static_cast<std::uint32_t>(kAttemptHistory)) {
-      sqlite3_stmt* p = history_prune_.get();
-      sqlite3_bind_int64(p, 1, r.id);
-      sqlite3_bind_int64(p, 2, static_cast<std::int64_t>(r.attempt) - kAttemptHistory);
-      run(p);
+    std::string error = isolated([&] { apply_result(r, now); });
+    if (!error.empty()) {
+      spdlog::error(
+          "outbox: the result of delivery {} attempt {} cannot be written ({}): it stays running "
+          "and runs again after its lease",
+          r.id, r.attempt, error);
     }
   }
 }
 
+void Store::apply_result(const DeliveryResult& r, std::int64_t now) {
+  const bool release = r.outcome == DeliveryResult::Outcome::released;
+  sqlite3_stmt* s = result_.get();
+  sqlite3_bind_int64(s, 1, r.id);
+  sqlite3_bind_int64(s, 2, r.attempt);
+  sqlite3_bind_text(s, 3, state_name(r.state), -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, r.state == DeliveryResult::State::pending ? r.scheduled_at_us : now);
+  if (r.error.empty()) {
+    sqlite3_bind_null(s, 5);
+  } else {
+    bind_text(s, 5, r.error);
+  }
+  sqlite3_bind_int64(s, 6, now);
+  sqlite3_bind_int(s, 7, release ? 1 : 0);
+  run(s);
+  if (sqlite3_changes(db_.get()) == 0 || release) return;  // fenced out, or no attempt
+  sqlite3_stmt* h = history_.get();
+  sqlite3_bind_int64(h, 1, r.id);
+  sqlite3_bind_int64(h, 2, r.attempt);
+  sqlite3_bind_int64(h, 3, r.started_at_us);
+  sqlite3_bind_int64(h, 4, r.finished_at_us);
+  sqlite3_bind_text(h, 5, outcome_name(r.outcome), -1, SQLITE_STATIC);
+  if (r.error.empty()) {
+    sqlite3_bind_null(h, 6);
+  } else {
+    bind_text(h, 6, r.error);
+  }
+  run(h);
+  if (r.attempt > static_cast<std::uint32_t>(kAttemptHistory)) {
+    sqlite3_stmt* p = history_prune_.get();
+    sqlite3_bind_int64(p, 1, r.id);
+    sqlite3_bind_int64(p, 2, static_cast<std::int64_t>(r.attempt) - kAttemptHistory);
+    run(p);
+  }
+}
+
+void Store::bury(std::int64_t delivery_id, std::int64_t now, const std::string& why) {
+  sqlite3_stmt* s = bury_.get();
+  sqlite3_bind_int64(s, 1, delivery_id);
+  sqlite3_bind_int64(s, 2, now);
+  bind_text(s, 3, why);
+  run(s);
+}
+
 ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
   ClaimResult out;
+  out.claimed_at_us = now;
   std::size_t left = request.total_limit;
   for (const ClaimSpec& spec : request.specs) {
     for (sqlite3_stmt* s : {rescue_history_.get(), rescue_.get()}) {
@@ -218,20 +254,32 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
   std::sort(out.deliveries.begin(), out.deliveries.end(),
             [](const ClaimedDelivery& a, const ClaimedDelivery& b) { return a.id < b.id; });
   sqlite3_stmt* e = claimed_event_.get();
+  std::vector<std::pair<std::int64_t, std::string>> unreadable;
   for (ClaimedDelivery& d : out.deliveries) {
     sqlite3_bind_int64(e, 1, d.id);
     const int rc = sqlite3_step(e);
     if (rc != SQLITE_ROW) fail_statement(e, rc);  // a foreign key guarantees the event
-    {
-      d.event_id = column_text(e, 0);
-      d.type = column_text(e, 1);
-      d.received_at_us = sqlite3_column_int64(e, 2);
+    try {
       d.headers = headers_from_json(column_text(e, 3));
-      const auto* body = static_cast<const char*>(sqlite3_column_blob(e, 4));
-      d.body.assign(body == nullptr ? "" : body,
-                    static_cast<std::size_t>(sqlite3_column_bytes(e, 4)));
+    } catch (const std::exception& error) {
+      unreadable.emplace_back(d.id, error.what());
+      sqlite3_reset(e);
+      continue;
     }
+    d.event_id = column_text(e, 0);
+    d.type = column_text(e, 1);
+    d.received_at_us = sqlite3_column_int64(e, 2);
+    const auto* body = static_cast<const char*>(sqlite3_column_blob(e, 4));
+    d.body.assign(body == nullptr ? "" : body,
+                  static_cast<std::size_t>(sqlite3_column_bytes(e, 4)));
     sqlite3_reset(e);
+  }
+  for (const auto& [id, why] : unreadable) {
+    const std::string error = "the stored event cannot be read (" + why +
+                              "); dead without running: repair the row, then hookd replay";
+    spdlog::error("outbox: delivery {}: {}", id, error);
+    bury(id, now, error);
+    std::erase_if(out.deliveries, [id = id](const ClaimedDelivery& d) { return d.id == id; });
   }
   sqlite3_stmt* due = next_due_.get();
   sqlite3_bind_int64(due, 1, now);

@@ -6,6 +6,11 @@ namespace hookd::outbox {
 // The CLI may write (replay) while the server runs: wait for its lock rather than fail.
 inline constexpr int kBusyTimeoutMs = 5000;
 
+// The server's writer waits longer for a write lock held by another process (a `hookd
+// replay`, an open `BEGIN IMMEDIATE` in a sqlite3 shell) before a batch fails with 503: about
+// as long as a webhook sender waits for its answer.
+inline constexpr int kWriterBusyTimeoutMs = 30000;
+
 // After a checkpoint has emptied the WAL, truncate the file back to this size so that a
 // burst does not leave a huge WAL behind for good.
 inline constexpr const char* kJournalSizeLimitPragma = "PRAGMA journal_size_limit = 16777216";

@@ -260,35 +260,58 @@ QueueStats queue_stats(sqlite3* db, std::int64_t now_us) {
 }
 
 std::size_t replay(sqlite3* db, const ReplayRequest& request, std::int64_t now_us) {
-  // IMMEDIATE: take the write lock first, so that what we read (the ids) is what we update.
-  Transaction tx(db, "BEGIN IMMEDIATE");
-  std::size_t moved = 0;
+  const std::size_t per_transaction = std::max<std::size_t>(request.per_transaction, 1);
   constexpr const char* kSet =
       "UPDATE deliveries SET state = 'pending', attempts = 0, scheduled_at = ?1, "
       "lease_until = NULL, updated_at = ?1 ";
+  std::size_t moved = 0;
   if (request.dead_only) {
     Statement s = prepare(db, std::string(kSet) +
-                                  "WHERE state = 'dead' AND (?2 IS NULL OR event_seq IN "
-                                  "(SELECT seq FROM events WHERE route = ?2))");
-    sqlite3_bind_int64(s.get(), 1, now_us);
-    bind_optional(s.get(), 2, request.route);
-    step(db, s.get());
-    moved = static_cast<std::size_t>(sqlite3_changes(db));
-  } else {
-    std::vector<std::int64_t> seqs;
-    for (const auto& id : request.ids) seqs.push_back(resolve(db, id, request.route));
-    // The fence: a pending or running delivery belongs to the dispatcher, not to us.
-    Statement s =
-        prepare(db, std::string(kSet) + "WHERE event_seq = ?2 AND state IN ('dead', 'done')");
-    for (std::int64_t seq : seqs) {
+                                  "WHERE id IN (SELECT id FROM deliveries WHERE state = 'dead' "
+                                  "AND id > ?2 AND (?3 IS NULL OR event_seq IN "
+                                  "(SELECT seq FROM events WHERE route = ?3)) "
+                                  "ORDER BY id LIMIT ?4) RETURNING id");
+    std::int64_t after = 0;  // ids are positive
+    for (;;) {
+      Transaction tx(db, "BEGIN IMMEDIATE");
       sqlite3_reset(s.get());
       sqlite3_bind_int64(s.get(), 1, now_us);
-      sqlite3_bind_int64(s.get(), 2, seq);
+      sqlite3_bind_int64(s.get(), 2, after);
+      bind_optional(s.get(), 3, request.route);
+      sqlite3_bind_int64(s.get(), 4, static_cast<std::int64_t>(per_transaction));
+      std::size_t n = 0;
+      while (step(db, s.get())) {
+        after = std::max<std::int64_t>(after, sqlite3_column_int64(s.get(), 0));
+        ++n;
+      }
+      tx.commit();
+      moved += n;
+      if (n < per_transaction) break;
+    }
+    return moved;
+  }
+  // Every id is resolved first (an unknown one changes nothing); the fence makes the later
+  // updates safe against what changed in between: a pending or running delivery belongs
+  // to the dispatcher, not to us, and a deleted event updates nothing.
+  std::vector<std::int64_t> seqs;
+  {
+    Transaction read(db, "BEGIN");
+    for (const auto& id : request.ids) seqs.push_back(resolve(db, id, request.route));
+    read.commit();
+  }
+  Statement s =
+      prepare(db, std::string(kSet) + "WHERE event_seq = ?2 AND state IN ('dead', 'done')");
+  for (std::size_t first = 0; first < seqs.size(); first += per_transaction) {
+    Transaction tx(db, "BEGIN IMMEDIATE");
+    for (std::size_t i = first; i < std::min(seqs.size(), first + per_transaction); ++i) {
+      sqlite3_reset(s.get());
+      sqlite3_bind_int64(s.get(), 1, now_us);
+      sqlite3_bind_int64(s.get(), 2, seqs[i]);
       step(db, s.get());
       moved += static_cast<std::size_t>(sqlite3_changes(db));
     }
+    tx.commit();
   }
-  tx.commit();
   return moved;
 }
 

@@ -1,5 +1,5 @@
-// Migrations 1 (events, deliveries, indexes, operator views) and 2 (delivery engine), and the
-// migration runner.
+// Migrations 1 (events, deliveries, indexes, operator views), 2 (delivery engine) and 3
+// (events.seq AUTOINCREMENT), and the migration runner.
 #include "hookd/outbox/schema.hpp"
 
 #include <sqlite3.h>
@@ -111,7 +111,57 @@ constexpr std::string_view kAttemptsView =
     "  (a.finished_at - a.started_at) / 1000 AS duration_ms, a.error\n"
     "FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.seq = d.event_seq";
 
+// Migration 3: `seq` is a cursor (commit order, `hookd events list`, the admin API's
+// paging), so it must never be handed out twice; a plain rowid reuses the largest one after
+// retention deleted the newest events. SQLite cannot add AUTOINCREMENT to a table: the table
+// is rebuilt (SQLite's 12-step procedure; the views go and come back around it, since a
+// rename checks them, and foreign keys are off meanwhile, so that dropping the old table
+// does not cascade into deliveries). The copy keeps every seq; sqlite_sequence starts at
+// the largest.
+constexpr std::string_view kEventsAutoincrement = R"sql(
+CREATE TABLE events_autoincrement (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  route       TEXT    NOT NULL,
+  id          TEXT    NOT NULL,
+  type        TEXT    NOT NULL DEFAULT '',
+  test        INTEGER NOT NULL DEFAULT 0 CHECK (test IN (0, 1)),
+  received_at INTEGER NOT NULL,
+  headers     TEXT    NOT NULL,
+  body        BLOB    NOT NULL,
+  unmatched   INTEGER NOT NULL DEFAULT 0 CHECK (unmatched IN (0, 1)),
+  UNIQUE (route, id)
+) STRICT)sql";
+constexpr std::string_view kEventsCopy =
+    "INSERT INTO events_autoincrement (seq, route, id, type, test, received_at, headers, body, "
+    "unmatched) SELECT seq, route, id, type, test, received_at, headers, body, unmatched FROM "
+    "events ORDER BY seq";
+
 #undef HOOKD_RFC3339
+
+// Turns foreign key enforcement off for a migration that rebuilds a table, and back to
+// what it was afterwards.
+class ForeignKeysOff {
+ public:
+  ForeignKeysOff(sqlite3* db, bool off) : db_(db) {
+    if (off && query_int(db, "PRAGMA foreign_keys") != 0) {
+      exec(db, "PRAGMA foreign_keys = OFF");
+      restore_ = true;
+    }
+  }
+  ~ForeignKeysOff() {
+    if (!restore_) return;
+    try {
+      exec(db_, "PRAGMA foreign_keys = ON");
+    } catch (const StoreError&) {  // the connection is failing anyway; the caller sees that
+    }
+  }
+  ForeignKeysOff(const ForeignKeysOff&) = delete;
+  ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
+
+ private:
+  sqlite3* db_;
+  bool restore_ = false;
+};
 
 std::string newer_message(int found) {
   return fmt::format(
@@ -128,6 +178,12 @@ const std::vector<Migration>& migrations() {
       {2,
        {kDeliveriesRoute, kDeliveriesRouteFill, kDeliveriesClaim, kDeliveriesOrdered, kAttempts,
         kAttemptsView}},
+      {3,
+       {"DROP VIEW attempts_view", "DROP VIEW deliveries_view", "DROP VIEW events_view",
+        kEventsAutoincrement, kEventsCopy, "DROP TABLE events",
+        "ALTER TABLE events_autoincrement RENAME TO events", kEventsView, kDeliveriesView,
+        kAttemptsView},
+       true},
   };
   return list;
 }
@@ -146,6 +202,8 @@ void migrate(sqlite3* db) {
   if (found > latest_schema_version()) throw SchemaError(newer_message(found));
   if (found == latest_schema_version()) return;
   for (const Migration& m : migrations()) {
+    // Outside the transaction: the pragma is a no-op inside one.
+    ForeignKeysOff keys_off(db, m.rebuilds_tables);
     // Check the version inside the write transaction: another process may have migrated
     // between our read and our BEGIN.
     Transaction tx(db);
@@ -157,6 +215,9 @@ void migrate(sqlite3* db) {
           fmt::format("schema version {} has no migration to {}", current, m.version));
     }
     for (std::string_view step : m.steps) exec(db, std::string(step));
+    if (m.rebuilds_tables && !query_text(db, "PRAGMA foreign_key_check").empty()) {
+      throw SchemaError(fmt::format("migration {} would break a foreign key", m.version));
+    }
     exec(db, fmt::format("PRAGMA user_version = {}", m.version));
     tx.commit();
   }

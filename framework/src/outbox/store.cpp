@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <string>
 
 #include "checkpointer.hpp"
+#include "hookd/outbox/files.hpp"
 #include "hookd/outbox/headers_json.hpp"
 #include "hookd/outbox/schema.hpp"
 #include "pragmas.hpp"
@@ -40,11 +42,14 @@ Store::Store(const WriterOptions& options) {
   if (options.path.empty()) throw StoreError(SQLITE_CANTOPEN, "storage path is empty");
   std::filesystem::path file(options.path);
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  // Before SQLite opens (and creates -wal and -shm with the database's mode).
+  restrict_store_files(options.path);
+  check_store_access(options.path);
 
   db_ = open_connection(options.path,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   sqlite3* db = db_.get();
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  sqlite3_busy_timeout(db, kWriterBusyTimeoutMs);
   std::string mode = query_text(db, "PRAGMA journal_mode = WAL");
   if (mode != "wal") {
     throw StoreError(
@@ -62,11 +67,15 @@ Store::Store(const WriterOptions& options) {
   begin_ = prepare(db, "BEGIN IMMEDIATE");
   commit_ = prepare(db, "COMMIT");
   rollback_ = prepare(db, "ROLLBACK");
+  savepoint_ = prepare(db, "SAVEPOINT part");
+  release_ = prepare(db, "RELEASE part");
+  rollback_to_ = prepare(db, "ROLLBACK TO part");
   insert_event_ = prepare(db, kInsertEvent);
   insert_delivery_ = prepare(db, kInsertDelivery);
   prepare_delivery_statements();
 
-  checkpointer_ = std::make_unique<Checkpointer>(options.path, kCheckpointInterval);
+  checkpointer_ =
+      std::make_unique<Checkpointer>(options.path, kCheckpointInterval, options.fsync_each_commit);
   catch_up_at_ = Checkpointer::kCatchUpPages;
   sqlite3_wal_hook(db, &Store::on_wal_commit, this);
 }
@@ -94,20 +103,41 @@ void Store::commit(const Work& work, Done& done) {
   done.statuses.assign(work.events.size(), AppendStatus::unavailable);
   done.claims.clear();
   done.pruned.clear();
+  done.prune_error.clear();
   done.new_deliveries = false;
-  const std::int64_t now = unix_now_us();
   if (wal_pages_ >= catch_up_at_) catch_up();
   try {
     run(begin_.get());
+    // After BEGIN, which may have waited for another process's write lock: a lease starts
+    // when the claim is made, not before.
+    const std::int64_t now = unix_now_us();
     for (std::size_t i = 0; i < work.events.size(); ++i) {
       insert_one(*work.events[i], now, done.statuses[i]);
       if (done.statuses[i] == AppendStatus::accepted && !work.events[i]->deliveries.empty()) {
         done.new_deliveries = true;
       }
     }
+    // Nothing below may fail the appends: each part has a savepoint of its own.
     apply_results(work.results, now);
-    for (const ClaimRequest* request : work.claims) done.claims.push_back(claim(*request, now));
-    for (const PruneRequest* request : work.prunes) done.pruned.push_back(prune(*request));
+    for (const ClaimRequest* request : work.claims) {
+      ClaimResult result;
+      std::string error = isolated([&] { result = claim(*request, now); });
+      if (!error.empty()) {
+        result = ClaimResult{};
+        result.error = "claim failed: " + error;
+      }
+      done.claims.push_back(std::move(result));
+    }
+    for (const PruneRequest* request : work.prunes) {
+      std::size_t deleted = 0;
+      std::string error = isolated([&] { deleted = prune(*request); });
+      if (error.empty()) {
+        done.pruned.emplace_back(deleted);
+      } else {
+        done.pruned.emplace_back();
+        done.prune_error = error;
+      }
+    }
     run(commit_.get());
   } catch (...) {
     rollback();
@@ -117,6 +147,28 @@ void Store::commit(const Work& work, Done& done) {
     done.new_deliveries = false;
     throw;
   }
+}
+
+std::string Store::isolated(const std::function<void()>& part) {
+  run(savepoint_.get());
+  std::string error;
+  int code = SQLITE_ERROR;
+  try {
+    part();
+    run(release_.get());
+    return {};
+  } catch (const StoreError& e) {
+    error = e.what();
+    code = e.code();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  // Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) may roll back the whole
+  // transaction: then the batch fails as a whole.
+  if (sqlite3_get_autocommit(db_.get()) != 0) throw StoreError(code, error);
+  run(rollback_to_.get());
+  run(release_.get());
+  return error.empty() ? std::string("unknown error") : error;
 }
 
 void Store::insert_one(const NewEvent& event, std::int64_t now, AppendStatus& status) {

@@ -3,8 +3,11 @@
 // writer thread.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "hookd/outbox/deliveries.hpp"
@@ -36,12 +39,17 @@ class Store {
   };
   struct Done {
     std::vector<AppendStatus> statuses;  // per event: accepted or duplicate
-    std::vector<ClaimResult> claims;     // per claim request
-    std::vector<std::size_t> pruned;     // per prune request: events deleted
-    bool new_deliveries = false;         // an accepted event created deliveries
+    std::vector<ClaimResult> claims;     // per claim request (ok false: that claim failed)
+    // Per prune request: events deleted, or nullopt when that step failed (prune_error).
+    std::vector<std::optional<std::size_t>> pruned;
+    std::string prune_error;
+    bool new_deliveries = false;  // an accepted event created deliveries
   };
-  // Runs `work` in one transaction and commits it. On failure rolls back and throws
-  // StoreError: nothing of the batch is stored.
+  // Runs `work` in one transaction and commits it. Results, each claim and each prune run
+  // in savepoints of their own: one that fails is rolled back alone and reported in `done`
+  // (a result that cannot be written is dropped and logged: its lease brings the delivery
+  // back), so the appends never fail because of them. When the appends or the COMMIT
+  // fail, rolls back and throws StoreError: nothing of the batch is stored.
   void commit(const Work& work, Done& done);
 
   // Whether the connection should be thrown away and reopened after a failure with this
@@ -54,8 +62,15 @@ class Store {
  private:
   void insert_one(const NewEvent& event, std::int64_t now_us, AppendStatus& status);
   void apply_results(std::span<const DeliveryResult> results, std::int64_t now);
+  void apply_result(const DeliveryResult& result, std::int64_t now);
   ClaimResult claim(const ClaimRequest& request, std::int64_t now);
+  // A claimed delivery whose event row cannot be read (a hand-edited `headers`): dead at
+  // once with the reason, its attempt given back, instead of failing every later claim.
+  void bury(std::int64_t delivery_id, std::int64_t now, const std::string& why);
   std::size_t prune(const PruneRequest& request);
+  // Runs `part` in a savepoint. On an exception rolls back to it and returns the error
+  // (empty: success); rethrows when the failure took the whole transaction with it.
+  std::string isolated(const std::function<void()>& part);
   void prepare_delivery_statements();
   void run(sqlite3_stmt* stmt);  // steps to SQLITE_DONE and resets; throws StoreError
   [[noreturn]] void fail_statement(sqlite3_stmt* stmt, int rc);  // resets, throws StoreError
@@ -68,6 +83,9 @@ class Store {
   Statement begin_;
   Statement commit_;
   Statement rollback_;
+  Statement savepoint_;
+  Statement release_;
+  Statement rollback_to_;
   Statement insert_event_;
   Statement insert_delivery_;
   // deliveries.cpp
@@ -75,6 +93,7 @@ class Store {
   Statement rescue_;
   Statement claim_;
   Statement claimed_event_;
+  Statement bury_;
   Statement next_due_;
   Statement result_;
   Statement history_;

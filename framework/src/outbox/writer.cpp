@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "failure_log.hpp"
 #include "hookd/metrics/registry.hpp"
+#include "hookd/outbox/failure_log.hpp"
 #include "hookd/outbox/schema.hpp"
 #include "hookd/outbox/sqlite.hpp"
 #include "store.hpp"
@@ -103,6 +103,11 @@ void invoke(Callback& done, Result result) {
   }
 }
 
+// After a batch of appends failed, /readyz says so for this long unless a later batch
+// commits: long enough for a health check to see it, short enough that a server whose
+// traffic a load balancer withdrew is tried again.
+constexpr std::chrono::seconds kFailingHold{10};
+
 }  // namespace
 
 struct Writer::Impl {
@@ -110,7 +115,8 @@ struct Writer::Impl {
       : options(std::move(opts)),
         max_events(std::max<std::size_t>(options.max_events, 1)),
         commit_log("outbox commit"),
-        open_log("opening the outbox store at " + options.path) {
+        open_log("opening the outbox store at " + options.path),
+        prune_log("outbox retention step") {
     if (registry != nullptr) metrics.emplace(*registry);
   }
 
@@ -123,6 +129,9 @@ struct Writer::Impl {
   void commit(Batch& batch);
   void fail(Batch& batch, const std::string& error);
   void finish(std::vector<Pending>& appends, const std::vector<AppendResult>& results);
+  void set_open(bool open, const std::string& error);
+  void appends_done(const std::string& error);  // empty: committed
+  std::string unavailable_reason() const;
 
   const WriterOptions options;
   const std::size_t max_events;
@@ -138,7 +147,11 @@ struct Writer::Impl {
   std::function<void()> on_new_deliveries;
   bool stopping = false;
 
-  std::atomic<bool> ready{false};
+  // Why appends fail (/readyz), under `reason_mutex`: set by the writer thread.
+  mutable std::mutex reason_mutex;
+  std::string open_reason = "the store is not open yet";
+  std::string failing_reason;  // the last batch of appends failed with this
+  Clock::time_point failed_at{};
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::uint64_t> events{0};
 
@@ -148,6 +161,7 @@ struct Writer::Impl {
   Clock::time_point next_open{};
   FailureLog commit_log;
   FailureLog open_log;
+  FailureLog prune_log;
 
   std::once_flag stop_once;
   std::thread thread;
@@ -172,7 +186,7 @@ void Writer::Impl::run() {
 void Writer::Impl::try_open() {
   try {
     store = std::make_unique<Store>(options);
-    ready.store(true);
+    set_open(true, {});
     std::uint64_t failures = open_log.succeeded();
     spdlog::info("outbox: store open at {} (schema version {}, durability {}){}", options.path,
                  latest_schema_version(), options.fsync_each_commit ? "full" : "normal",
@@ -182,9 +196,29 @@ void Writer::Impl::try_open() {
     open_error = e.what();
   }
   store.reset();
-  ready.store(false);
+  set_open(false, open_error);
   next_open = Clock::now() + options.reopen_interval;
   open_log.failed(open_error);
+}
+
+void Writer::Impl::set_open(bool open, const std::string& error) {
+  std::lock_guard lock(reason_mutex);
+  open_reason = open ? std::string() : "the store is not open: " + error;
+}
+
+void Writer::Impl::appends_done(const std::string& error) {
+  std::lock_guard lock(reason_mutex);
+  failing_reason = error;
+  failed_at = Clock::now();
+}
+
+std::string Writer::Impl::unavailable_reason() const {
+  std::lock_guard lock(reason_mutex);
+  if (!open_reason.empty()) return open_reason;
+  if (!failing_reason.empty() && Clock::now() - failed_at < kFailingHold) {
+    return "appends are failing: " + failing_reason;
+  }
+  return {};
 }
 
 // Waits for work and closes a batch: at max_events appends, when its oldest append has
@@ -241,7 +275,7 @@ void Writer::Impl::commit(Batch& batch) {
     if (Store::needs_reopen(e.code()) || store->broken()) {
       // Throw the connection away; appends answer unavailable until it is reopened.
       store.reset();
-      ready.store(false);
+      set_open(false, error);
       open_error = error;
       next_open = Clock::now() + options.reopen_interval;
     }
@@ -257,11 +291,18 @@ void Writer::Impl::commit(Batch& batch) {
   if (!error.empty()) {
     if (metrics) metrics->failures.inc();
     commit_log.failed(error);
+    if (!batch.appends.empty()) appends_done(error);
     fail(batch, "commit failed: " + error);
     return;
   }
   if (std::uint64_t failures = commit_log.succeeded(); failures > 0) {
     spdlog::info("outbox: store writable again after {} failed commits", failures);
+  }
+  if (!batch.appends.empty()) appends_done({});
+  if (!done.prune_error.empty()) {
+    prune_log.failed(done.prune_error);
+  } else if (!batch.prunes.empty()) {
+    prune_log.succeeded();
   }
   std::vector<AppendResult> appended(batch.appends.size());
   for (std::size_t i = 0; i < batch.appends.size(); ++i) appended[i].status = done.statuses[i];
@@ -270,7 +311,7 @@ void Writer::Impl::commit(Batch& batch) {
     invoke(batch.claims[i].done, std::move(done.claims[i]));
   }
   for (std::size_t i = 0; i < batch.prunes.size(); ++i) {
-    invoke(batch.prunes[i].done, std::optional<std::size_t>(done.pruned[i]));
+    invoke(batch.prunes[i].done, done.pruned[i]);
   }
   if (done.new_deliveries) {
     std::function<void()> wake;
@@ -378,12 +419,16 @@ void Writer::stop() {
     impl_->cv.notify_one();
     impl_->thread.join();
     impl_->store.reset();  // the writer thread is gone; closing here checkpoints the WAL
-    impl_->ready.store(false);
+    impl_->set_open(false, "stopped");
   });
 }
 
 bool Writer::ready() const {
-  return impl_->ready.load();
+  return unavailable_reason().empty();
+}
+
+std::string Writer::unavailable_reason() const {
+  return impl_->unavailable_reason();
 }
 
 Writer::Stats Writer::stats() const {

@@ -15,6 +15,7 @@
 
 #include "gauges.hpp"
 #include "hookd/metrics/registry.hpp"
+#include "hookd/outbox/failure_log.hpp"
 #include "hookd/outbox/queries.hpp"
 #include "hookd/outbox/writer.hpp"
 #include "hookd/worker/retry.hpp"
@@ -31,13 +32,16 @@ struct HandlerState {
   Handler config;                // replaced on reload; the object (and the counts) stays
   std::uint32_t claimed = 0;     // claimed and not yet returned (timed-out calls included)
   std::uint32_t running = 0;     // of those, inside a handler call
+  std::uint32_t overran = 0;     // of those, past handler_timeout (a thread stuck in it)
   std::optional<Series> series;  // with a registry
 };
 
-// Claims may run ahead of the calls by this factor (of workers.threads in total, of a
-// handler's concurrency per handler): one transaction then claims several deliveries, and
-// a worker that finishes finds the next one ready instead of waiting for a claim. A queued
-// delivery waits at most about one handler call, well inside its lease.
+// Claims may run ahead of the calls by this factor (of the free workers.threads in total,
+// of a handler's free concurrency per handler): one transaction then claims several
+// deliveries, and a worker that finishes finds the next one ready instead of waiting for
+// a claim. A thread stuck in a call past handler_timeout is not free: nothing is claimed
+// for it. A queued delivery waits about one handler call; one that waited handler_timeout
+// (behind calls that overran) is released, see queue_deadline().
 constexpr std::uint32_t kClaimAhead = 2;
 
 struct Job {
@@ -45,6 +49,7 @@ struct Job {
   std::shared_ptr<HandlerState> handler;
   std::shared_ptr<const plugin::Instance> instance;  // as configured when claimed
   config::RetryConfig retry;
+  std::int64_t claimed_at_us = 0;  // the lease runs from here (store clock)
   Clock::time_point started;
   bool reported = false;  // a result was written (a timeout's): the late return is dropped
 };
@@ -72,6 +77,7 @@ struct Engine::Shared {
   Clock::time_point next_claim = Clock::now();
   std::size_t rotate = 0;  // fairness: the first handler asked rotates
   std::mt19937_64 rng{std::random_device{}()};
+  outbox::FailureLog claim_log{"workers: claiming deliveries", outbox::FailureLog::Level::warn};
 
   std::thread dispatcher;
   std::vector<std::thread> workers;
@@ -81,7 +87,6 @@ struct Engine::Shared {
 
   // Under `mutex`.
   void set(std::vector<Handler> list);
-  std::size_t queued_or_busy() const { return queue.size() + running.size(); }
   // The first queued job whose handler is below its concurrency limit; queue.end() if none.
   std::deque<std::shared_ptr<Job>>::iterator runnable();
   outbox::ClaimRequest build_request();
@@ -89,6 +94,17 @@ struct Engine::Shared {
   void report(Job& job, const Attempt& attempt);
   void release(Job& job);
   Clock::time_point check_timeouts(Clock::time_point now);
+  // A queued job must start within handler_timeout of its claim, so that its call, timed
+  // out after handler_timeout at the latest, reports before the lease (2 × handler_timeout
+  // + a margin) can expire and the delivery be rescued (an attempt counted, maybe dead)
+  // while it still waits here. When that time is up, in unix µs:
+  std::int64_t queue_deadline(const Job& job) const {
+    return job.claimed_at_us +
+           std::chrono::duration_cast<std::chrono::microseconds>(options.handler_timeout).count();
+  }
+  // Releases the queued jobs past their queue_deadline (pending again, no attempt used);
+  // returns when the next one would be.
+  Clock::time_point release_stale(Clock::time_point now);
   double random_unit() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
 
   void dispatch_loop();
@@ -112,9 +128,12 @@ void Engine::Shared::set(std::vector<Handler> list) {
 
 outbox::ClaimRequest Engine::Shared::build_request() {
   outbox::ClaimRequest request;
+  const std::size_t overran = static_cast<std::size_t>(
+      std::count_if(running.begin(), running.end(), [](const auto& job) { return job->reported; }));
   const std::size_t threads = options.threads;
-  const std::size_t used = queued_or_busy();
-  const std::size_t cap = kClaimAhead * threads;
+  const std::size_t free_threads = threads > overran ? threads - overran : 0;
+  const std::size_t used = queue.size() + running.size() - overran;
+  const std::size_t cap = kClaimAhead * free_threads;
   request.total_limit = used >= cap ? 0 : cap - used;
   request.lease_us = std::chrono::microseconds(lease_for(options.handler_timeout)).count();
   if (handlers.empty()) return request;
@@ -122,8 +141,11 @@ outbox::ClaimRequest Engine::Shared::build_request() {
   for (const auto& [key, state] : handlers) {
     const Handler& h = state->config;
     outbox::ClaimSpec spec{h.route, h.plugin, 0, h.ordered, h.retry.max_attempts};
-    const std::uint32_t ahead = kClaimAhead * h.concurrency;
-    if (state->claimed < ahead) spec.limit = ahead - state->claimed;
+    const std::uint32_t usable =
+        h.concurrency > state->overran ? h.concurrency - state->overran : 0;
+    const std::uint32_t ahead = kClaimAhead * usable;
+    const std::uint32_t holding = state->claimed - state->overran;
+    if (holding < ahead) spec.limit = ahead - holding;
     specs.push_back(std::move(spec));
   }
   // Rotate who asks first, so that one busy pair cannot take every free thread each time.
@@ -138,11 +160,14 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked) {
   const auto now = Clock::now();
   next_claim = now + options.poll_interval;
   if (!result.ok) {
-    spdlog::warn("workers: claiming deliveries failed: {}", result.error);
+    claim_log.failed(result.error);  // every poll while the store fails: rate-limited
+  } else if (const std::uint64_t failures = claim_log.succeeded(); failures > 0) {
+    spdlog::info("workers: claiming deliveries works again after {} failed claims", failures);
   }
   for (outbox::ClaimedDelivery& d : result.deliveries) {
     auto job = std::make_shared<Job>();
     job->delivery = std::move(d);
+    job->claimed_at_us = result.claimed_at_us;
     auto it = handlers.find(Key{job->delivery.route, job->delivery.handler});
     if (stopping || it == handlers.end()) {  // stopping, or reconfigured meanwhile
       release(*job);
@@ -228,6 +253,29 @@ Clock::time_point Engine::Shared::check_timeouts(Clock::time_point now) {
         a.finished_at_us -
         std::chrono::duration_cast<std::chrono::microseconds>(now - job->started).count();
     report(*job, a);
+    ++job->handler->overran;  // until the call returns, its thread is not free
+  }
+  return next;
+}
+
+Clock::time_point Engine::Shared::release_stale(Clock::time_point now) {
+  auto next = Clock::time_point::max();
+  const std::int64_t unix_now = outbox::unix_now_us();
+  for (auto it = queue.begin(); it != queue.end();) {
+    Job& job = **it;
+    const std::int64_t deadline = queue_deadline(job);
+    if (unix_now < deadline) {
+      next = std::min(next, now + std::chrono::microseconds(deadline - unix_now));
+      ++it;
+      continue;
+    }
+    spdlog::info(
+        "workers: delivery {} (handler {}) waited handler_timeout for a free thread (calls "
+        "past their timeout hold them): released, to be claimed again",
+        job.delivery.id, job.delivery.handler);
+    --job.handler->claimed;
+    release(job);
+    it = queue.erase(it);
   }
   return next;
 }
@@ -237,7 +285,7 @@ void Engine::Shared::dispatch_loop() {
   std::unique_lock lock(mutex);
   while (!stopping) {
     auto now = Clock::now();
-    const auto next_timeout = check_timeouts(now);
+    const auto next_timeout = std::min(check_timeouts(now), release_stale(now));
     if (!claim_in_flight && (dirty || now >= next_claim)) {
       dirty = false;
       next_claim = now + options.poll_interval;
@@ -278,6 +326,11 @@ void Engine::Shared::worker_loop(std::size_t index) {
     auto it = runnable();
     std::shared_ptr<Job> job = std::move(*it);
     queue.erase(it);
+    if (outbox::unix_now_us() >= queue_deadline(*job)) {  // the dispatcher has not yet seen it
+      --job->handler->claimed;
+      release(*job);
+      continue;
+    }
     ++job->handler->running;
     job->started = Clock::now();
     running.push_back(job);
@@ -289,6 +342,7 @@ void Engine::Shared::worker_loop(std::size_t index) {
     running.erase(std::find(running.begin(), running.end(), job));
     --job->handler->running;
     --job->handler->claimed;
+    if (job->reported) --job->handler->overran;  // it timed out (check_timeouts)
     if (registry != nullptr && job->handler->series) {
       job->handler->series->duration->observe(
           static_cast<double>(attempt.finished_at_us - attempt.started_at_us) / 1e6);

@@ -53,9 +53,11 @@ BOOST_AUTO_TEST_CASE(a_clock_going_back_does_not_stretch_the_wait) {
 BOOST_AUTO_TEST_CASE(forget_clears_a_key) {
   Throttle t({1, seconds(60), 10});
   BOOST_TEST(t.record_failure("k", kT0));
+  BOOST_TEST(!t.empty());
   t.forget("k");
   BOOST_TEST(t.retry_after("k", kT0).count() == 0);
   BOOST_TEST(t.size() == 0);
+  BOOST_TEST(t.empty());
 }
 
 BOOST_AUTO_TEST_CASE(burst_zero_turns_it_off) {

@@ -205,6 +205,48 @@ BOOST_AUTO_TEST_CASE(replay_dead_by_route) {
   BOOST_TEST(store.integer("SELECT count(*) FROM deliveries WHERE state = 'done'") == 1);
 }
 
+// A replay of many deliveries holds the server's writer off for one short transaction at
+// a time, not for the whole of it.
+BOOST_AUTO_TEST_CASE(replay_of_many_commits_in_bounded_transactions) {
+  hookd::test::TempDir tmp;
+  const std::string path = tmp.file("hookd.db");
+  {
+    Writer writer(WriterOptions{path});
+    for (int i = 0; i < 25; ++i) {
+      BOOST_REQUIRE(append_sync(writer, make_event("r", "e" + std::to_string(i))).status ==
+                    AppendStatus::accepted);
+    }
+  }
+  {
+    Db db(path, false);
+    exec(db.get(), "UPDATE deliveries SET state = 'dead', attempts = 5");
+  }
+  auto db = open_store(path, true);
+  int commits = 0;
+  sqlite3_commit_hook(
+      db.get(),
+      [](void* n) {
+        ++*static_cast<int*>(n);
+        return 0;
+      },
+      &commits);
+  ReplayRequest request;
+  request.dead_only = true;
+  request.per_transaction = 10;
+  BOOST_TEST(replay(db.get(), request, kT0) == 25u);
+  BOOST_TEST(commits == 3);  // 10 + 10 + 5
+  BOOST_TEST(Db(path).integer("SELECT count(*) FROM deliveries WHERE state = 'pending'") == 25);
+
+  // By id too: 25 events, 10 per transaction.
+  exec(db.get(), "UPDATE deliveries SET state = 'dead'");
+  commits = 0;
+  ReplayRequest by_id;
+  for (int i = 0; i < 25; ++i) by_id.ids.push_back("e" + std::to_string(i));
+  by_id.per_transaction = 10;
+  BOOST_TEST(replay(db.get(), by_id, kT0) == 25u);
+  BOOST_TEST(commits == 3);  // (the read transaction resolving the ids writes nothing)
+}
+
 BOOST_AUTO_TEST_CASE(replay_with_an_unknown_id_changes_nothing) {
   Store store;
   auto db = store.write();

@@ -42,6 +42,22 @@ std::optional<std::size_t> prune_sync(Writer& writer, PruneRequest request) {
 
 BOOST_AUTO_TEST_SUITE(outbox_retention)
 
+// seq is a cursor: once retention has emptied the table, a new event must not get a seq
+// that an earlier one had.
+BOOST_AUTO_TEST_CASE(seq_keeps_growing_after_retention_emptied_the_table) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  Writer writer(options);
+  Db db(options.path, false);
+  for (const char* id : {"a", "b", "c"}) add(writer, db, id, 10, "done");
+  const long long last = db.integer("SELECT max(seq) FROM events");
+  BOOST_TEST(prune_sync(writer, {unix_now_us(), unix_now_us(), 100}).value() == 3u);
+  BOOST_TEST(db.integer("SELECT count(*) FROM events") == 0);
+  add(writer, db, "d", 0, "");
+  BOOST_TEST(db.integer("SELECT seq FROM events WHERE id = 'd'") > last);
+}
+
 BOOST_AUTO_TEST_CASE(prune_deletes_only_finished_events_past_their_age) {
   hookd::test::TempDir tmp;
   WriterOptions options;

@@ -33,8 +33,8 @@ BOOST_AUTO_TEST_CASE(fresh_database_gets_the_latest_version_and_the_tables) {
   Db db(tmp.file("s.db"), false);
   BOOST_TEST(schema_version(db.get()) == 0);
   migrate(db.get());
-  BOOST_TEST(schema_version(db.get()) == 2);
-  BOOST_TEST(latest_schema_version() == 2);
+  BOOST_TEST(schema_version(db.get()) == 3);
+  BOOST_TEST(latest_schema_version() == 3);
   for (const char* name : {"events", "deliveries", "deliveries_due", "deliveries_event",
                            "events_view", "deliveries_view", "deliveries_claim",
                            "deliveries_ordered", "attempts", "attempts_view"}) {
@@ -65,6 +65,46 @@ BOOST_AUTO_TEST_CASE(reopening_is_a_no_op) {
   BOOST_TEST(db.integer("SELECT count(*) FROM events") == 1);
 }
 
+BOOST_AUTO_TEST_CASE(migration_3_makes_seq_autoincrement_and_keeps_every_row) {
+  hookd::test::TempDir tmp;
+  Db db(tmp.file("s.db"), false);
+  exec(db.get(), "PRAGMA foreign_keys = ON");  // as the writer's connection has it
+  for (int v = 0; v < 2; ++v) {
+    for (std::string_view step : migrations()[v].steps) exec(db.get(), std::string(step));
+  }
+  exec(db.get(), "PRAGMA user_version = 2");
+  exec(db.get(), kEvent);
+  exec(db.get(),
+       "INSERT INTO events (seq, route, id, received_at, headers, body) "
+       "VALUES (7, 'r', 'e7', 0, '[]', x'01')");
+  exec(db.get(),
+       "INSERT INTO deliveries (event_seq, handler, scheduled_at, updated_at, route) "
+       "VALUES (7, 'log', 0, 0, 'r')");
+  exec(db.get(),
+       "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, outcome) "
+       "VALUES (1, 1, 0, 0, 'ok')");
+  migrate(db.get());
+  BOOST_TEST(schema_version(db.get()) == 3);
+  BOOST_TEST(db.integer("PRAGMA foreign_keys") == 1);  // restored
+  // Nothing cascaded away with the old table.
+  BOOST_TEST(db.integer("SELECT count(*) FROM events") == 2);
+  BOOST_TEST(db.integer("SELECT event_seq FROM deliveries") == 7);
+  BOOST_TEST(db.integer("SELECT count(*) FROM attempts") == 1);
+  BOOST_TEST(db.text("SELECT deliveries FROM events_view WHERE id = 'e7'") == "log:pending");
+  BOOST_TEST(db.integer("SELECT count(*) FROM attempts_view") == 1);
+  BOOST_TEST(db.text("SELECT sql FROM sqlite_schema WHERE name = 'events'").find("AUTOINCREMENT") !=
+             std::string::npos);
+  BOOST_TEST(db.text("PRAGMA foreign_key_check").empty());
+  BOOST_TEST(db.text("PRAGMA integrity_check") == "ok");
+  // The newest event goes; its seq is not handed out again.
+  exec(db.get(), "DELETE FROM events WHERE seq = 7");
+  BOOST_TEST(db.integer("SELECT count(*) FROM deliveries") == 0);  // the cascade is back on
+  exec(
+      db.get(),
+      "INSERT INTO events (route, id, received_at, headers, body) VALUES ('r', 'n', 0, '[]', x'')");
+  BOOST_TEST(db.integer("SELECT seq FROM events WHERE id = 'n'") == 8);
+}
+
 BOOST_AUTO_TEST_CASE(migration_2_fills_the_route_of_existing_deliveries) {
   hookd::test::TempDir tmp;
   Db db(tmp.file("s.db"), false);
@@ -72,9 +112,10 @@ BOOST_AUTO_TEST_CASE(migration_2_fills_the_route_of_existing_deliveries) {
   exec(db.get(), "PRAGMA user_version = 1");
   exec(db.get(), kEvent);
   exec(db.get(),
-       "INSERT INTO deliveries (event_seq, handler, scheduled_at, updated_at) VALUES (1, 'log', 0, 0)");
+       "INSERT INTO deliveries (event_seq, handler, scheduled_at, updated_at) VALUES (1, 'log', 0, "
+       "0)");
   migrate(db.get());
-  BOOST_TEST(schema_version(db.get()) == 2);
+  BOOST_TEST(schema_version(db.get()) == latest_schema_version());
   BOOST_TEST(db.text("SELECT route FROM deliveries") == "r");
   BOOST_TEST(db.integer("SELECT count(*) FROM attempts") == 0);
 }

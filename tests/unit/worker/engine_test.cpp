@@ -3,12 +3,17 @@
 // lease rescue, wake-ups without polling, and the graceful stop.
 #include <boost/test/unit_test.hpp>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <fstream>
 
 #include "engine_fixture.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/queries.hpp"
 #include "hookd/outbox/sqlite.hpp"
+#include "hookd/outbox/writer.hpp"
 
 using namespace hookd::worker;
 using namespace hookd::worker::test;
@@ -171,6 +176,63 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_is_rescued_and_runs_again) {
   BOOST_REQUIRE(eventually([&] { return f.state("e1", "a") == "done"; }));
   BOOST_TEST(f.attempts("e1", "a") == 2);
   BOOST_TEST((f.history("e1", "a") == std::vector<std::string>{"lease_expired", "ok"}));
+}
+
+// A delivery claimed while the only thread is in a call that then overruns
+// handler_timeout (and holds the thread long past the lease) must not have its lease
+// expire in the queue: that counted an attempt (dead, with max_attempts 1) without the
+// handler ever running for it, and then ran it anyway from the stale queue.
+BOOST_AUTO_TEST_CASE(a_queued_delivery_behind_an_overrunning_call_is_not_dead_without_running) {
+  EngineFixture f;
+  EngineOptions options = no_polling(1);
+  options.handler_timeout = 200ms;  // lease 600 ms
+  f.start({f.handler("a", 1, 1)}, options);
+  f.append("e1", "sleep:1500", {"a"});
+  BOOST_REQUIRE(eventually([&] { return !f.calls("a").empty(); }));  // e1 holds the thread
+  // e2 is claimed and queued behind e1; it takes a moment, so that a claim made once e1
+  // has returned (which rescued expired leases) cannot miss it.
+  f.append("e2", "sleep:100", {"a"});
+  BOOST_REQUIRE(eventually([&] { return f.settled("e2", "a"); }));
+  f.engine->stop(5s);
+  BOOST_TEST(f.state("e1", "a") == "dead");  // it did run, and timed out
+  BOOST_TEST(f.state("e2", "a") == "done", f.last_error("e2", "a"));
+  BOOST_TEST(f.attempts("e2", "a") == 1);
+  BOOST_TEST((f.history("e2", "a") == std::vector<std::string>{"ok"}));
+  BOOST_REQUIRE(eventually([&] { return f.calls("a").size() == 4u; }));
+  int starts = 0;
+  for (const Call& c : f.calls("a")) starts += c.start && c.id == "e2" ? 1 : 0;
+  BOOST_TEST(starts == 1);
+}
+
+// The store fails every claim (here: it cannot be opened) while the engine polls often:
+// one warning, not one per poll.
+BOOST_AUTO_TEST_CASE(failing_claims_are_logged_at_a_bounded_rate) {
+  EngineFixture f;  // for its handler; this test brings its own writer
+  // The sinks are changed while no other thread logs: the fixture's writer has logged its
+  // start (it committed an append since), this test's has not started.
+  f.append("warmup", "ok", {});
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+  spdlog::default_logger()->sinks().push_back(sink);
+  const std::string blocker = f.tmp.write("blocker", "a file where a directory should be");
+  hookd::outbox::WriterOptions writer_options;
+  writer_options.path = blocker + "/sub/hookd.db";
+  hookd::outbox::Writer writer(writer_options);
+  {
+    EngineOptions options;
+    options.threads = 1;
+    options.poll_interval = 5ms;
+    Engine engine(writer, options, {f.handler("a")});
+    BOOST_TEST(eventually([&] { return writer.stats().batches >= 20u; }));
+    engine.stop(5s);
+  }
+  writer.stop();
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
+  int warnings = 0;
+  for (const std::string& line : sink->last_formatted()) {
+    warnings += line.find("claiming deliveries") != std::string::npos ? 1 : 0;
+  }
+  BOOST_TEST(warnings == 1);
 }
 
 BOOST_AUTO_TEST_CASE(stop_waits_for_running_calls_and_releases_the_rest) {

@@ -4,6 +4,7 @@
 // Thread-safety: every member locks an internal mutex; one Throttle serves all I/O threads.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -36,6 +37,9 @@ class Throttle {
   bool record_failure(std::string_view key, TimePoint now);
   void forget(std::string_view key);
   std::size_t size() const;  // keys kept (the overflow bucket not included)
+  // True when no key is kept, so nothing can be blocked: a lock-free check that spares the
+  // callers building a key for every request while nobody is failing.
+  bool empty() const { return kept_.load(std::memory_order_relaxed) == 0; }
   const Limits& limits() const { return limits_; }
 
   // The key of a peer address: IPv4 as is, IPv6 by its /64 (one host usually owns the
@@ -58,6 +62,7 @@ class Throttle {
   std::unordered_map<std::string, Tat> tats_;
   std::multimap<Tat, std::string> by_tat_;  // the same keys, least debt first
   Tat overflow_{};                          // keys that found no room
+  std::atomic<std::size_t> kept_{0};        // tats_.size(), readable without the lock
 };
 
 }  // namespace hookd::auth

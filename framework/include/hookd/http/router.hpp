@@ -36,6 +36,7 @@ class Endpoint {
   // that no body is buffered for a sender that cannot pass. Runs on the session's strand;
   // must not block.
   virtual std::optional<Response> admit(const Request& /*head*/) { return std::nullopt; }
+  // The whole request, once admit() let it through.
   virtual boost::asio::awaitable<Response> handle(Request& request) = 0;
 };
 

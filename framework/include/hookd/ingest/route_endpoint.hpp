@@ -30,7 +30,8 @@ class RouteEndpoint final : public http::Endpoint {
 
  private:
   // 429 while the request's source is throttled on this route.
-  std::optional<http::Response> throttled(const http::Request& request, auth::Context& context);
+  std::optional<http::Response> throttled(const http::Request& request,
+                                          const auth::Context& context);
   http::Response refuse(const auth::Result& result, const http::Request& request,
                         const auth::Context& context);
 

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
@@ -17,11 +18,13 @@ namespace hookd::net {
 
 class Server {
  public:
-  // `store_ready` answers /readyz together with the listeners' state. `metrics` must
-  // outlive the Server. Builds the TLS context (creating a self-signed certificate when
-  // configured); throws std::runtime_error naming the file or address on failure.
+  // `store_unavailable` answers /readyz together with the listeners' state: why the store
+  // cannot take appends now, empty when it can (called on an I/O thread: keep it cheap).
+  // `metrics` must outlive the Server. Builds the TLS context (creating a self-signed
+  // certificate when configured); throws std::runtime_error naming the file or address
+  // on failure.
   Server(const config::Config& config, std::shared_ptr<const http::Router> router,
-         metrics::Registry& metrics, std::function<bool()> store_ready);
+         metrics::Registry& metrics, std::function<std::string()> store_unavailable);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

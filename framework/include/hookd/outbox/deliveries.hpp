@@ -46,6 +46,8 @@ struct ClaimResult {
   bool ok = false;
   std::string error;                        // why, when !ok
   std::vector<ClaimedDelivery> deliveries;  // in id order (commit order)
+  // The claim's time (unix µs, store clock): the leases run until claimed_at_us + lease_us.
+  std::int64_t claimed_at_us = 0;
   // The earliest time (unix µs) after the claim at which some pending delivery becomes due
   // or a running one's lease expires; empty when there is none.
   std::optional<std::int64_t> next_due_us;

@@ -114,14 +114,18 @@ struct ReplayRequest {
   bool dead_only = false;            // instead of ids: every dead delivery ...
   std::optional<std::string> route;  // ... of this route (all routes when absent);
                                      // with ids: the route the ids belong to
+  // Deliveries (dead_only) or events (ids) per write transaction: each holds the server's
+  // writer off for milliseconds, however many deliveries move.
+  std::size_t per_transaction = 500;
 };
 
 // Puts deliveries back to `pending`, due now, with `attempts` reset to 0 so the retry
 // policy starts over; `last_error` is kept for reference until the next attempt. For ids
 // only `dead` and `done` deliveries move (pending and running ones are left alone); with
-// dead_only only `dead` ones. One short BEGIN IMMEDIATE transaction with fenced UPDATEs, so
-// the server's writer is blocked for milliseconds at most. Returns how many deliveries
-// moved. Throws QueryError for an unknown or ambiguous id (and then changes nothing).
+// dead_only only `dead` ones, each at most once (in id order, so a delivery that dies again
+// meanwhile is not replayed twice). Short BEGIN IMMEDIATE transactions of at most
+// `per_transaction` fenced updates each. Returns how many deliveries moved. Throws
+// QueryError for an unknown or ambiguous id, before anything changed.
 std::size_t replay(sqlite3* db, const ReplayRequest& request, std::int64_t now_us);
 
 // unix µs → "2026-11-28T13:34:08.123456Z".

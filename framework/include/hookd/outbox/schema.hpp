@@ -21,6 +21,9 @@ class SchemaError : public std::runtime_error {
 struct Migration {
   int version;                          // user_version once applied
   std::vector<std::string_view> steps;  // SQL statements, applied in one transaction
+  // Rebuilds a table (create, copy, drop, rename): runs with foreign key enforcement off,
+  // so that dropping the old table does not cascade, and checks the keys before COMMIT.
+  bool rebuilds_tables = false;
 };
 
 // Every migration, in order; the last one's version is latest_schema_version().

@@ -59,8 +59,11 @@ class Writer {
   // Commits what is queued, then stops the thread. Idempotent.
   void stop();
 
-  // True once the store is open and migrated (for /readyz).
-  bool ready() const;
+  // Why appends cannot be expected to succeed, for /readyz: the store is not open (yet),
+  // or the last batch of appends failed (a full disk) within the last 10 s and none has
+  // committed since. Empty when ready.
+  std::string unavailable_reason() const;
+  bool ready() const;  // unavailable_reason().empty()
 
   struct Stats {
     std::uint64_t batches = 0;

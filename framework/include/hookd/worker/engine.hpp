@@ -72,7 +72,10 @@ class Engine {
 
   // The lease a claimed delivery gets: twice the handler timeout plus a margin (the
   // timeout itself, at most 10 s), so that the engine's own timeout acts first and a lease
-  // expires only when hookd went away (30 s → 70 s, 1 s → 3 s).
+  // expires only when hookd went away (30 s → 70 s, 1 s → 3 s). For that, a claimed
+  // delivery must start within handler_timeout: one still queued then (behind calls that
+  // overran their timeout and still hold their threads) is released (pending again, no
+  // attempt used), and no delivery is claimed for a thread stuck in such a call.
   static std::chrono::milliseconds lease_for(std::chrono::milliseconds handler_timeout);
 
  private:
