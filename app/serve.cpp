@@ -1,5 +1,5 @@
 // `hookd serve [-c FILE]`: runs the server until SIGTERM/SIGINT; SIGHUP reloads routes,
-// secrets, handlers and plugin config.
+// secrets, handlers, plugin config and the oauth section.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -16,6 +16,7 @@
 #include "hookd/auth/oauth.hpp"
 #include "hookd/auth/throttle.hpp"
 #include "hookd/config/loader.hpp"
+#include "hookd/config/restart.hpp"
 #include "hookd/ingest/routes.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/server.hpp"
@@ -59,12 +60,17 @@ std::optional<worker::Instances> load_plugins(const config::Config& cfg) {
 }
 
 // Reloads on SIGHUP, on a thread of its own: loading plugins and building auth chains
-// must not hold up an I/O thread. A config that fails anywhere changes nothing.
+// must not hold up an I/O thread. A config that fails anywhere changes nothing. Applied:
+// routes, plugins and handlers, and the oauth section (clients, secrets, keys, ttl, issuer,
+// audience, paths, or the whole section added or removed; the throttle keeps counting).
+// Every other section that changed is named in a warning: it needs a restart.
 class Reloader {
  public:
+  // `oauth` is the server's OAuthServer (empty when it has none); the reloader may create
+  // it, and is the only one touching it while it runs.
   Reloader(std::string path, const config::Config& running, net::Server& server,
            worker::Engine& engine, outbox::Writer& writer, metrics::Registry& metrics,
-           const auth::OAuthServer* oauth, auth::Throttle& throttle)
+           std::optional<auth::OAuthServer>& oauth, auth::Throttle& throttle)
       : path_(std::move(path)),
         running_(running),
         server_(server),
@@ -114,13 +120,42 @@ class Reloader {
       return;
     }
     config::Config& next = *result.config;
+    std::string oauth_changes;
     try {
       auto instances = load_plugins(next);
       if (!instances) {
         spdlog::error("reload refused: a plugin failed (above); the old config stays");
         return;
       }
-      auto router = ingest::build_router(next, writer_, metrics_, oauth_, throttle_);
+      // Everything that can fail comes first; then the new oauth settings, router and
+      // handlers are switched to together.
+      std::shared_ptr<auth::OAuthServer::Settings> oauth_update;
+      std::optional<auth::OAuthServer> created;
+      const auth::OAuthServer* oauth = nullptr;
+      if (next.oauth && oauth_) {
+        oauth_update = oauth_->prepare(*next.oauth);
+        oauth = &*oauth_;
+      } else if (next.oauth) {
+        created.emplace(*next.oauth);
+        oauth = &*created;
+      }
+      auto router = ingest::build_router(next, writer_, metrics_, oauth, throttle_);
+      if (oauth_update) {
+        std::string changes = oauth_->apply(std::move(oauth_update));
+        if (!running_oauth_) {
+          oauth_changes = "oauth: the token endpoint is back";
+          if (!changes.empty()) oauth_changes += "; " + changes;
+        } else if (!changes.empty()) {
+          oauth_changes = "oauth: " + changes;
+        }
+      } else if (created) {
+        oauth_.emplace(std::move(*created));
+        oauth_changes = "oauth: the token endpoint was added";
+      } else if (oauth_ && running_oauth_) {
+        // The OAuthServer stays (with its throttle) in case the section comes back.
+        oauth_changes = "oauth: the token endpoint was removed";
+      }
+      running_oauth_ = next.oauth.has_value();
       server_.set_router(std::move(router));
       engine_.set_handlers(worker::handlers_for(next, *instances));
     } catch (const auth::BuildError& e) {
@@ -131,26 +166,24 @@ class Reloader {
       return;
     }
     warn_open_routes(next);
-    if (next.workers.threads != running_.workers.threads ||
-        next.workers.handler_timeout != running_.workers.handler_timeout ||
-        next.storage.path != running_.storage.path ||
-        next.server.listen != running_.server.listen ||
-        next.oauth.has_value() != running_.oauth.has_value()) {
-      spdlog::warn(
-          "reload: server, admin, storage, oauth and workers settings take effect only "
-          "after a restart");
+    if (auto names = config::restart_only_changes(running_, next); !names.empty()) {
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      spdlog::warn("reload: changes to {} take effect only after a restart", list);
     }
+    if (!oauth_changes.empty()) spdlog::info("reload: {}", oauth_changes);
     spdlog::info("reloaded {}: {} routes, {} plugins", path_, next.routes.size(),
                  next.plugins.size());
   }
 
   const std::string path_;
-  const config::Config& running_;
+  const config::Config& running_;  // as started: what restart_only_changes compares with
   net::Server& server_;
   worker::Engine& engine_;
   outbox::Writer& writer_;
   metrics::Registry& metrics_;
-  const auth::OAuthServer* oauth_;
+  std::optional<auth::OAuthServer>& oauth_;
+  bool running_oauth_ = oauth_.has_value();  // whether the served config has an oauth section
   auth::Throttle& throttle_;
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -210,8 +243,7 @@ int serve(const std::string& path) {
                          ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr,
                                               throttle),
                          metrics, [&writer] { return writer.unavailable_reason(); });
-      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth ? &*oauth : nullptr,
-                        throttle);
+      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth, throttle);
       server.on_hangup([&reloader] { reloader.request(); });
       server.run();
       reloader.stop();

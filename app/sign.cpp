@@ -2,6 +2,7 @@
 // route's auth chain, made with the secrets the config holds, and a ready curl line.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -28,8 +29,8 @@ std::string now_unix() {
 
 // What one item needs attached; nullopt (with `why`) when the config cannot produce it.
 std::optional<Signed> sign_item(const config::AuthItemConfig& item, const config::Config& cfg,
-                                const std::string& body, const std::string& content_type,
-                                std::string& why) {
+                                const std::string& route, const std::string& body,
+                                const std::string& content_type, std::string& why) {
   using K = config::AuthItemConfig::Kind;
   switch (item.kind) {
     case K::basic:
@@ -45,9 +46,17 @@ std::optional<Signed> sign_item(const config::AuthItemConfig& item, const config
         why = "bearer: tokens of an external authorization server cannot be made here";
         return std::nullopt;
       }
-      auth::OAuthServer server(*cfg.oauth);
-      return Signed{
-          {{"Authorization", "Bearer " + server.issue_token(cfg.oauth->clients.front().id)}}, {}};
+      // The first client whose tokens this route accepts (oauth.clients[].routes).
+      for (const auto& client : cfg.oauth->clients) {
+        if (client.routes && std::find(client.routes->begin(), client.routes->end(), route) ==
+                                 client.routes->end()) {
+          continue;
+        }
+        auth::OAuthServer server(*cfg.oauth);
+        return Signed{{{"Authorization", "Bearer " + server.issue_token(client.id)}}, {}};
+      }
+      why = "bearer: no oauth client may use route '" + route + "' (see their 'routes')";
+      return std::nullopt;
     }
     case K::hmac:
       return auth::HmacSigner(item.hmac).sign(body, ingest::generate_event_id(), "ping", now_unix(),
@@ -59,7 +68,7 @@ std::optional<Signed> sign_item(const config::AuthItemConfig& item, const config
       return Signed{};  // nothing to attach: the request must come from an allowed address
     case K::any:
       for (const auto& sub : item.any) {
-        if (auto s = sign_item(sub, cfg, body, content_type, why)) return s;
+        if (auto s = sign_item(sub, cfg, route, body, content_type, why)) return s;
       }
       return std::nullopt;
   }
@@ -68,11 +77,12 @@ std::optional<Signed> sign_item(const config::AuthItemConfig& item, const config
 
 // Every item of the chain must pass, so every one must be signable; their headers add up.
 std::optional<Signed> sign_chain(const std::vector<config::AuthItemConfig>& items,
-                                 const config::Config& cfg, const std::string& body,
-                                 const std::string& content_type, std::string& why) {
+                                 const config::Config& cfg, const std::string& route,
+                                 const std::string& body, const std::string& content_type,
+                                 std::string& why) {
   Signed all;
   for (const auto& item : items) {
-    auto s = sign_item(item, cfg, body, content_type, why);
+    auto s = sign_item(item, cfg, route, body, content_type, why);
     if (!s) return std::nullopt;
     all.headers.insert(all.headers.end(), s->headers.begin(), s->headers.end());
     if (!s->query.empty()) all.query = s->query;
@@ -114,7 +124,9 @@ int sign(const std::string& path, const std::string& route_name, const std::stri
   std::string why = "the route has no auth item that can be signed";
   std::optional<Signed> s;
   try {
-    s = route->auth.open ? Signed{} : sign_chain(route->auth.items, *cfg, body, content_type, why);
+    s = route->auth.open
+            ? Signed{}
+            : sign_chain(route->auth.items, *cfg, route->name, body, content_type, why);
   } catch (const std::exception& e) {
     why = e.what();
   }

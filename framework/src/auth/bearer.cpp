@@ -1,5 +1,6 @@
-// The `bearer` auth item: an `Authorization: Bearer` JWT checked by a TokenVerifier, either
-// the built-in oauth endpoint's (`issuer: self`) or one built from a JWKS file.
+// The `bearer` auth item: an `Authorization: Bearer` JWT checked either by the built-in
+// oauth endpoint's SelfIssuedVerifier (`issuer: self`) or by a TokenVerifier built from a
+// JWKS file.
 #include "hookd/auth/bearer.hpp"
 
 #include <spdlog/spdlog.h>
@@ -19,26 +20,46 @@ namespace {
 constexpr std::string_view kMissingChallenge = "Bearer realm=\"hookd\"";
 constexpr std::string_view kInvalidChallenge = "Bearer error=\"invalid_token\"";
 
-class BearerCheck final : public Check {
+Result refused(const http::Request& request, JwtStatus status) {
+  spdlog::debug("bearer token from {} refused: {}", request.peer, to_string(status));
+  if (status == JwtStatus::expired) return Result::unauthorized("expired_token", kInvalidChallenge);
+  return Result::unauthorized("invalid_token", kInvalidChallenge);
+}
+
+// `bearer: {jwks, issuer, ...}`: a fixed verifier built from the JWKS file.
+class JwksBearerCheck final : public Check {
  public:
-  // `verifier` must outlive the check; `owned` (may be null) is kept alive here.
-  BearerCheck(const TokenVerifier* verifier, std::unique_ptr<TokenVerifier> owned)
-      : owned_(std::move(owned)), verifier_(verifier) {}
+  explicit JwksBearerCheck(TokenVerifier verifier) : verifier_(std::move(verifier)) {}
 
   Result check(const http::Request& request, const Context& context) const override {
     auto token = bearer_token(request);
     if (!token) return Result::unauthorized("missing_credentials", kMissingChallenge);
-    JwtVerification v = verifier_->verify(*token, context.now);
-    if (v.ok()) return Result::ok();
-    spdlog::debug("bearer token from {} refused: {}", request.peer, to_string(v.status));
-    if (v.status == JwtStatus::expired)
-      return Result::unauthorized("expired_token", kInvalidChallenge);
-    return Result::unauthorized("invalid_token", kInvalidChallenge);
+    JwtVerification v = verifier_.verify(*token, context.now);
+    return v.ok() ? Result::ok() : refused(request, v.status);
   }
 
  private:
-  std::unique_ptr<TokenVerifier> owned_;
-  const TokenVerifier* verifier_;
+  TokenVerifier verifier_;
+};
+
+// `bearer: {issuer: self}`: the built-in endpoint's tokens, against its current config.
+class SelfIssuedBearerCheck final : public Check {
+ public:
+  SelfIssuedBearerCheck(std::shared_ptr<const SelfIssuedVerifier> verifier, std::string audience,
+                        std::string route)
+      : verifier_(std::move(verifier)), audience_(std::move(audience)), route_(std::move(route)) {}
+
+  Result check(const http::Request& request, const Context& context) const override {
+    auto token = bearer_token(request);
+    if (!token) return Result::unauthorized("missing_credentials", kMissingChallenge);
+    JwtVerification v = verifier_->verify(*token, audience_, route_, context.now);
+    return v.ok() ? Result::ok() : refused(request, v.status);
+  }
+
+ private:
+  std::shared_ptr<const SelfIssuedVerifier> verifier_;
+  std::string audience_;  // empty: the endpoint's
+  std::string route_;
 };
 
 std::vector<JwsAlgorithm> parse_algorithms(const std::vector<std::string>& names,
@@ -121,16 +142,8 @@ std::unique_ptr<Check> make_bearer(const config::BearerAuthConfig& config,
                        "bearer: `issuer: self` verifies the built-in token endpoint's tokens, "
                        "but the config has no `oauth` section");
     }
-    const TokenVerifier& self = *context.self_issued;
-    if (config.audience.empty() || config.audience == self.policy().audience) {
-      return std::make_unique<BearerCheck>(&self, nullptr);
-    }
-    // The route narrows the audience: same keys, its own policy.
-    JwtPolicy policy = self.policy();
-    policy.audience = config.audience;
-    auto owned = std::make_unique<TokenVerifier>(self.keys(), std::move(policy));
-    const TokenVerifier* ptr = owned.get();
-    return std::make_unique<BearerCheck>(ptr, std::move(owned));
+    return std::make_unique<SelfIssuedBearerCheck>(context.self_issued, config.audience,
+                                                   context.route);
   }
   if (config.jwks.empty() || config.issuer.empty()) {
     throw BuildError(where, "bearer: give `issuer: self`, or 'jwks' and 'issuer'");
@@ -139,11 +152,10 @@ std::unique_ptr<Check> make_bearer(const config::BearerAuthConfig& config,
   policy.algorithms = parse_algorithms(config.algorithms, where);
   policy.issuer = config.issuer;
   policy.audience = config.audience;
+  policy.typ = config.typ;
   try {
-    auto owned = std::make_unique<TokenVerifier>(
+    return std::make_unique<JwksBearerCheck>(
         TokenVerifier::from_jwks_file(config.jwks, std::move(policy)));
-    const TokenVerifier* ptr = owned.get();
-    return std::make_unique<BearerCheck>(ptr, std::move(owned));
   } catch (const JwtError& e) {
     throw BuildError(where, std::string("bearer: ") + e.what());
   }

@@ -246,7 +246,24 @@ std::optional<JwtKey> import_jwk(const json::object& o, const std::string& label
   return out;
 }
 
-// --- claims -----------------------------------------------------------------------------
+// --- header and claims ------------------------------------------------------------------
+
+// RFC 7515 4.1.9: media type names are case-insensitive, and "at+jwt" means
+// "application/at+jwt".
+bool same_media_type(std::string_view a, std::string_view b) {
+  constexpr std::string_view kPrefix = "application/";
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  auto equal = [&](std::string_view x, std::string_view y) {
+    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(),
+                                              [&](char p, char q) { return lower(p) == lower(q); });
+  };
+  auto strip = [&](std::string_view t) {
+    return t.size() > kPrefix.size() && equal(t.substr(0, kPrefix.size()), kPrefix)
+               ? t.substr(kPrefix.size())
+               : t;
+  };
+  return equal(strip(a), strip(b));
+}
 
 std::optional<json::object> parse_object(std::string_view b64) {
   auto text = crypto::base64url_decode(b64);
@@ -407,8 +424,9 @@ std::string sign_jwt(std::string_view payload_json, const JwtKey& key, std::stri
 
 std::string_view to_string(JwtStatus status) {
   static constexpr std::string_view kNames[] = {
-      "valid",          "malformed", "disallowed_algorithm", "unknown_key",  "bad_signature",
-      "missing_expiry", "expired",   "not_yet_valid",        "wrong_issuer", "wrong_audience"};
+      "valid",          "malformed",      "disallowed_algorithm", "unknown_key",  "bad_signature",
+      "missing_expiry", "expired",        "not_yet_valid",        "wrong_issuer", "wrong_audience",
+      "wrong_type",     "unknown_client", "route_not_allowed"};
   return kNames[static_cast<std::size_t>(status)];
 }
 
@@ -446,6 +464,12 @@ JwtVerification verify_jwt(std::string_view token, std::span<const JwtKey> keys,
     return fail(JwtStatus::disallowed_algorithm);
   }
   if (header->contains("crit")) return fail(JwtStatus::malformed);  // no extension understood
+  if (!policy.typ.empty()) {
+    const json::value* typ = header->if_contains("typ");
+    if (typ == nullptr || !typ->is_string() || !same_media_type(typ->get_string(), policy.typ)) {
+      return fail(JwtStatus::wrong_type);
+    }
+  }
   std::optional<std::string_view> kid;
   if (const json::value* k = header->if_contains("kid")) {
     if (!k->is_string()) return fail(JwtStatus::malformed);
@@ -475,6 +499,9 @@ JwtVerification verify_jwt(std::string_view token, std::span<const JwtKey> keys,
   if (status != JwtStatus::valid) return fail(status);
   if (const json::value* sub = claims->if_contains("sub"); sub && sub->is_string()) {
     out.subject = std::string(sub->get_string());
+  }
+  if (const json::value* id = claims->if_contains("client_id"); id && id->is_string()) {
+    out.client_id = std::string(id->get_string());
   }
   out.status = JwtStatus::valid;
   return out;

@@ -1,10 +1,12 @@
-// The shared state of the built-in OAuth server, between oauth_server.cpp (construction,
-// JWKS endpoint) and oauth_token.cpp (the token endpoint). Private to src/auth.
+// The state of the built-in OAuth server, shared by oauth_server.cpp (construction, reload,
+// JWKS endpoint, verifier) and oauth_token.cpp (the token endpoint). Private to src/auth.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -12,13 +14,36 @@
 
 namespace hookd::auth {
 
-struct OAuthServer::State {
+// One `oauth` config, loaded: immutable once published by Core::publish().
+struct OAuthServer::Settings {
+  using TimePoint = std::chrono::system_clock::time_point;
   struct Client {
     std::string id;
     std::string secret_sha256;  // 32 bytes; the plain secret is never kept
+    std::optional<std::vector<std::string>> routes;  // nullopt: every route
+    bool may_use(std::string_view route) const;
+  };
+  // A signing key replaced by a reload: verifies (and is published) until `until`.
+  struct Retired {
+    SigningKey key;
+    TimePoint until;
   };
 
-  State(const config::OAuthConfig& config, Clock clock, AuthThrottle::Limits limits);
+  // Loads the signing keys and hashes the client secrets; throws std::runtime_error.
+  explicit Settings(const config::OAuthConfig& config);
+
+  // Takes over from `current` at `now`: its retired keys that still verify, and its signing
+  // key when this one differs (until now + its token_ttl). Before publishing.
+  void succeed(const Settings& current, TimePoint now);
+
+  const Client* find_client(std::string_view id) const;
+  // The keys that verify at `now`: the signing key, the .previous file's, the retired ones
+  // whose tokens may still be valid.
+  std::span<const JwtKey> keys_at(TimePoint now) const;
+  // The JWKS document of keys_at(now).
+  std::string jwks_at(TimePoint now) const;
+  // The signed access token of `client_id` issued at `now`.
+  std::string issue(std::string_view client_id, TimePoint now) const;
 
   std::string token_path;
   std::string jwks_path;
@@ -27,17 +52,53 @@ struct OAuthServer::State {
   std::chrono::seconds token_ttl{3600};
   std::vector<Client> clients;
   SigningKey key;
-  std::optional<SigningKey> previous;  // verify-only, during a rotation
-  TokenVerifier verifier;
-  std::string jwks;  // the JWKS document served at jwks_path
-  Clock clock;
-  AuthThrottle throttle;
+  std::optional<SigningKey> previous;  // verify-only, during a manual rotation
+  std::vector<Retired> retired;        // latest `until` first
+  JwtPolicy policy;                    // iss, aud, typ at+jwt, the keys' algorithms
 
-  const Client* find_client(std::string_view id) const;
-  // The signed access token of `client_id` issued at `now`.
-  std::string issue(std::string_view client_id, std::chrono::system_clock::time_point now) const;
+ private:
+  void index_keys();
+  std::vector<JwtKey> keys_;               // key, previous, then retired's, in that order
+  std::vector<std::string> jwks_members_;  // the public JWK of each of keys_
 };
 
-std::shared_ptr<http::Endpoint> make_token_endpoint(std::shared_ptr<OAuthServer::State> state);
+// At most one log line per interval for one kind of event; the lines left out are counted
+// and reported with the next one. Thread-safe (a mutex).
+class LogLimiter {
+ public:
+  using TimePoint = std::chrono::system_clock::time_point;
+  explicit LogLimiter(std::chrono::milliseconds interval) : interval_(interval) {}
+  // Whether to write a line now: the number of lines suppressed since the last one
+  // written, or nullopt to leave this one out.
+  std::optional<std::size_t> admit(TimePoint now);
+
+ private:
+  const std::chrono::milliseconds interval_;
+  std::mutex mutex_;
+  std::optional<TimePoint> last_;
+  std::size_t suppressed_ = 0;
+};
+
+// What the endpoints, the verifier and the OAuthServer handle share: the current Settings,
+// the clock, the throttle and the log limiter (which a reload keeps).
+struct OAuthServer::Core final : SelfIssuedVerifier {
+  Core(std::shared_ptr<const Settings> settings, Clock clock, Throttle::Limits limits);
+
+  std::shared_ptr<const Settings> settings() const;
+  void publish(std::shared_ptr<const Settings> next);
+
+  JwtVerification verify(std::string_view token, std::string_view audience, std::string_view route,
+                         std::chrono::system_clock::time_point now) const override;
+
+  const Clock clock;
+  Throttle throttle;
+  LogLimiter failure_log{std::chrono::seconds(1)};  // failed client authentications
+
+ private:
+  mutable std::mutex mutex_;  // guards settings_ (the pointer, not what it points to)
+  std::shared_ptr<const Settings> settings_;
+};
+
+std::shared_ptr<http::Endpoint> make_token_endpoint(std::shared_ptr<OAuthServer::Core> core);
 
 }  // namespace hookd::auth

@@ -1,166 +1,174 @@
-// OAuthServer: builds the shared state from the `oauth` config (clients, signing keys,
-// verifier), issues access tokens, and serves the JWKS of the signing keys.
-#include <openssl/rand.h>
+// OAuthServer: the current Settings behind the token endpoint, the JWKS endpoint and the
+// self-issued verifier; a reload swaps them and says what changed.
 #include <spdlog/spdlog.h>
 
-#include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-
-#include <filesystem>
+#include <algorithm>
 #include <stdexcept>
 
 #include "hookd/crypto/compare.hpp"
-#include "hookd/crypto/encoding.hpp"
 #include "oauth_internal.hpp"
 
 namespace hookd::auth {
 namespace {
-namespace json = boost::json;
-using State = OAuthServer::State;
+using Settings = OAuthServer::Settings;
+using Core = OAuthServer::Core;
 
 const std::string kJwksName = "oauth-jwks";
 
-std::vector<State::Client> hashed_clients(const config::OAuthConfig& config) {
-  std::vector<State::Client> out;
-  for (const auto& c : config.clients) {
-    State::Client client{c.id, {}};
-    if (!c.secret.empty()) {
-      client.secret_sha256 = crypto::sha256(c.secret.str());
-    } else if (auto digest = crypto::hex_decode(c.secret_sha256.str());
-               digest && digest->size() == 32) {
-      client.secret_sha256 = std::move(*digest);
-    } else {
-      throw std::runtime_error("oauth client '" + c.id +
-                               "': give a secret or its SHA-256 as 64 hex digits");
-    }
-    out.push_back(std::move(client));
-  }
-  return out;
-}
-
-std::optional<SigningKey> previous_key(const std::string& signing_key) {
-  const std::string path = signing_key + ".previous";
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return std::nullopt;
-  spdlog::info("oauth: {} still verifies tokens (key rotation); delete it after token_ttl", path);
-  return SigningKey::load(path);
-}
-
-TokenVerifier self_verifier(const State& s) {
-  std::vector<JwtKey> keys{s.key.verifier()};
-  if (s.previous) keys.push_back(s.previous->verifier());
-  JwtPolicy policy;
-  policy.algorithms.clear();
-  for (const auto& k : keys) policy.algorithms.push_back(k.algorithm);
-  policy.issuer = s.issuer;
-  policy.audience = s.audience;
-  return TokenVerifier(std::move(keys), std::move(policy));
-}
-
-std::string jwks_document(const State& s) {
-  json::array keys;
-  keys.push_back(json::parse(s.key.public_jwk()));
-  if (s.previous) keys.push_back(json::parse(s.previous->public_jwk()));
-  json::object doc;
-  doc["keys"] = std::move(keys);
-  return json::serialize(doc);
-}
-
 class JwksEndpoint final : public http::Endpoint {
  public:
-  explicit JwksEndpoint(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+  explicit JwksEndpoint(std::shared_ptr<const Core> core) : core_(std::move(core)) {}
   std::string_view allow() const override { return "GET"; }
   const std::string& name() const override { return kJwksName; }
   boost::asio::awaitable<http::Response> handle(http::Request&) override {
-    http::Response r = http::Response::json(200, state_->jwks);
+    http::Response r = http::Response::json(200, core_->settings()->jwks_at(core_->clock()));
     r.content_type = "application/jwk-set+json";
     r.headers.emplace_back("Cache-Control", "public, max-age=300");
     co_return r;
   }
 
  private:
-  std::shared_ptr<const State> state_;
+  std::shared_ptr<const Core> core_;
 };
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// What a reload changed, for the log: client ids and key ids, never a secret.
+std::string describe_changes(const Settings& before, const Settings& after) {
+  std::vector<std::string> parts;
+  std::vector<std::string> added, removed, secret, routes;
+  for (const auto& c : after.clients) {
+    const Settings::Client* old = before.find_client(c.id);
+    if (old == nullptr) {
+      added.push_back(c.id);
+      continue;
+    }
+    if (!crypto::constant_time_equal(old->secret_sha256, c.secret_sha256)) secret.push_back(c.id);
+    if (old->routes != c.routes) routes.push_back(c.id);
+  }
+  for (const auto& c : before.clients) {
+    if (after.find_client(c.id) == nullptr) removed.push_back(c.id);
+  }
+  if (!added.empty()) parts.push_back("clients added: " + join(added));
+  if (!removed.empty())
+    parts.push_back("clients removed (their tokens are refused): " + join(removed));
+  if (!secret.empty()) parts.push_back("new secret for: " + join(secret));
+  if (!routes.empty()) parts.push_back("new routes for: " + join(routes));
+  if (before.issuer != after.issuer) {
+    parts.push_back("issuer changed (tokens with the old one are refused)");
+  }
+  if (before.audience != after.audience) parts.push_back("audience changed");
+  if (before.token_ttl != after.token_ttl) {
+    parts.push_back("token_ttl " + std::to_string(before.token_ttl.count()) + "s -> " +
+                    std::to_string(after.token_ttl.count()) + "s");
+  }
+  if (before.token_path != after.token_path || before.jwks_path != after.jwks_path) {
+    parts.push_back("endpoint paths changed");
+  }
+  if (before.key.kid() != after.key.kid()) {
+    std::string part = "signing key " + before.key.kid() + " -> " + after.key.kid();
+    if (std::any_of(after.retired.begin(), after.retired.end(),
+                    [&](const Settings::Retired& r) { return r.key.kid() == before.key.kid(); })) {
+      part += " (the old key verifies for " + std::to_string(before.token_ttl.count()) + "s more)";
+    }
+    parts.push_back(part);
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
 
 }  // namespace
 
-State::State(const config::OAuthConfig& config, Clock clock_fn, AuthThrottle::Limits limits)
-    : token_path(config.token_path),
-      jwks_path(config.jwks_path),
-      issuer(config.issuer),
-      audience(config.audience),
-      token_ttl(std::chrono::duration_cast<std::chrono::seconds>(config.token_ttl)),
-      clients(hashed_clients(config)),
-      key(SigningKey::load_or_create(config.signing_key)),
-      previous(previous_key(config.signing_key)),
-      verifier(self_verifier(*this)),
-      jwks(jwks_document(*this)),
-      clock(clock_fn ? std::move(clock_fn) : Clock(&std::chrono::system_clock::now)),
-      throttle(limits) {
-  if (token_ttl.count() <= 0) throw std::runtime_error("oauth: token_ttl must be at least 1s");
+Core::Core(std::shared_ptr<const Settings> settings, Clock clock_fn, Throttle::Limits limits)
+    : clock(clock_fn ? std::move(clock_fn) : Clock(&std::chrono::system_clock::now)),
+      throttle(limits),
+      settings_(std::move(settings)) {}
+
+std::shared_ptr<const Settings> Core::settings() const {
+  std::lock_guard lock(mutex_);
+  return settings_;
 }
 
-const State::Client* State::find_client(std::string_view id) const {
-  for (const auto& c : clients) {
-    if (c.id == id) return &c;
+void Core::publish(std::shared_ptr<const Settings> next) {
+  std::lock_guard lock(mutex_);
+  settings_.swap(next);
+  // The old Settings is released outside the lock (by `next`), or later by the last
+  // request that still holds it.
+}
+
+JwtVerification Core::verify(std::string_view token, std::string_view audience,
+                             std::string_view route,
+                             std::chrono::system_clock::time_point now) const {
+  auto s = settings();
+  const JwtPolicy* policy = &s->policy;
+  JwtPolicy narrowed;
+  if (!audience.empty() && audience != s->policy.audience) {
+    narrowed = s->policy;  // a route's own audience
+    narrowed.audience = std::string(audience);
+    policy = &narrowed;
   }
-  return nullptr;
+  JwtVerification v = verify_jwt(token, s->keys_at(now), *policy, now);
+  if (!v.ok()) return v;
+  // A token outlives the config it was issued under: its client must still be configured
+  // (a reload may have revoked it) and allowed on this route.
+  const Settings::Client* client = s->find_client(v.client_id);
+  if (client == nullptr) {
+    v.status = JwtStatus::unknown_client;
+  } else if (!client->may_use(route)) {
+    v.status = JwtStatus::route_not_allowed;
+  }
+  return v;
 }
 
-std::string State::issue(std::string_view client_id,
-                         std::chrono::system_clock::time_point now) const {
-  unsigned char nonce[16];
-  if (RAND_bytes(nonce, sizeof nonce) != 1) throw std::runtime_error("RAND_bytes failed");
-  const std::int64_t iat =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  json::object claims;
-  claims["iss"] = issuer;
-  claims["sub"] = client_id;
-  claims["client_id"] = client_id;  // RFC 9068 2.2
-  if (!audience.empty()) claims["aud"] = audience;
-  claims["iat"] = iat;
-  claims["exp"] = iat + token_ttl.count();
-  claims["jti"] = crypto::base64url_encode(
-      std::string_view(reinterpret_cast<const char*>(nonce), sizeof nonce));
-  return sign_jwt(json::serialize(claims), key.signer(), "at+jwt");
-}
-
-OAuthServer::OAuthServer(const config::OAuthConfig& config, Clock clock,
-                         AuthThrottle::Limits throttle)
-    : state_(std::make_shared<State>(config, std::move(clock), throttle)) {}
+OAuthServer::OAuthServer(const config::OAuthConfig& config, Clock clock, Throttle::Limits throttle)
+    : core_(std::make_shared<Core>(std::make_shared<const Settings>(config), std::move(clock),
+                                   throttle)) {}
 
 OAuthServer::~OAuthServer() = default;
 OAuthServer::OAuthServer(OAuthServer&&) noexcept = default;
 OAuthServer& OAuthServer::operator=(OAuthServer&&) noexcept = default;
 
-const TokenVerifier& OAuthServer::verifier() const {
-  return state_->verifier;
+std::shared_ptr<Settings> OAuthServer::prepare(const config::OAuthConfig& config) const {
+  return std::make_shared<Settings>(config);
 }
-const SigningKey& OAuthServer::signing_key() const {
-  return state_->key;
+
+std::string OAuthServer::apply(std::shared_ptr<Settings> next) {
+  if (next == nullptr) throw std::invalid_argument("OAuthServer::apply: no settings");
+  auto current = core_->settings();
+  next->succeed(*current, core_->clock());
+  std::string changes = describe_changes(*current, *next);
+  core_->publish(std::move(next));
+  return changes;
 }
-const std::string& OAuthServer::token_path() const {
-  return state_->token_path;
+
+std::shared_ptr<const SelfIssuedVerifier> OAuthServer::verifier() const {
+  return core_;
 }
-const std::string& OAuthServer::jwks_path() const {
-  return state_->jwks_path;
+
+SigningKey OAuthServer::signing_key() const {
+  return core_->settings()->key;
 }
 
 std::shared_ptr<http::Endpoint> OAuthServer::token_endpoint() const {
-  return make_token_endpoint(state_);
+  return make_token_endpoint(core_);
 }
 
 std::shared_ptr<http::Endpoint> OAuthServer::jwks_endpoint() const {
-  return std::make_shared<JwksEndpoint>(state_);
+  return std::make_shared<JwksEndpoint>(core_);
 }
 
 std::string OAuthServer::issue_token(std::string_view client_id) const {
-  const State::Client* client = state_->find_client(client_id);
+  auto s = core_->settings();
+  const Settings::Client* client = s->find_client(client_id);
   if (client == nullptr) {
     throw std::invalid_argument("oauth: no client '" + std::string(client_id) + "'");
   }
-  return state_->issue(client->id, state_->clock());
+  return s->issue(client->id, core_->clock());
 }
 
 }  // namespace hookd::auth

@@ -1,5 +1,6 @@
 // The token endpoint (RFC 6749 4.4): the client-credentials grant with client_secret_basic
 // or client_secret_post, RFC 6749 5.2 error answers, and the brute-force throttle.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/json/object.hpp>
@@ -16,7 +17,8 @@
 namespace hookd::auth {
 namespace {
 namespace json = boost::json;
-using State = OAuthServer::State;
+using Core = OAuthServer::Core;
+using Settings = OAuthServer::Settings;
 
 const std::string kName = "oauth-token";
 
@@ -44,6 +46,13 @@ bool is_form(std::string_view content_type) {
   while (!content_type.empty() && content_type.back() == ' ') content_type.remove_suffix(1);
   while (!content_type.empty() && content_type.front() == ' ') content_type.remove_prefix(1);
   return http::iequals(content_type, "application/x-www-form-urlencoded");
+}
+
+// The throttle key of a presented client id: the id itself, or the SHA-256 of a long one
+// (the table holds many keys; a client id can be as long as the body).
+std::string throttle_key(std::string_view id) {
+  if (id.size() <= 64) return "client:" + std::string(id);
+  return "client-sha256:" + crypto::hex_encode(crypto::sha256(id));
 }
 
 struct Credentials {
@@ -79,8 +88,10 @@ BasicStatus parse_basic(std::string_view value, std::vector<Credentials>& out) {
   return BasicStatus::ok;
 }
 
-http::Response respond(State& s, const http::Request& request) {
-  const auto now = s.clock();
+http::Response respond(Core& core, const http::Request& request) {
+  const auto now = core.clock();
+  const auto settings = core.settings();  // one config for the whole request
+  const Settings& s = *settings;
   auto content_type = request.header("content-type");
   if (!content_type || !is_form(*content_type)) {
     return oauth_error(400, "invalid_request",
@@ -138,12 +149,14 @@ http::Response respond(State& s, const http::Request& request) {
     candidates.push_back({*id, *secret});
   }
 
-  const State::Client* client = nullptr;
+  const Settings::Client* client = nullptr;
   for (const auto& c : candidates) client = client ? client : s.find_client(c.id);
-  const std::string peer_key = "peer:" + AuthThrottle::peer_key(request.peer);
-  const std::string client_key = client ? "client:" + client->id : std::string();
-  auto wait = s.throttle.retry_after(peer_key, now);
-  if (client) wait = std::max(wait, s.throttle.retry_after(client_key, now));
+  // Every presented id has a counter, known or not, so that a 429 does not tell which ids
+  // exist (an unknown id is blocked after as many failures as a known one).
+  const std::string peer_key = "peer:" + Throttle::peer_key(request.peer);
+  const std::string client_key = throttle_key(client ? client->id : candidates.front().id);
+  auto wait = std::max(core.throttle.retry_after(peer_key, now),
+                       core.throttle.retry_after(client_key, now));
   if (wait.count() > 0) {
     spdlog::debug("oauth: throttled a token request for '{}' from {}",
                   printable(candidates.front().id), request.peer);
@@ -155,23 +168,30 @@ http::Response respond(State& s, const http::Request& request) {
 
   // Constant time in the secret: compare SHA-256 digests, also for an unknown client.
   static const std::string kNoClient(32, '\0');
-  const State::Client* authenticated = nullptr;
+  const Settings::Client* authenticated = nullptr;
   for (const auto& c : candidates) {
-    const State::Client* known = s.find_client(c.id);
+    const Settings::Client* known = s.find_client(c.id);
     bool equal = crypto::constant_time_equal(crypto::sha256(c.secret),
                                              known ? known->secret_sha256 : kNoClient);
     if (known && equal && !authenticated) authenticated = known;
   }
   if (authenticated == nullptr) {
-    bool blocked = s.throttle.record_failure(peer_key, now);
-    if (client) blocked = s.throttle.record_failure(client_key, now) || blocked;
-    spdlog::warn("oauth: client authentication failed for '{}' from {} ({}): {}{}",
-                 printable(candidates.front().id), request.peer, method,
-                 client ? "wrong secret" : "unknown client",
-                 blocked ? "; further attempts are refused (429) for a while" : "");
+    bool blocked = core.throttle.record_failure(peer_key, now);
+    blocked = core.throttle.record_failure(client_key, now) || blocked;
+    // One line per second at most: a guesser must not be able to flood the log.
+    if (auto suppressed = core.failure_log.admit(now)) {
+      spdlog::warn("oauth: client authentication failed for '{}' from {} ({}): {}{}{}",
+                   printable(candidates.front().id), request.peer, method,
+                   client ? "wrong secret" : "unknown client",
+                   blocked ? "; further attempts are refused (429) for a while" : "",
+                   *suppressed > 0 ? fmt::format(" ({} more failures since the last line, "
+                                                 "not logged)",
+                                                 *suppressed)
+                                   : std::string());
+    }
     return oauth_error(401, "invalid_client", "client authentication failed");
   }
-  s.throttle.forget("client:" + authenticated->id);
+  core.throttle.forget(throttle_key(authenticated->id));
 
   json::object body;
   body["access_token"] = s.issue(authenticated->id, now);
@@ -187,21 +207,21 @@ http::Response respond(State& s, const http::Request& request) {
 
 class TokenEndpoint final : public http::Endpoint {
  public:
-  explicit TokenEndpoint(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  explicit TokenEndpoint(std::shared_ptr<Core> core) : core_(std::move(core)) {}
   std::string_view allow() const override { return "POST"; }
   const std::string& name() const override { return kName; }
   boost::asio::awaitable<http::Response> handle(http::Request& request) override {
-    co_return respond(*state_, request);  // CPU only: one ECDSA/EdDSA signature at most
+    co_return respond(*core_, request);  // CPU only: one ECDSA/EdDSA signature at most
   }
 
  private:
-  std::shared_ptr<State> state_;
+  std::shared_ptr<Core> core_;
 };
 
 }  // namespace
 
-std::shared_ptr<http::Endpoint> make_token_endpoint(std::shared_ptr<OAuthServer::State> state) {
-  return std::make_shared<TokenEndpoint>(std::move(state));
+std::shared_ptr<http::Endpoint> make_token_endpoint(std::shared_ptr<OAuthServer::Core> core) {
+  return std::make_shared<TokenEndpoint>(std::move(core));
 }
 
 }  // namespace hookd::auth

@@ -76,6 +76,7 @@ void read_bearer(Reader& r, const Entry& e, AuthItemConfig& item) {
   r.read_map(e, {{"issuer", [&](const Entry& v) { r.read_string(v, b.issuer); }},
                  {"jwks", [&](const Entry& v) { r.read_string(v, b.jwks); }},
                  {"audience", [&](const Entry& v) { r.read_string(v, b.audience); }},
+                 {"typ", [&](const Entry& v) { r.read_string(v, b.typ); }},
                  {"algorithms", [&](const Entry& v) {
                     has_algorithms = true;
                     b.algorithms.clear();
@@ -92,9 +93,11 @@ void read_bearer(Reader& r, const Entry& e, AuthItemConfig& item) {
   if (b.issuer == "self") {
     b.self_issued = true;
     b.issuer.clear();
-    if (!b.jwks.empty() || has_algorithms) {
-      r.error(item.where, e.path + ": `issuer: self` verifies the built-in oauth endpoint's "
-                                   "tokens; it takes no 'jwks' or 'algorithms'");
+    if (!b.jwks.empty() || has_algorithms || !b.typ.empty()) {
+      r.error(item.where, e.path +
+                              ": `issuer: self` verifies the built-in oauth endpoint's "
+                              "tokens (always typ at+jwt); it takes no 'jwks', "
+                              "'algorithms' or 'typ'");
     }
   } else if (b.jwks.empty() || b.issuer.empty()) {
     r.error(item.where, e.path + ": give `issuer: self`, or 'jwks' (a JWKS file) and 'issuer'");

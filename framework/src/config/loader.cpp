@@ -2,6 +2,7 @@
 // The sections themselves are read in sections.cpp and routes.cpp.
 #include "hookd/config/loader.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "hookd/config/substitute.hpp"
@@ -23,9 +24,22 @@ bool uses_self_issued_bearer(const std::vector<AuthItemConfig>& items, Location&
   return false;
 }
 
-// What no single section can check: references from routes to the oauth section, and
+// What no single section can check: references between routes and the oauth section, and
 // paths that two listeners' endpoints would share.
 void check_across_sections(Reader& r, const Config& config) {
+  if (config.oauth) {
+    for (const auto& client : config.oauth->clients) {
+      if (!client.routes) continue;
+      for (std::size_t i = 0; i < client.routes->size(); ++i) {
+        const std::string& name = (*client.routes)[i];
+        if (std::none_of(config.routes.begin(), config.routes.end(),
+                         [&](const RouteConfig& route) { return route.name == name; })) {
+          r.error(client.route_where[i],
+                  "oauth client '" + client.id + "': no route is named '" + name + "'");
+        }
+      }
+    }
+  }
   for (const auto& route : config.routes) {
     Location where;
     if (!config.oauth && uses_self_issued_bearer(route.auth.items, where)) {

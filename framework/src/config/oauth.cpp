@@ -28,11 +28,26 @@ void read_client(Reader& r, const Entry& e, OAuthClientConfig& c) {
                       r.error(v.mark(), v.path + ": must not be empty");
                     }
                   }},
-                 {"secret_sha256", [&](const Entry& v) {
+                 {"secret_sha256",
+                  [&](const Entry& v) {
                     if (auto s = r.scalar(v, "64 hex digits"); s && is_sha256_hex(s->text)) {
                       c.secret_sha256 = Secret(s->text);
                     } else if (s) {
                       r.error(v.mark(), v.path + ": expected 64 hex digits (a SHA-256)");
+                    }
+                  }},
+                 {"routes", [&](const Entry& v) {
+                    // Route names; that each names a route is checked with the routes
+                    // (check_across_sections in loader.cpp).
+                    c.routes.emplace();
+                    for (auto& [value, entry] : r.read_string_list(v)) {
+                      c.routes->push_back(value.text);
+                      c.route_where.push_back(r.location(entry.mark()));
+                    }
+                    if (c.routes->empty()) {
+                      r.error(v.mark(), v.path +
+                                            ": must name at least one route (without "
+                                            "'routes' the client may use every route)");
                     }
                   }}});
   if (c.id.empty()) r.error(where, e.path + ": missing the required key 'id'");

@@ -140,21 +140,60 @@ BOOST_AUTO_TEST_CASE(build_errors_name_the_item) {
   BOOST_CHECK_THROW(make_bearer(self, {}, kWhere), BuildError);  // no oauth section
 }
 
-BOOST_AUTO_TEST_CASE(self_issued_uses_the_context_verifier) {
-  Issuer issuer;
-  JwtPolicy policy;
-  policy.issuer = "https://as.example";
-  TokenVerifier verifier({issuer.key}, policy);
+// Stands in for the oauth endpoint: remembers what the check asked, answers `answer`.
+struct FakeSelfIssued final : SelfIssuedVerifier {
+  JwtVerification verify(std::string_view token, std::string_view audience, std::string_view route,
+                         std::chrono::system_clock::time_point now) const override {
+    asked = {std::string(token), std::string(audience), std::string(route)};
+    asked_at = now;
+    return {answer, "svc", "svc"};
+  }
+  JwtStatus answer = JwtStatus::valid;
+  mutable std::vector<std::string> asked;
+  mutable std::chrono::system_clock::time_point asked_at;
+};
+
+BOOST_AUTO_TEST_CASE(self_issued_asks_the_context_verifier) {
+  auto fake = std::make_shared<FakeSelfIssued>();
   config::BearerAuthConfig self;
   self.self_issued = true;
-  BuildContext ctx{&verifier};
-  auto check = make_bearer(self, ctx, kWhere);
-  BOOST_TEST(run(*check, "Bearer " + issuer.token(600, "anything")).passed());
+  auto check = make_bearer(self, BuildContext{fake, "orders"}, kWhere);
+  BOOST_TEST(run(*check, "Bearer abc").passed());
+  BOOST_TEST((fake->asked == std::vector<std::string>{"abc", "", "orders"}));
+  BOOST_TEST((fake->asked_at == kNow));
   // A route may narrow the audience of self-issued tokens.
   self.audience = "hookd";
-  auto narrow = make_bearer(self, ctx, kWhere);
-  BOOST_TEST(run(*narrow, "Bearer " + issuer.token(600, "hookd")).passed());
-  BOOST_TEST(run(*narrow, "Bearer " + issuer.token(600, "anything")).reason == "invalid_token");
+  auto narrow = make_bearer(self, BuildContext{fake, "orders"}, kWhere);
+  BOOST_TEST(run(*narrow, "Bearer abc").passed());
+  BOOST_TEST(fake->asked[1] == "hookd");
+  for (auto status : {JwtStatus::unknown_client, JwtStatus::route_not_allowed,
+                      JwtStatus::wrong_type, JwtStatus::bad_signature}) {
+    fake->answer = status;
+    BOOST_TEST(run(*check, "Bearer abc").reason == "invalid_token");
+  }
+  fake->answer = JwtStatus::expired;
+  BOOST_TEST(run(*check, "Bearer abc").reason == "expired_token");
+  BOOST_TEST(run(*check, "").reason == "missing_credentials");
+}
+
+// An external issuer's access tokens: `typ` is checked when the item sets it.
+BOOST_AUTO_TEST_CASE(external_typ_is_checked_when_set) {
+  test::TempDir dir;
+  Issuer issuer;
+  auto cfg = external(dir.write("jwks.json", issuer.jwks()));
+  auto with_typ = [&](std::string_view typ) {
+    json::object c{{"iss", "https://as.example"}, {"aud", "hookd"}, {"exp", kNowS + 600}};
+    return "Bearer " + sign_jwt(json::serialize(c), issuer.key, typ);
+  };
+  // Not set: any typ passes (as before).
+  BOOST_TEST(run(*make_bearer(cfg, {}, kWhere), with_typ("JWT")).passed());
+  cfg.typ = "at+jwt";
+  auto check = make_bearer(cfg, {}, kWhere);
+  BOOST_TEST(run(*check, with_typ("at+jwt")).passed());
+  BOOST_TEST(run(*check, with_typ("AT+JWT")).passed());
+  BOOST_TEST(run(*check, with_typ("application/at+jwt")).passed());
+  BOOST_TEST(run(*check, with_typ("JWT")).reason == "invalid_token");
+  BOOST_TEST(run(*check, with_typ("x/at+jwt")).reason == "invalid_token");
 }
 
 BOOST_AUTO_TEST_CASE(bearer_token_extraction) {

@@ -204,6 +204,38 @@ BOOST_AUTO_TEST_CASE(issuer_and_audience) {
   BOOST_TEST(verify(sign(c, key), key, open) == JwtStatus::valid);
 }
 
+// RFC 9068 access tokens carry `typ: at+jwt`; a policy that asks for it refuses an ID token
+// or any other JWT signed by the same key (RFC 8725 3.11).
+BOOST_AUTO_TEST_CASE(typ_checked_when_the_policy_sets_it) {
+  JwtKey key = make_jwt_key(ec_key(), "k");
+  JwtPolicy at = policy();
+  at.typ = "at+jwt";
+  auto typed = [&](std::string_view typ) { return sign_jwt(json::serialize(claims()), key, typ); };
+  BOOST_TEST(verify(typed("at+jwt"), key, at) == JwtStatus::valid);
+  BOOST_TEST(verify(typed("AT+JWT"), key, at) == JwtStatus::valid);
+  BOOST_TEST(verify(typed("application/at+jwt"), key, at) == JwtStatus::valid);
+  BOOST_TEST(verify(typed("Application/AT+jwt"), key, at) == JwtStatus::valid);
+  BOOST_TEST(verify(typed("JWT"), key, at) == JwtStatus::wrong_type);
+  BOOST_TEST(verify(typed("at+jwt2"), key, at) == JwtStatus::wrong_type);
+  BOOST_TEST(verify(typed("text/at+jwt"), key, at) == JwtStatus::wrong_type);
+  BOOST_TEST(verify(typed("application/"), key, at) == JwtStatus::wrong_type);
+  // No typ at all, or not a string.
+  std::string header = R"({"alg":"ES256","kid":"k"})";
+  BOOST_TEST(verify(sign_jws(header, json::serialize(claims()), key), key, at) ==
+             JwtStatus::wrong_type);
+  header = R"({"alg":"ES256","kid":"k","typ":7})";
+  BOOST_TEST(verify(sign_jws(header, json::serialize(claims()), key), key, at) ==
+             JwtStatus::wrong_type);
+  // A policy without typ looks at none.
+  BOOST_TEST(verify(typed("JWT"), key) == JwtStatus::valid);
+  // client_id is reported (RFC 9068 2.2).
+  auto c = claims();
+  c["client_id"] = "jofi";
+  std::vector<JwtKey> keys{public_of(key)};
+  BOOST_TEST(verify_jwt(sign_jwt(json::serialize(c), key, "at+jwt"), keys, at, kNow).client_id ==
+             "jofi");
+}
+
 BOOST_AUTO_TEST_CASE(alg_none_refused) {
   JwtKey key = make_jwt_key(ec_key());
   for (const char* header : {R"({"alg":"none"})", R"({"alg":"None"})", R"({"alg":"NONE"})"}) {

@@ -129,4 +129,32 @@ BOOST_AUTO_TEST_CASE(oauth_section) {
   BOOST_TEST(h.message.find("of the oauth endpoint") != std::string::npos);
 }
 
+// OAuth tokens scoped to routes: a client's `routes` must name routes of the file.
+BOOST_AUTO_TEST_CASE(oauth_client_routes) {
+  const std::string routes =
+      "routes:\n"
+      "  - { name: a, path: /a, auth: [ { bearer: { issuer: self } } ] }\n"
+      "  - { name: b, path: /b, auth: [ { bearer: { issuer: self } } ] }\n";
+  auto c = load_ok(routes +
+                   "oauth:\n  clients:\n    - { id: x, secret: s, routes: [a] }\n"
+                   "    - { id: y, secret: s }\n");
+  BOOST_REQUIRE(c.oauth->clients[0].routes.has_value());
+  BOOST_TEST(*c.oauth->clients[0].routes == std::vector<std::string>{"a"});
+  BOOST_TEST(!c.oauth->clients[1].routes.has_value());  // every route
+  auto e =
+      one_error(routes + "oauth:\n  clients:\n    - { id: x, secret: s, routes: [a, nope] }\n");
+  BOOST_TEST(e.str() == "test.yaml:6:39: oauth client 'x': no route is named 'nope'");
+  auto f = one_error(routes + "oauth:\n  clients:\n    - { id: x, secret: s, routes: [] }\n");
+  BOOST_TEST(f.message.find("must name at least one route") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bearer_typ) {
+  auto c = load_ok(
+      route_with("      - bearer: { jwks: keys.json, issuer: https://as.example, typ: at+jwt }\n"));
+  BOOST_TEST(c.routes[0].auth.items[0].bearer.typ == "at+jwt");
+  // Self-issued tokens are always at+jwt: nothing to configure.
+  auto e = one_error(route_with("      - bearer: { issuer: self, typ: JWT }\n") + kOauth);
+  BOOST_TEST(e.message.find("it takes no 'jwks', 'algorithms' or 'typ'") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

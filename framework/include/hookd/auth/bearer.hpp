@@ -1,8 +1,10 @@
-// TokenVerifier: the keys and policy that bearer access tokens are checked against. The
-// `bearer` auth item (make_bearer in items.hpp) and the built-in oauth endpoint share it.
+// TokenVerifier: the keys and policy that bearer access tokens are checked against, and
+// SelfIssuedVerifier, what `bearer: {issuer: self}` asks of the built-in oauth endpoint.
+// The `bearer` auth item (make_bearer in items.hpp) uses both.
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +35,23 @@ class TokenVerifier {
  private:
   std::vector<JwtKey> keys_;
   JwtPolicy policy_;
+};
+
+// The tokens of the built-in oauth endpoint (auth/oauth.hpp), checked against its config as
+// it is at the moment of the call: a reload (SIGHUP) changes its keys, clients and audience,
+// and chains built before it see the change.
+// Thread-safety: verify() runs on every I/O thread at once.
+// Ownership: shared (std::shared_ptr) by the chains and the endpoint, so that a router still
+// answering a request after a reload keeps what it uses alive.
+class SelfIssuedVerifier {
+ public:
+  virtual ~SelfIssuedVerifier() = default;
+  // Signature (a current key, or a retired one until its tokens expired), `typ` at+jwt,
+  // `exp`, `iss`, `aud` (`audience` when not empty, else the endpoint's), and the token's
+  // `client_id` still a configured client that may use `route`.
+  virtual JwtVerification verify(std::string_view token, std::string_view audience,
+                                 std::string_view route,
+                                 std::chrono::system_clock::time_point now) const = 0;
 };
 
 // The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, RFC 6750

@@ -23,13 +23,16 @@ class BuildError : public std::runtime_error {
   std::string str() const;
 };
 
-class TokenVerifier;  // bearer.hpp: verifies JWT access tokens
+class SelfIssuedVerifier;  // bearer.hpp: verifies the built-in oauth endpoint's tokens
 
 // What building a chain may need besides the item configs.
 struct BuildContext {
   // The verifier of the built-in oauth endpoint's tokens (`bearer: {issuer: self}`);
-  // null when the config has no oauth section. Must outlive the chains built with it.
-  const TokenVerifier* self_issued = nullptr;
+  // null when the config has no oauth section. The chains built with it share it.
+  std::shared_ptr<const SelfIssuedVerifier> self_issued;
+  // The name of the route whose chain is built: self-issued tokens of a client limited to
+  // some routes (oauth.clients[].routes) pass only there.
+  std::string route;
 };
 
 std::unique_ptr<Check> make_basic(const config::BasicAuthConfig& config);

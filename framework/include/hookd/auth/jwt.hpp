@@ -73,6 +73,10 @@ struct JwtPolicy {
                                        JwsAlgorithm::eddsa};
   std::string issuer;               // when set, `iss` must equal it
   std::string audience;             // when set, `aud` (a string or an array) must be or contain it
+  // When set, the header's `typ` must be this media type (case-insensitive; an
+  // "application/" prefix on either side is ignored, RFC 7515 4.1.9), e.g. "at+jwt" for
+  // RFC 9068 access tokens. A token without `typ` then fails too.
+  std::string typ;
   std::chrono::seconds leeway{60};  // clock skew allowed for `exp`, `nbf` and `iat`
 };
 
@@ -87,6 +91,9 @@ enum class JwtStatus {
   not_yet_valid,   // `nbf` or `iat` in the future (beyond the leeway)
   wrong_issuer,
   wrong_audience,
+  wrong_type,         // the header's `typ` is not the policy's
+  unknown_client,     // self-issued: the token's `client_id` is no longer a configured client
+  route_not_allowed,  // self-issued: the client may not use this route (oauth.clients[].routes)
 };
 
 std::string_view to_string(JwtStatus status);
@@ -94,12 +101,14 @@ std::ostream& operator<<(std::ostream& out, JwtStatus status);
 
 struct JwtVerification {
   JwtStatus status = JwtStatus::malformed;
-  std::string subject;  // `sub` of a valid token, when it has one
+  std::string subject;    // `sub` of a valid token, when it has one
+  std::string client_id;  // `client_id` (RFC 9068 2.2) of a valid token, when it has one
   bool ok() const { return status == JwtStatus::valid; }
 };
 
-// Verifies the signature with the key `kid` selects (when the header has one) or with each
-// key of the token's algorithm, then the claims. Bad input is a status, never an exception.
+// Verifies the header's `typ` (when the policy sets one), the signature with the key `kid`
+// selects (when the header has one) or with each key of the token's algorithm, then the
+// claims. Bad input is a status, never an exception.
 // Thread-safe for concurrent calls on the same keys.
 JwtVerification verify_jwt(std::string_view token, std::span<const JwtKey> keys,
                            const JwtPolicy& policy, std::chrono::system_clock::time_point now);

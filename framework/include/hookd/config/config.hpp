@@ -39,6 +39,8 @@ struct TlsConfig {
   std::string key = "data/tls/key.pem";
   bool self_signed = true;          // create a localhost cert when both files are missing
   std::string min_version = "1.2";  // "1.2" or "1.3"
+
+  bool operator==(const TlsConfig&) const = default;
 };
 
 struct LimitsConfig {
@@ -56,7 +58,11 @@ struct LimitsConfig {
   struct AuthThrottle {
     std::size_t burst = 10;
     Duration refill = std::chrono::seconds(6);
+
+    bool operator==(const AuthThrottle&) const = default;
   } auth_throttle;
+
+  bool operator==(const LimitsConfig&) const = default;
 };
 
 struct ServerConfig {
@@ -65,10 +71,14 @@ struct ServerConfig {
   LimitsConfig limits;
   unsigned io_threads = 0;  // 0: one per core
   Duration shutdown_grace = std::chrono::seconds(30);
+
+  bool operator==(const ServerConfig&) const = default;
 };
 
 struct AdminConfig {
   std::vector<std::string> listen{"127.0.0.1:9090"};  // empty list: no admin listener
+
+  bool operator==(const AdminConfig&) const = default;
 };
 
 enum class Durability { full, normal };
@@ -76,11 +86,15 @@ enum class Durability { full, normal };
 struct BatchConfig {
   std::size_t max_events = 1024;
   Duration max_wait = std::chrono::milliseconds(1);
+
+  bool operator==(const BatchConfig&) const = default;
 };
 
 struct RetentionConfig {
   Duration done = std::chrono::hours(24 * 7);
   Duration dead = std::chrono::hours(24 * 30);
+
+  bool operator==(const RetentionConfig&) const = default;
 };
 
 struct StorageConfig {
@@ -88,6 +102,8 @@ struct StorageConfig {
   Durability durability = Durability::full;
   BatchConfig batch;
   RetentionConfig retention;
+
+  bool operator==(const StorageConfig&) const = default;
 };
 
 // Where an event's id or type comes from: `header:NAME` or `json:/pointer` (RFC 6901).
@@ -111,13 +127,14 @@ struct BasicAuthConfig {
   Secret password_sha256;  // or its SHA-256, 64 hex digits
 };
 
-// `bearer: {issuer: self}` or `bearer: {jwks: FILE, issuer, audience, algorithms}`.
+// `bearer: {issuer: self}` or `bearer: {jwks: FILE, issuer, audience, algorithms, typ}`.
 struct BearerAuthConfig {
-  bool self_issued = false;  // tokens of the built-in `oauth` endpoint
+  bool self_issued = false;  // tokens of the built-in `oauth` endpoint (always `typ` at+jwt)
   std::string jwks;          // path of a JWKS file (external authorization server)
   std::string issuer;        // required `iss` (external)
   std::string audience;      // required `aud` when set
   std::vector<std::string> algorithms{"RS256", "ES256", "EdDSA"};
+  std::string typ;  // external: the JWS header `typ` required when set (e.g. at+jwt)
 };
 
 // `hmac: {scheme, secrets, tolerance, ...}`: shared-secret signatures.
@@ -173,6 +190,8 @@ struct RetryConfig {
   Duration max_backoff = std::chrono::hours(1);
   double multiplier = 2.0;
   Jitter jitter = Jitter::full;
+
+  bool operator==(const RetryConfig&) const = default;
 };
 
 // A handler's `retry:` override: only the keys it gives replace workers.retry's.
@@ -213,6 +232,8 @@ struct WorkersConfig {
   std::uint32_t threads = 4;
   Duration handler_timeout = std::chrono::seconds(30);
   RetryConfig retry;
+
+  bool operator==(const WorkersConfig&) const = default;
 };
 
 // One entry of the `plugins` section: a named handler plugin and its own config.
@@ -227,6 +248,10 @@ struct OAuthClientConfig {
   std::string id;
   Secret secret;         // the client secret itself ...
   Secret secret_sha256;  // ... or its SHA-256, 64 hex digits
+  // The routes (by name) whose `bearer: {issuer: self}` accept this client's tokens;
+  // nullopt (no `routes` key): every route.
+  std::optional<std::vector<std::string>> routes;
+  std::vector<Location> route_where;  // where each name of `routes` is written
 };
 
 // The built-in OAuth 2.0 token endpoint (RFC 6749 4.4 client credentials).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "hookd/auth/items.hpp"
 #include "hookd/auth/oauth.hpp"
@@ -13,16 +14,18 @@
 namespace hookd::ingest {
 
 // One RouteEndpoint per configured route, each with its auth chain, and the token and
-// JWKS endpoints of `oauth` when it is given. `writer`, `metrics`, `oauth` and `throttle`
-// (the routes' auth failures, kept across reloads) must outlive the router. Throws auth::BuildError (with the item's location) when an auth item cannot
-// be built.
+// JWKS endpoints of `oauth` (at the paths of `config.oauth`) when it is given. `writer`,
+// `metrics` and `throttle` (the routes' auth failures, kept across reloads) must outlive
+// the router; what it uses of `oauth` is shared, not borrowed. Throws auth::BuildError
+// (with the item's location) when an auth item cannot be built.
 std::shared_ptr<const http::Router> build_router(const config::Config& config,
                                                  outbox::Writer& writer,
                                                  metrics::Registry& metrics,
                                                  const auth::OAuthServer* oauth,
                                                  auth::Throttle& throttle);
 
-// The BuildContext for chains that may verify the tokens of `oauth` (null: none).
-auth::BuildContext auth_context(const auth::OAuthServer* oauth);
+// The BuildContext for the chain of `route` (a route name), which may verify the tokens of
+// `oauth` (null: none).
+auth::BuildContext auth_context(const auth::OAuthServer* oauth, std::string_view route = {});
 
 }  // namespace hookd::ingest

@@ -1,0 +1,32 @@
+// restart_only_changes: compares the sections a reload leaves as they were at start.
+#include "hookd/config/restart.hpp"
+
+namespace hookd::config {
+
+std::vector<std::string> restart_only_changes(const Config& running, const Config& next) {
+  std::vector<std::string> out;
+  const ServerConfig& a = running.server;
+  const ServerConfig& b = next.server;
+  if (a.listen != b.listen) out.emplace_back("server.listen");
+  if (a.tls != b.tls) out.emplace_back("server.tls");
+  if (a.limits != b.limits) out.emplace_back("server.limits");
+  if (a.io_threads != b.io_threads) out.emplace_back("server.io_threads");
+  if (a.shutdown_grace != b.shutdown_grace) out.emplace_back("server.shutdown_grace");
+  // Any other key of the server section (one added later and not listed above).
+  ServerConfig rest = b;
+  rest.listen = a.listen;
+  rest.tls = a.tls;
+  rest.limits = a.limits;
+  rest.io_threads = a.io_threads;
+  rest.shutdown_grace = a.shutdown_grace;
+  if (rest != a) out.emplace_back("server");
+  if (running.admin != next.admin) out.emplace_back("admin");
+  if (running.storage != next.storage) out.emplace_back("storage");
+  // workers.retry reaches the engine through the handlers, which a reload replaces.
+  WorkersConfig workers = next.workers;
+  workers.retry = running.workers.retry;
+  if (workers != running.workers) out.emplace_back("workers");
+  return out;
+}
+
+}  // namespace hookd::config
