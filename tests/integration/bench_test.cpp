@@ -94,9 +94,13 @@ BOOST_AUTO_TEST_CASE(bad_credentials_are_counted_as_401_then_throttled) {
   auto run =
       bench(dir, server, "/webhooks/github", "-c 4 -n 40 -d 60s --scheme github --secret wrong");
   BOOST_TEST(run.code == 0, run.output);
-  // The default auth throttle: 10 failures from one source, then 429 with Retry-After.
-  BOOST_TEST(status(run.report, "401") == 10u);
-  BOOST_TEST(status(run.report, "429") == 30u);
+  // The default auth throttle: 10 failures from one source, then 429 with Retry-After. A
+  // signature fails only once the body is read, so up to -c requests already past the
+  // throttle's check may still fail after the tenth.
+  const auto unauthorized = status(run.report, "401");
+  BOOST_TEST(unauthorized >= 10u);
+  BOOST_TEST(unauthorized <= 13u);
+  BOOST_TEST(unauthorized + status(run.report, "429") == 40u);
   Db db((dir.path() / "hookd.db").string());
   BOOST_TEST(db.integer("SELECT count(*) FROM events") == 0);
 }

@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view kChallenge = "Basic realm=\"hookd\", charset=\"UTF-8\"";
 
-class Basic final : public Check {
+class Basic final : public HeadCheck {
  public:
   explicit Basic(const config::BasicAuthConfig& c)
       : username_sha256_(crypto::sha256(c.username)),

@@ -27,7 +27,7 @@ Result refused(const http::Request& request, JwtStatus status) {
 }
 
 // `bearer: {jwks, issuer, ...}`: a fixed verifier built from the JWKS file.
-class JwksBearerCheck final : public Check {
+class JwksBearerCheck final : public HeadCheck {
  public:
   explicit JwksBearerCheck(TokenVerifier verifier) : verifier_(std::move(verifier)) {}
 
@@ -43,7 +43,7 @@ class JwksBearerCheck final : public Check {
 };
 
 // `bearer: {issuer: self}`: the built-in endpoint's tokens, against its current config.
-class SelfIssuedBearerCheck final : public Check {
+class SelfIssuedBearerCheck final : public HeadCheck {
  public:
   SelfIssuedBearerCheck(std::shared_ptr<const SelfIssuedVerifier> verifier, std::string audience,
                         std::string route)

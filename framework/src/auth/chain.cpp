@@ -10,12 +10,21 @@ std::string BuildError::str() const {
 
 namespace {
 
-// Every item must pass; the first authenticated message id is the chain's.
+bool any_reads_body(const std::vector<std::unique_ptr<Check>>& items) {
+  for (const auto& item : items) {
+    if (item->reads_body()) return true;
+  }
+  return false;
+}
+
+// Every item must pass (with `body_only`, every item that reads the body); the first
+// authenticated message id is the chain's.
 template <auto Method>
 Result all_of(const std::vector<std::unique_ptr<Check>>& items, const http::Request& request,
-              const Context& context) {
+              const Context& context, bool body_only = false) {
   Result out;
   for (const auto& item : items) {
+    if (body_only && !item->reads_body()) continue;
     Result r = ((*item).*Method)(request, context);
     if (!r.passed()) return r;
     if (out.message_id.empty()) out.message_id = r.message_id;
@@ -46,6 +55,7 @@ class AnyOf final : public Check {
   Result check_head(const http::Request& head, const Context& context) const override {
     return one_of<&Check::check_head>(items_, head, context);
   }
+  bool reads_body() const override { return any_reads_body(items_); }
 
  private:
   std::vector<std::unique_ptr<Check>> items_;
@@ -81,6 +91,14 @@ Result Chain::check(const http::Request& request, const Context& context) const 
 
 Result Chain::check_head(const http::Request& head, const Context& context) const {
   return all_of<&Check::check_head>(items_, head, context);
+}
+
+bool Chain::reads_body() const {
+  return any_reads_body(items_);
+}
+
+Result Chain::check_body(const http::Request& request, const Context& context) const {
+  return all_of<&Check::check>(items_, request, context, true);
 }
 
 std::unique_ptr<Check> make_any(std::vector<std::unique_ptr<Check>> items) {

@@ -52,7 +52,7 @@ struct Network {
   }
 };
 
-class IpAllow final : public Check {
+class IpAllow final : public HeadCheck {
  public:
   explicit IpAllow(std::vector<Network> networks) : networks_(std::move(networks)) {}
   Result check(const http::Request& request, const Context&) const override {

@@ -39,7 +39,7 @@ asio::awaitable<outbox::AppendResult> async_append(outbox::Writer& writer, outbo
                                                                       std::move(event));
 }
 
-RouteEndpoint::RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Check> chain,
+RouteEndpoint::RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Chain> chain,
                              outbox::Writer& writer, metrics::Registry& metrics,
                              auth::Throttle& throttle)
     : route_(std::move(route)),
@@ -113,9 +113,10 @@ http::Response RouteEndpoint::refuse(const auth::Result& result, const http::Req
 asio::awaitable<http::Response> RouteEndpoint::handle(http::Request& request) {
   // Nothing is parsed or stored before the sender is proven (the body size and the
   // timeouts were enforced by the session already).
-  // The throttle was asked in admit(), before the body was read.
+  // admit() asked the throttle and ran the head checks, whose answers for basic, bearer
+  // and ip_allow are final: here the items that sign the body.
   auth::Context context;
-  const auth::Result verdict = chain_->check(request, context);
+  const auth::Result verdict = chain_->check_body(request, context);
   if (!verdict.passed()) co_return refuse(verdict, request, context);
   outbox::NewEvent event;
   {

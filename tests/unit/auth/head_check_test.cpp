@@ -117,6 +117,35 @@ BOOST_AUTO_TEST_CASE(chains_and_any_combine_head_checks) {
   BOOST_TEST(reason(chain.check_head(head({}), {})) == "missing_credentials");
 }
 
+// check_body() runs only the items that read the body: a Basic or bearer item is checked
+// once per request (in check_head), a signature over the body after it.
+BOOST_AUTO_TEST_CASE(check_body_skips_the_items_whose_head_answer_is_final) {
+  struct Counting final : HeadCheck {
+    mutable int calls = 0;
+    Result check(const http::Request&, const Context&) const override {
+      ++calls;
+      return Result::ok();
+    }
+  };
+  auto counting = std::make_unique<Counting>();
+  const Counting* probe = counting.get();
+  std::vector<std::unique_ptr<Check>> items;
+  items.push_back(std::move(counting));
+  items.push_back(hmac("github", "s"));
+  Chain chain(std::move(items));
+  BOOST_TEST(chain.reads_body());
+  auto r = head({{"X-Hub-Signature-256", "sha256=00"}});
+  BOOST_TEST(reason(chain.check_head(r, {})) == "pass");
+  BOOST_TEST(probe->calls == 1);
+  BOOST_TEST(reason(chain.check_body(r, {})) == "bad_signature");  // the MAC ran
+  BOOST_TEST(probe->calls == 1);
+  BOOST_TEST(reason(chain.check(r, {})) == "bad_signature");  // check() runs everything
+  BOOST_TEST(probe->calls == 2);
+  std::vector<std::unique_ptr<Check>> head_only;
+  head_only.push_back(make_ip_allow({"127.0.0.0/8"}, kWhere));
+  BOOST_TEST(!Chain(std::move(head_only)).reads_body());
+}
+
 // The loader refuses `any: []`, but an empty `any` built another way must not pass.
 BOOST_AUTO_TEST_CASE(any_without_items_fails) {
   auto any = make_any({});

@@ -56,6 +56,19 @@ class Check {
   virtual Result check_head(const http::Request& head, const Context& context) const {
     return check(head, context);
   }
+  // False when check_head() is the final answer (the item never reads the body), so that
+  // Chain::check_body() need not run it again. True by default: a new item that forgets
+  // to say so costs a second check, never a skipped one.
+  virtual bool reads_body() const { return true; }
+};
+
+// An item that never reads the body (basic, bearer, ip_allow): its head check is final.
+class HeadCheck : public Check {
+ public:
+  Result check_head(const http::Request& head, const Context& context) const final {
+    return check(head, context);
+  }
+  bool reads_body() const final { return false; }
 };
 
 // Every item must pass, in order; the first failure is the answer. An empty chain passes
@@ -65,6 +78,11 @@ class Chain final : public Check {
   explicit Chain(std::vector<std::unique_ptr<Check>> items) : items_(std::move(items)) {}
   Result check(const http::Request& request, const Context& context) const override;
   Result check_head(const http::Request& head, const Context& context) const override;
+  bool reads_body() const override;
+  // After check_head() passed on this request's head: only the items that read the body
+  // (a signature over it), each on the whole request. The same answer as check(), with
+  // the head-only items (a bearer token's signature, Basic's digests) checked once.
+  Result check_body(const http::Request& request, const Context& context) const;
   bool empty() const { return items_.empty(); }
 
  private:

@@ -20,7 +20,7 @@ class RouteEndpoint final : public http::Endpoint {
   // `writer`, `metrics` and `throttle` must outlive the endpoint. `chain` is the route's
   // auth; `throttle` counts its failures per source address (shared by all routes and kept
   // across reloads).
-  RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Check> chain,
+  RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Chain> chain,
                 outbox::Writer& writer, metrics::Registry& metrics, auth::Throttle& throttle);
 
   const std::string& name() const override { return route_.name; }
@@ -36,7 +36,7 @@ class RouteEndpoint final : public http::Endpoint {
                         const auth::Context& context);
 
   config::RouteConfig route_;
-  std::unique_ptr<auth::Check> chain_;
+  std::unique_ptr<auth::Chain> chain_;
   outbox::Writer& writer_;
   metrics::Registry& metrics_;
   auth::Throttle& throttle_;
