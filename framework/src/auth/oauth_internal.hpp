@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "hookd/auth/log_limiter.hpp"
 #include "hookd/auth/oauth.hpp"
 
 namespace hookd::auth {
@@ -60,23 +61,6 @@ struct OAuthServer::Settings {
   void index_keys();
   std::vector<JwtKey> keys_;               // key, previous, then retired's, in that order
   std::vector<std::string> jwks_members_;  // the public JWK of each of keys_
-};
-
-// At most one log line per interval for one kind of event; the lines left out are counted
-// and reported with the next one. Thread-safe (a mutex).
-class LogLimiter {
- public:
-  using TimePoint = std::chrono::system_clock::time_point;
-  explicit LogLimiter(std::chrono::milliseconds interval) : interval_(interval) {}
-  // Whether to write a line now: the number of lines suppressed since the last one
-  // written, or nullopt to leave this one out.
-  std::optional<std::size_t> admit(TimePoint now);
-
- private:
-  const std::chrono::milliseconds interval_;
-  std::mutex mutex_;
-  std::optional<TimePoint> last_;
-  std::size_t suppressed_ = 0;
 };
 
 // What the endpoints, the verifier and the OAuthServer handle share: the current Settings,

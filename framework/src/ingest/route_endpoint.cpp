@@ -92,17 +92,10 @@ http::Response RouteEndpoint::refuse(const auth::Result& result, const http::Req
   bool blocked = result.verdict == auth::Verdict::unauthorized &&
                  throttle_.record_failure(throttle_key(route_.name, request.peer), context.now);
   // One line per second at most per route, so a flood of bad requests cannot flood the log.
-  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::steady_clock::now().time_since_epoch())
-                 .count();
-  auto last = last_log_us_.load(std::memory_order_relaxed);
-  if (now - last >= 1'000'000 && last_log_us_.compare_exchange_strong(last, now)) {
-    auto more = unlogged_.exchange(0);
+  if (auto more = refused_log_.admit(context.now)) {
     spdlog::warn("route '{}': refused a request from {}: {}{}{}", route_.name, request.peer,
                  result.reason, blocked ? "; this source is throttled (429) for a while" : "",
-                 more ? fmt::format(" ({} more refused since the last line)", more) : "");
-  } else {
-    unlogged_.fetch_add(1, std::memory_order_relaxed);
+                 *more ? fmt::format(" ({} more refused since the last line)", *more) : "");
   }
   if (result.verdict == auth::Verdict::forbidden) return http::Response::error(403, "forbidden");
   auto r = http::Response::error(401, "unauthorized");

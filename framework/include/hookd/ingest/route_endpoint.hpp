@@ -2,12 +2,12 @@
 // Thread-safety: handle() may run concurrently on many sessions; the object is immutable.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "hookd/auth/check.hpp"
+#include "hookd/auth/log_limiter.hpp"
 #include "hookd/auth/throttle.hpp"
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
@@ -41,8 +41,7 @@ class RouteEndpoint final : public http::Endpoint {
   metrics::Registry& metrics_;
   auth::Throttle& throttle_;
   metrics::Counter& throttled_;
-  std::atomic<std::int64_t> last_log_us_{0};  // rate limit of the auth-failure log line
-  std::atomic<std::uint64_t> unlogged_{0};
+  auth::LogLimiter refused_log_{std::chrono::seconds(1)};
 };
 
 // Awaits an append: resumes the calling coroutine on its own executor after the writer

@@ -1,8 +1,7 @@
-// LogLimiter: keeps the token endpoint's failure warnings to about one line per second,
-// with the count of those left out, however fast a guesser sends.
+// LogLimiter: one line per interval, the rest counted.
 #include <utility>
 
-#include "oauth_internal.hpp"
+#include "hookd/auth/log_limiter.hpp"
 
 namespace hookd::auth {
 
