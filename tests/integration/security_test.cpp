@@ -285,6 +285,9 @@ BOOST_AUTO_TEST_CASE(no_continue_and_no_body_before_the_head_passes) {
 BOOST_AUTO_TEST_CASE(buffered_bodies_have_a_global_budget) {
   const std::string body = R"({"id":"budget-1","pad":")" + std::string(774, 'x') + "\"}";
   BOOST_TEST_REQUIRE(body.size() == 800u);
+  // The budget here is below max_body (64 KiB), which the server points out at start.
+  BOOST_TEST(server.log().find("max_buffered_bodies (1000 bytes) is below max_body") !=
+             std::string::npos);
   TlsClient slow(server.port());
   slow.send_raw("POST /basic HTTP/1.1\r\nHost: localhost\r\nAuthorization: " + basic("right-pw") +
                 "\r\nContent-Type: application/json\r\nContent-Length: 800\r\n\r\n" +

@@ -187,7 +187,15 @@ struct Server::Impl {
 Server::Server(const config::Config& config, std::shared_ptr<const http::Router> router,
                metrics::Registry& metrics, std::function<std::string()> store_unavailable)
     : impl_(std::make_unique<Impl>(config, std::move(router), metrics,
-                                   std::move(store_unavailable))) {}
+                                   std::move(store_unavailable))) {
+  const auto& limits = config.server.limits;
+  if (impl_->bodies.limit() < limits.max_body) {
+    spdlog::warn(
+        "server.limits.max_buffered_bodies ({} bytes) is below max_body ({} bytes): a request "
+        "declaring a larger body always gets 503",
+        impl_->bodies.limit(), limits.max_body);
+  }
+}
 
 Server::~Server() = default;
 
