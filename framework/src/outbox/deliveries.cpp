@@ -41,7 +41,7 @@ constexpr std::string_view kClaim =
     "        AND p.ordering_key = d.ordering_key AND p.id < d.id"
     "        AND p.state IN ('pending', 'running')))"
     "  ORDER BY d.id LIMIT ?5) "
-    "RETURNING id, attempts";
+    "RETURNING id, attempts, crashes";
 
 // The attempt the claim counted is given back: the handler never ran.
 constexpr std::string_view kBury =
@@ -66,7 +66,7 @@ constexpr std::string_view kNextDue =
 constexpr std::string_view kResult =
     "UPDATE deliveries SET state = ?3, lease_until = NULL, scheduled_at = ?4, "
     "last_error = CASE WHEN ?7 THEN last_error ELSE ?5 END, updated_at = ?6, "
-    "attempts = attempts - ?7 "
+    "attempts = attempts - ?7, crashes = crashes + ?8 "
     "WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
 
 constexpr std::string_view kHistory =
@@ -119,6 +119,8 @@ const char* outcome_name(DeliveryResult::Outcome outcome) {
       return "timeout";
     case DeliveryResult::Outcome::released:
       return "released";
+    case DeliveryResult::Outcome::crashed:
+      return "crashed";
     case DeliveryResult::Outcome::retry:
       break;
   }
@@ -186,6 +188,7 @@ void Store::apply_result(const DeliveryResult& r, std::int64_t now) {
   }
   sqlite3_bind_int64(s, 6, now);
   sqlite3_bind_int(s, 7, release ? 1 : 0);
+    sqlite3_bind_int(s, 8, r.count_crash ? 1 : 0);
   run(s);
   if (sqlite3_changes(db_.get()) == 0 || release) return;  // fenced out, or no attempt
   sqlite3_stmt* h = history_.get();
@@ -243,6 +246,7 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
       ClaimedDelivery d;
       d.id = sqlite3_column_int64(s, 0);
       d.attempt = static_cast<std::uint32_t>(sqlite3_column_int64(s, 1));
+      d.crashes = static_cast<std::uint32_t>(sqlite3_column_int64(s, 2));
       d.route = spec.route;
       d.handler = spec.handler;
       out.deliveries.push_back(std::move(d));

@@ -262,8 +262,8 @@ QueueStats queue_stats(sqlite3* db, std::int64_t now_us) {
 std::size_t replay(sqlite3* db, const ReplayRequest& request, std::int64_t now_us) {
   const std::size_t per_transaction = std::max<std::size_t>(request.per_transaction, 1);
   constexpr const char* kSet =
-      "UPDATE deliveries SET state = 'pending', attempts = 0, scheduled_at = ?1, "
-      "lease_until = NULL, updated_at = ?1 ";
+      "UPDATE deliveries SET state = 'pending', attempts = 0, crashes = 0, "
+      "scheduled_at = ?1, lease_until = NULL, updated_at = ?1 ";
   std::size_t moved = 0;
   if (request.dead_only) {
     Statement s = prepare(db, std::string(kSet) +

@@ -136,6 +136,27 @@ constexpr std::string_view kEventsCopy =
     "unmatched) SELECT seq, route, id, type, test, received_at, headers, body, unmatched FROM "
     "events ORDER BY seq";
 
+// Migration 4 (plugin isolation): an attempt may end `crashed` (the plugin host died during
+// the call), and a delivery counts the crashes blamed on it, so that a poison event goes
+// dead after workers.max_crashes instead of taking its host down for good. A CHECK cannot
+// be altered in SQLite: `attempts` is rebuilt (no table refers to it).
+constexpr std::string_view kAttemptsCrashed = R"sql(
+CREATE TABLE attempts_crashed (
+  delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+  attempt     INTEGER NOT NULL CHECK (attempt >= 1),
+  started_at  INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  outcome     TEXT    NOT NULL
+              CHECK (outcome IN ('ok', 'retry', 'fail', 'timeout', 'lease_expired', 'crashed')),
+  error       TEXT,
+  PRIMARY KEY (delivery_id, attempt)
+) STRICT, WITHOUT ROWID)sql";
+constexpr std::string_view kAttemptsCopy =
+    "INSERT INTO attempts_crashed (delivery_id, attempt, started_at, finished_at, outcome, "
+    "error) SELECT delivery_id, attempt, started_at, finished_at, outcome, error FROM attempts";
+constexpr std::string_view kDeliveriesCrashes =
+    "ALTER TABLE deliveries ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0";
+
 #undef HOOKD_RFC3339
 
 // Turns foreign key enforcement off for a migration that rebuilds a table, and back to
@@ -183,6 +204,10 @@ const std::vector<Migration>& migrations() {
         kEventsAutoincrement, kEventsCopy, "DROP TABLE events",
         "ALTER TABLE events_autoincrement RENAME TO events", kEventsView, kDeliveriesView,
         kAttemptsView},
+       true},
+      {4,
+       {"DROP VIEW attempts_view", kAttemptsCrashed, kAttemptsCopy, "DROP TABLE attempts",
+        "ALTER TABLE attempts_crashed RENAME TO attempts", kAttemptsView, kDeliveriesCrashes},
        true},
   };
   return list;

@@ -21,7 +21,8 @@ std::chrono::milliseconds backoff(const config::RetryConfig& policy, std::uint32
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(wait)));
 }
 
-outbox::DeliveryResult decide(const Attempt& a, const config::RetryConfig& policy, double unit) {
+outbox::DeliveryResult decide(const Attempt& a, const config::RetryConfig& policy, double unit,
+                              std::uint32_t max_crashes) {
   using Outcome = outbox::DeliveryResult::Outcome;
   using State = outbox::DeliveryResult::State;
   outbox::DeliveryResult r;
@@ -44,6 +45,17 @@ outbox::DeliveryResult decide(const Attempt& a, const config::RetryConfig& polic
       r.state = State::pending;
       r.scheduled_at_us = a.finished_at_us;
       return r;
+    case Outcome::crashed:
+      r.count_crash = a.count_crash;
+      if (r.error.empty()) r.error = "the plugin host died during the call";
+      if (a.count_crash && a.crashes_before + 1 >= max_crashes) {
+        r.state = State::dead;
+        r.error = "quarantined: the plugin host died " + std::to_string(a.crashes_before + 1) +
+                  " times while running this delivery alone (workers.max_crashes); last: " +
+                  r.error;
+        return r;
+      }
+      break;
     case Outcome::retry:
     case Outcome::timeout:
       break;

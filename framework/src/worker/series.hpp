@@ -15,7 +15,8 @@ struct Series {
     const metrics::Labels labels{{"route", route}, {"handler", handler}};
     for (auto outcome :
          {outbox::DeliveryResult::Outcome::ok, outbox::DeliveryResult::Outcome::retry,
-          outbox::DeliveryResult::Outcome::fail, outbox::DeliveryResult::Outcome::timeout}) {
+          outbox::DeliveryResult::Outcome::fail, outbox::DeliveryResult::Outcome::timeout,
+          outbox::DeliveryResult::Outcome::crashed}) {
       metrics::Labels with_outcome = labels;
       with_outcome.emplace_back("outcome", outbox::outcome_name(outcome));
       attempts[static_cast<std::size_t>(outcome)] =
@@ -30,7 +31,7 @@ struct Series {
                             metrics::exponential_buckets(0.0005, 2, 18), labels);
   }
   // By DeliveryResult::Outcome; `released` (no attempt made) is never counted.
-  std::array<metrics::Counter*, 5> attempts{};
+  std::array<metrics::Counter*, 6> attempts{};
   metrics::Counter* retries;
   metrics::Counter* dead;
   metrics::Counter* done;

@@ -33,8 +33,8 @@ BOOST_AUTO_TEST_CASE(fresh_database_gets_the_latest_version_and_the_tables) {
   Db db(tmp.file("s.db"), false);
   BOOST_TEST(schema_version(db.get()) == 0);
   migrate(db.get());
-  BOOST_TEST(schema_version(db.get()) == 3);
-  BOOST_TEST(latest_schema_version() == 3);
+  BOOST_TEST(schema_version(db.get()) == 4);
+  BOOST_TEST(latest_schema_version() == 4);
   for (const char* name : {"events", "deliveries", "deliveries_due", "deliveries_event",
                            "events_view", "deliveries_view", "deliveries_claim",
                            "deliveries_ordered", "attempts", "attempts_view"}) {
@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(migration_3_makes_seq_autoincrement_and_keeps_every_row) {
        "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, outcome) "
        "VALUES (1, 1, 0, 0, 'ok')");
   migrate(db.get());
-  BOOST_TEST(schema_version(db.get()) == 3);
+  BOOST_TEST(schema_version(db.get()) == latest_schema_version());
   BOOST_TEST(db.integer("PRAGMA foreign_keys") == 1);  // restored
   // Nothing cascaded away with the old table.
   BOOST_TEST(db.integer("SELECT count(*) FROM events") == 2);
@@ -103,6 +103,40 @@ BOOST_AUTO_TEST_CASE(migration_3_makes_seq_autoincrement_and_keeps_every_row) {
       db.get(),
       "INSERT INTO events (route, id, received_at, headers, body) VALUES ('r', 'n', 0, '[]', x'')");
   BOOST_TEST(db.integer("SELECT seq FROM events WHERE id = 'n'") == 8);
+}
+
+BOOST_AUTO_TEST_CASE(migration_4_adds_crashed_attempts_and_crash_counts) {
+  hookd::test::TempDir tmp;
+  Db db(tmp.file("s.db"), false);
+  exec(db.get(), "PRAGMA foreign_keys = ON");
+  for (int v = 0; v < 3; ++v) {
+    for (std::string_view step : migrations()[v].steps) exec(db.get(), std::string(step));
+  }
+  exec(db.get(), "PRAGMA user_version = 3");
+  exec(db.get(), kEvent);
+  exec(db.get(),
+       "INSERT INTO deliveries (event_seq, handler, scheduled_at, updated_at, route) "
+       "VALUES (1, 'log', 0, 0, 'r')");
+  exec(db.get(),
+       "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, outcome, error) "
+       "VALUES (1, 1, 5, 9, 'lease_expired', 'x')");
+  BOOST_CHECK_THROW(exec(db.get(),
+                         "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, "
+                         "outcome) VALUES (1, 2, 0, 0, 'crashed')"),
+                    StoreError);  // version 3 does not know the outcome
+  migrate(db.get());
+  BOOST_TEST(schema_version(db.get()) == 4);
+  BOOST_TEST(db.integer("PRAGMA foreign_keys") == 1);
+  BOOST_TEST(db.text("SELECT outcome || ':' || error || ':' || started_at FROM attempts") ==
+             "lease_expired:x:5");
+  BOOST_TEST(db.integer("SELECT crashes FROM deliveries") == 0);
+  exec(db.get(),
+       "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, outcome) "
+       "VALUES (1, 2, 0, 0, 'crashed')");
+  BOOST_TEST(db.integer("SELECT count(*) FROM attempts_view") == 2);
+  exec(db.get(), "DELETE FROM deliveries");
+  BOOST_TEST(db.integer("SELECT count(*) FROM attempts") == 0);  // the cascade holds
+  BOOST_TEST(db.text("PRAGMA integrity_check") == "ok");
 }
 
 BOOST_AUTO_TEST_CASE(migration_2_fills_the_route_of_existing_deliveries) {

@@ -99,4 +99,32 @@ BOOST_AUTO_TEST_CASE(a_release_is_pending_now_without_an_error) {
   BOOST_TEST(r.error.empty());
 }
 
+// A host crash is retried like a failure; once max_crashes crashes are blamed on the
+// delivery (it ran alone in the host each time) it is quarantined (dead). A crash that is
+// not blamed on it (other calls were in flight) never makes it dead by itself.
+BOOST_AUTO_TEST_CASE(crashes_are_retried_then_quarantined) {
+  auto a = attempt(1, DeliveryResult::Outcome::crashed, "plugin host for 'x' died: SIGSEGV");
+  a.count_crash = true;
+  a.crashes_before = 1;
+  auto r = decide(a, policy(RetryConfig::Jitter::none), 0.5, 3);
+  BOOST_TEST((r.state == DeliveryResult::State::pending));
+  BOOST_TEST(r.scheduled_at_us == 2'000'000 + 1'000'000);
+  BOOST_TEST(r.count_crash);
+  BOOST_TEST((r.outcome == DeliveryResult::Outcome::crashed));
+  a.crashes_before = 2;
+  auto dead = decide(a, policy(), 0.5, 3);
+  BOOST_TEST((dead.state == DeliveryResult::State::dead));
+  BOOST_TEST(dead.error.find("died 3 times") != std::string::npos, dead.error);
+  BOOST_TEST(dead.error.find("SIGSEGV") != std::string::npos, dead.error);
+  a.count_crash = false;  // a suspect among several calls in flight
+  a.crashes_before = 7;
+  auto suspect = decide(a, policy(), 0.5, 3);
+  BOOST_TEST((suspect.state == DeliveryResult::State::pending));
+  BOOST_TEST(!suspect.count_crash);
+  // max_attempts still applies.
+  auto last = decide(attempt(5, DeliveryResult::Outcome::crashed, ""), policy(), 0.5, 3);
+  BOOST_TEST((last.state == DeliveryResult::State::dead));
+  BOOST_TEST(last.error == "gave up after 5 attempts: the plugin host died during the call");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

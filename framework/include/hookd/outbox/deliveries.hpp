@@ -35,6 +35,7 @@ struct ClaimedDelivery {
   std::string route;
   std::string handler;
   std::uint32_t attempt = 0;
+  std::uint32_t crashes = 0;  // crashes of a plugin host blamed on it so far
   std::string event_id;
   std::string type;
   std::int64_t received_at_us = 0;
@@ -61,13 +62,15 @@ using ClaimCallback = std::function<void(ClaimResult)>;
 struct DeliveryResult {
   enum class State { done, pending, dead };
   // What happened, kept in the delivery's attempt history.
-  enum class Outcome { ok, retry, fail, timeout, released };
+  // crashed: the plugin host died during the call (isolation: process).
+  enum class Outcome { ok, retry, fail, timeout, released, crashed };
   std::int64_t id = 0;
   std::uint32_t attempt = 0;
   State state = State::pending;
   Outcome outcome = Outcome::retry;
   std::int64_t scheduled_at_us = 0;  // State::pending: when it is due again
   std::string error;                 // empty for ok
+  bool count_crash = false;          // crashed, and blamed on this delivery: crashes + 1
   std::int64_t started_at_us = 0;
   std::int64_t finished_at_us = 0;
 };

@@ -27,11 +27,21 @@ struct Attempt {
   std::string message;
   std::int64_t started_at_us = 0;
   std::int64_t finished_at_us = 0;
+  // crashed only: whether the crash is blamed on this delivery (it was the host's only
+  // call in flight), and how many crashes were blamed on it before this attempt.
+  bool count_crash = false;
+  std::uint32_t crashes_before = 0;
 };
 
-// ok → done; fail → dead; retry and timeout → pending after the handler's delay when it
-// gave one, else after backoff(); dead instead once `attempt` reached max_attempts.
+// The crashes of a plugin host blamed on one delivery after which it is dead
+// (workers.max_crashes).
+inline constexpr std::uint32_t kDefaultMaxCrashes = 3;
+
+// ok → done; fail → dead; retry, timeout and crashed → pending after the handler's delay
+// when it gave one, else after backoff(); dead instead once `attempt` reached max_attempts,
+// or for crashed once `max_crashes` crashes were blamed on the delivery (the poison event
+// is quarantined until `hookd replay`).
 outbox::DeliveryResult decide(const Attempt& attempt, const config::RetryConfig& policy,
-                              double unit);
+                              double unit, std::uint32_t max_crashes = kDefaultMaxCrashes);
 
 }  // namespace hookd::worker
