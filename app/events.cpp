@@ -61,6 +61,7 @@ json::object event_json(const outbox::EventSummary& e) {
     o["attempts"] = d.attempts;
     o["last_error"] = d.last_error ? json::value(*d.last_error) : json::value(nullptr);
     o["updated_at"] = outbox::rfc3339_us(d.updated_at_us);
+    o["delivery"] = d.id;  // the number the server's log lines use
     deliveries.push_back(std::move(o));
   }
   json::object o;
@@ -118,7 +119,10 @@ int show(sqlite3* db, const std::string& id, const std::optional<std::string>& r
         h["outcome"] = a.outcome;
         h["started_at"] = outbox::rfc3339_us(a.started_at_us);
         h["duration_ms"] = static_cast<double>(a.duration_us) / 1000.0;
-        h["error"] = a.error ? json::value(*a.error) : json::value(nullptr);
+        // `message`: what the plugin (or hookd) said, whatever the outcome; `error`: the
+        // same for the attempts that failed, null for ok.
+        h["message"] = a.error ? json::value(*a.error) : json::value(nullptr);
+        h["error"] = a.error && a.outcome != "ok" ? json::value(*a.error) : json::value(nullptr);
         history.push_back(std::move(h));
       }
       deliveries[i].as_object()["history"] = std::move(history);
@@ -140,14 +144,14 @@ int show(sqlite3* db, const std::string& id, const std::optional<std::string>& r
     fmt::print("  {}\n", e.unmatched ? "none: no handler's types matched" : "none");
   } else {
     std::vector<std::vector<std::string>> rows{
-        {"  HANDLER", "STATE", "ATTEMPTS", "UPDATED", "LAST ERROR"}};
+        {"  HANDLER", "DELIVERY", "STATE", "ATTEMPTS", "UPDATED", "LAST ERROR"}};
     for (const auto& d : e.deliveries) {
-      rows.push_back({"  " + d.handler, d.state, std::to_string(d.attempts),
+      rows.push_back({"  " + d.handler, std::to_string(d.id), d.state, std::to_string(d.attempts),
                       outbox::rfc3339_us(d.updated_at_us), d.last_error.value_or("-")});
     }
     print_table(rows);
     std::vector<std::vector<std::string>> attempts{
-        {"  HANDLER", "#", "OUTCOME", "STARTED", "TOOK", "ERROR"}};
+        {"  HANDLER", "#", "OUTCOME", "STARTED", "TOOK", "MESSAGE"}};
     for (const auto& d : e.deliveries) {
       for (const auto& a : d.history) {
         attempts.push_back({"  " + d.handler, std::to_string(a.attempt), a.outcome,

@@ -109,6 +109,23 @@ BOOST_AUTO_TEST_CASE(events_run_on_their_handlers_and_the_cli_shows_it) {
   BOOST_TEST(json.output.find(R"("history":[{"attempt":1,"outcome":"retry")") != std::string::npos,
              json.output);
   BOOST_TEST(json.output.find(R"({"attempt":2,"outcome":"ok")") != std::string::npos, json.output);
+  // A plugin's message on ok is kept with its attempt (not as the delivery's last error).
+  BOOST_TEST(json.output.find(R"("message":"flaky succeeded at attempt 2","error":null)") !=
+                 std::string::npos,
+             json.output);
+  BOOST_TEST(json.output.find(R"("message":"flaky attempt 1","error":"flaky attempt 1")") !=
+                 std::string::npos,
+             json.output);
+  BOOST_TEST(show.output.find("flaky succeeded at attempt 2") != std::string::npos, show.output);
+  BOOST_TEST(show.output.find("DELIVERY") != std::string::npos, show.output);
+  BOOST_TEST(json.output.find(R"("delivery":)") != std::string::npos, json.output);
+  // The server's lines about a delivery name its route and event, not just its number.
+  BOOST_TEST(server.log().find("(route w, event e2, handler script) attempt 1 failed") !=
+                 std::string::npos,
+             server.log());
+  BOOST_TEST(json.output.find(R"("state":"done","attempts":2,"last_error":null)") !=
+                 std::string::npos,
+             json.output);
   auto stats = run_hookd(dir.path().string(), "stats --json -c hookd.yaml");
   BOOST_TEST(stats.output.find("\"dead\":1") != std::string::npos, stats.output);
   server.signal(SIGTERM);

@@ -44,6 +44,8 @@ class Script {
     } else if (starts(body, "flaky:")) {
       if (event.attempt() < static_cast<std::uint32_t>(number(body.substr(6)))) {
         outcome = hookd::Outcome::retry("flaky attempt " + std::to_string(event.attempt()));
+      } else {
+        outcome = hookd::Outcome::ok("flaky succeeded at attempt " + std::to_string(event.attempt()));
       }
     } else if (starts(body, "exists:")) {
       if (::access(std::string(body.substr(7)).c_str(), F_OK) != 0) {

@@ -181,14 +181,14 @@ void Store::apply_result(const DeliveryResult& r, std::int64_t now) {
   sqlite3_bind_int64(s, 2, r.attempt);
   sqlite3_bind_text(s, 3, state_name(r.state), -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, r.state == DeliveryResult::State::pending ? r.scheduled_at_us : now);
-  if (r.error.empty()) {
-    sqlite3_bind_null(s, 5);
+  if (r.error.empty() || r.state == DeliveryResult::State::done) {
+    sqlite3_bind_null(s, 5);  // a done delivery has no last error (an ok message: history)
   } else {
     bind_text(s, 5, r.error);
   }
   sqlite3_bind_int64(s, 6, now);
   sqlite3_bind_int(s, 7, release ? 1 : 0);
-    sqlite3_bind_int(s, 8, r.count_crash ? 1 : 0);
+  sqlite3_bind_int(s, 8, r.count_crash ? 1 : 0);
   run(s);
   if (sqlite3_changes(db_.get()) == 0 || release) return;  // fenced out, or no attempt
   sqlite3_stmt* h = history_.get();

@@ -214,9 +214,14 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
         "workers: delivery {} (route {}, event {}, handler {}) is dead after attempt {}: {}", d.id,
         d.route, d.event_id, d.handler, attempt.attempt, result.error);
   } else if (result.state == outbox::DeliveryResult::State::pending) {
-    spdlog::info("workers: delivery {} (handler {}) attempt {} failed, retry in {} ms: {}", d.id,
-                 d.handler, attempt.attempt,
-                 (result.scheduled_at_us - attempt.finished_at_us) / 1000, result.error);
+    spdlog::info(
+        "workers: delivery {} (route {}, event {}, handler {}) attempt {} failed, retry in {} "
+        "ms: {}",
+        d.id, d.route, d.event_id, d.handler, attempt.attempt,
+        (result.scheduled_at_us - attempt.finished_at_us) / 1000, result.error);
+  } else if (!result.error.empty()) {
+    spdlog::debug("workers: delivery {} (route {}, event {}, handler {}) done: {}", d.id,
+                  d.route, d.event_id, d.handler, result.error);
   }
   if (writer != nullptr) writer->complete(std::move(result));
 }
@@ -270,9 +275,9 @@ Clock::time_point Engine::Shared::release_stale(Clock::time_point now) {
       continue;
     }
     spdlog::info(
-        "workers: delivery {} (handler {}) waited handler_timeout for a free thread (calls "
-        "past their timeout hold them): released, to be claimed again",
-        job.delivery.id, job.delivery.handler);
+        "workers: delivery {} (route {}, event {}, handler {}) waited handler_timeout for a "
+        "free thread (calls past their timeout hold them): released, to be claimed again",
+        job.delivery.id, job.delivery.route, job.delivery.event_id, job.delivery.handler);
     --job.handler->claimed;
     release(job);
     it = queue.erase(it);

@@ -34,8 +34,7 @@ outbox::DeliveryResult decide(const Attempt& a, const config::RetryConfig& polic
   r.error = a.message;
   switch (a.outcome) {
     case Outcome::ok:
-      r.state = State::done;
-      r.error.clear();
+      r.state = State::done;  // the plugin's message, if any, goes to the attempt history
       return r;
     case Outcome::fail:
       r.state = State::dead;

@@ -69,7 +69,9 @@ struct DeliveryResult {
   State state = State::pending;
   Outcome outcome = Outcome::retry;
   std::int64_t scheduled_at_us = 0;  // State::pending: when it is due again
-  std::string error;                 // empty for ok
+  // The attempt's message: why it failed, or for ok the plugin's own message (kept in the
+  // attempt history only; a done delivery has no last_error).
+  std::string error;
   bool count_crash = false;          // crashed, and blamed on this delivery: crashes + 1
   std::int64_t started_at_us = 0;
   std::int64_t finished_at_us = 0;
