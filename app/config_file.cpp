@@ -10,8 +10,8 @@
 
 namespace hookd::app {
 
-std::optional<config::Config> load_config(const std::string& path) {
-  auto result = config::load_file(path);
+std::optional<config::Config> load_config(const std::string& path, config::Scope scope) {
+  auto result = config::load_file(path, config::process_environment(), scope);
   if (!result.ok()) {
     for (const auto& e : result.errors) fmt::print(stderr, "{}\n", e.str());
     return std::nullopt;

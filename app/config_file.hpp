@@ -5,13 +5,16 @@
 #include <string>
 
 #include "hookd/config/config.hpp"
+#include "hookd/config/loader.hpp"
 
 namespace hookd::app {
 
 inline const char* const kDefaultConfig = "config/hookd.yaml";
 
-// Loads and validates `path`; prints every error and returns nullopt when there are any.
-// Logs the loader's notes (defaults used for unset environment variables).
-std::optional<config::Config> load_config(const std::string& path);
+// Loads and validates `path` (with Scope::store only what the store commands need);
+// prints every error and returns nullopt when there are any. Logs the loader's notes
+// (defaults used for unset environment variables).
+std::optional<config::Config> load_config(const std::string& path,
+                                          config::Scope scope = config::Scope::all);
 
 }  // namespace hookd::app

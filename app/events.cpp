@@ -180,7 +180,8 @@ int show(sqlite3* db, const std::string& id, const std::optional<std::string>& r
 
 int with_store(const std::string& config_path, bool writable,
                const std::function<int(const config::Config&, sqlite3*)>& body) {
-  auto cfg = load_config(config_path);
+  // The store and the route names only: no secret of the config has to be at hand.
+  auto cfg = load_config(config_path, config::Scope::store);
   if (!cfg) return kExitUserError;
   try {
     outbox::Connection db = outbox::open_store(cfg->storage.path, writable);

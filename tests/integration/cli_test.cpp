@@ -45,6 +45,45 @@ BOOST_AUTO_TEST_CASE(check_accepts_every_bundled_example) {
   BOOST_TEST(n >= 10);
 }
 
+// events, stats and replay read only the store and the route names: a secret whose
+// environment variable is not set (the server's, not the operator's shell) must not stop
+// them; serve and check still need it.
+BOOST_AUTO_TEST_CASE(store_commands_need_no_secret) {
+  TempDir dir;
+  {
+    ServerProcess server(dir, basic_config());  // creates the store, hookd.db
+  }
+  ::unsetenv("HOOKD_TEST_UNSET_SECRET");
+  dir.write("hookd.yaml",
+            "storage: { path: hookd.db }\n"
+            "plugins:\n"
+            "  x: { library: nowhere.so, config: { token: \"${env:HOOKD_TEST_UNSET_SECRET}\" } }\n"
+            "routes:\n"
+            "  - name: jofi\n"
+            "    path: /jofi\n"
+            "    auth:\n"
+            "      - basic: { username: jofi, password: \"${env:HOOKD_TEST_UNSET_SECRET}\" }\n"
+            "    handlers: [ { plugin: x } ]\n");
+  auto check = run_hookd(dir.path().string(), "check -c hookd.yaml");
+  BOOST_TEST(check.code == 1);
+  BOOST_TEST(check.output.find("HOOKD_TEST_UNSET_SECRET") != std::string::npos, check.output);
+  auto stats = run_hookd(dir.path().string(), "stats --json -c hookd.yaml");
+  BOOST_TEST(stats.code == 0, stats.output);
+  BOOST_TEST(stats.output.find(R"("jofi":{)") != std::string::npos, stats.output);  // a name
+  auto list = run_hookd(dir.path().string(), "events list -c hookd.yaml");
+  BOOST_TEST(list.code == 0, list.output);
+  auto replay = run_hookd(dir.path().string(), "replay --dead -c hookd.yaml");
+  BOOST_TEST(replay.code == 0, replay.output);
+  auto show = run_hookd(dir.path().string(), "events show nope -c hookd.yaml");
+  BOOST_TEST(show.code == 1, show.output);  // an unknown id, not a config error
+  BOOST_TEST(show.output.find("HOOKD_TEST_UNSET_SECRET") == std::string::npos, show.output);
+  // The storage section itself is still checked strictly.
+  dir.write("bad-storage.yaml", "storage: { path: hookd.db, durabilty: full }\n");
+  auto bad = run_hookd(dir.path().string(), "stats -c bad-storage.yaml");
+  BOOST_TEST(bad.code == 1);
+  BOOST_TEST(bad.output.find("bad-storage.yaml:1:") != std::string::npos, bad.output);
+}
+
 BOOST_AUTO_TEST_CASE(check_reports_auth_build_errors_with_location) {
   TempDir dir;
   dir.write("bad.yaml",

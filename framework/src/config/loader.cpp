@@ -54,6 +54,26 @@ void check_across_sections(Reader& r, const Config& config) {
   }
 }
 
+// Scope::store: the storage section, strictly, and each route's name; everything else is
+// left unread (and so unresolved).
+void read_store_scope(Reader& r, const YAML::Node& root, Config& config) {
+  for (const auto& item : root) {
+    const std::string key = item.first.Scalar();
+    if (key == "storage") {
+      read_storage(r, Entry{item.second, item.first.Mark(), "storage"}, config.storage);
+    } else if (key == "routes" && item.second.IsSequence()) {
+      for (std::size_t i = 0; i < item.second.size(); ++i) {
+        const YAML::Node& route = item.second[i];
+        if (!route.IsMap() || !route["name"]) continue;
+        Entry name{route["name"], route.Mark(), "routes[" + std::to_string(i) + "].name"};
+        RouteConfig out;
+        r.read_string(name, out.name);
+        config.routes.push_back(std::move(out));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string ConfigError::str() const {
@@ -70,7 +90,7 @@ Environment process_environment() {
   };
 }
 
-LoadResult load_file(const std::string& path, const Environment& env) {
+LoadResult load_file(const std::string& path, const Environment& env, Scope scope) {
   std::string why;
   auto text = read_text_file(path, why);
   if (!text) {
@@ -78,10 +98,11 @@ LoadResult load_file(const std::string& path, const Environment& env) {
     result.errors.push_back(ConfigError{Location{path, 0, 0}, "cannot read file: " + why});
     return result;
   }
-  return load_string(*text, path, env);
+  return load_string(*text, path, env, scope);
 }
 
-LoadResult load_string(std::string_view yaml, const std::string& file, const Environment& env) {
+LoadResult load_string(std::string_view yaml, const std::string& file, const Environment& env,
+                       Scope scope) {
   Reader r(file, env);
   Config config;
   config.file = file;
@@ -108,23 +129,27 @@ LoadResult load_string(std::string_view yaml, const std::string& file, const Env
       std::vector<ListenSeen> listeners;
       RetryOverride retry;
       try {
-        r.read_map(
-            Entry{root, root.Mark(), ""},
-            {
-                {"server", [&](const Entry& v) { read_server(r, v, config.server, listeners); }},
-                {"admin", [&](const Entry& v) { read_admin(r, v, config.admin, listeners); }},
-                {"storage", [&](const Entry& v) { read_storage(r, v, config.storage); }},
-                {"routes", [&](const Entry& v) { read_routes(r, v, config.routes); }},
-                {"workers", [&](const Entry& v) { read_workers(r, v, config.workers, retry); }},
-                {"plugins", [&](const Entry& v) { read_plugins(r, v, config.plugins); }},
-                {"oauth",
-                 [&](const Entry& v) {
-                   config.oauth.emplace();
-                   read_oauth(r, v, *config.oauth);
-                 }},
-            });
-        resolve_handlers(r, config, retry);
-        check_across_sections(r, config);
+        if (scope == Scope::store) {
+          read_store_scope(r, root, config);
+        } else {
+          r.read_map(
+              Entry{root, root.Mark(), ""},
+              {
+                  {"server", [&](const Entry& v) { read_server(r, v, config.server, listeners); }},
+                  {"admin", [&](const Entry& v) { read_admin(r, v, config.admin, listeners); }},
+                  {"storage", [&](const Entry& v) { read_storage(r, v, config.storage); }},
+                  {"routes", [&](const Entry& v) { read_routes(r, v, config.routes); }},
+                  {"workers", [&](const Entry& v) { read_workers(r, v, config.workers, retry); }},
+                  {"plugins", [&](const Entry& v) { read_plugins(r, v, config.plugins); }},
+                  {"oauth",
+                   [&](const Entry& v) {
+                     config.oauth.emplace();
+                     read_oauth(r, v, *config.oauth);
+                   }},
+              });
+          resolve_handlers(r, config, retry);
+          check_across_sections(r, config);
+        }
       } catch (const YAML::Exception& e) {
         // Not expected: the readers check node types before they convert.
         r.error(e.mark, "invalid YAML: " + e.msg);

@@ -32,9 +32,16 @@ struct LoadResult {
   bool ok() const { return errors.empty(); }
 };
 
-LoadResult load_file(const std::string& path, const Environment& env = process_environment());
+// How much of the file to read: all of it (serve, check, sign), or only what the commands
+// on the store need (events, stats, replay): the `storage` section and the route names.
+// Nothing else is read, so the secrets of auth items, oauth and plugins need not be
+// resolvable (their environment variables set) to look at the store.
+enum class Scope { all, store };
+
+LoadResult load_file(const std::string& path, const Environment& env = process_environment(),
+                     Scope scope = Scope::all);
 // `file` names the source in error messages; relative ${file:PATH} resolve against the cwd.
 LoadResult load_string(std::string_view yaml, const std::string& file,
-                       const Environment& env = process_environment());
+                       const Environment& env = process_environment(), Scope scope = Scope::all);
 
 }  // namespace hookd::config
