@@ -7,12 +7,9 @@
 // then waits for the child's exit and fails the calls still in it.
 #include "hookd/plugin/host.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,56 +21,12 @@
 #include <unordered_map>
 
 #include "hookd/plugin/wire.hpp"
+#include "spawn.hpp"
 
 namespace hookd::plugin {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-constexpr int kChildFd = 3;  // the socket's number in the child
-
-std::string describe_status(int status) {
-  if (WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
-    if (const char* abbrev = ::sigabbrev_np(sig)) return std::string("SIG") + abbrev;
-    return "signal " + std::to_string(sig);
-  }
-  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
-  return "status " + std::to_string(status);
-}
-
-// fork + exec of `argv` with `child_fd` as fd 3 and nothing else open but 0-2. Only
-// async-signal-safe calls between fork and exec. Returns the pid or -1 (errno set).
-pid_t spawn(const std::vector<std::string>& args, int child_fd) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  rlimit files{};
-  ::getrlimit(RLIMIT_NOFILE, &files);
-  const int max_fd = files.rlim_cur == RLIM_INFINITY || files.rlim_cur > 65536
-                         ? 65536
-                         : static_cast<int>(files.rlim_cur);
-  const pid_t parent = ::getpid();
-
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  // The child.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
-  sigset_t all;
-  ::sigemptyset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, nullptr);
-  if (child_fd == kChildFd) {
-    ::fcntl(kChildFd, F_SETFD, 0);
-  } else if (::dup2(child_fd, kChildFd) < 0) {
-    ::_exit(127);
-  }
-  if (::close_range(kChildFd + 1, ~0U, 0) != 0) {
-    for (int fd = kChildFd + 1; fd < max_fd; ++fd) ::close(fd);
-  }
-  ::execv(argv[0], argv.data());
-  ::_exit(127);
-}
 
 }  // namespace
 
@@ -369,7 +322,7 @@ void Host::on_exit(Generation& gen) {
     gen.failure = host + " stopped";
   } else {
     gen.failure = host + (was_ready ? " died: " : " died while starting: ") +
-                  describe_status(status);
+                  describe_exit(status);
   }
   gen.state = Generation::State::dead;
   for (auto& [id, pending] : gen.pending) {
