@@ -170,6 +170,18 @@ BOOST_AUTO_TEST_CASE(hung_call_times_out_and_kill_restarts_the_host) {
   BOOST_TEST(!alive(first));
 }
 
+BOOST_AUTO_TEST_CASE(destructor_kills_a_host_stuck_in_a_call_after_the_grace) {
+  pid_t pid = -1;
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    Host host(crashy());  // shutdown_grace 500 ms
+    pid = started_pid(host);
+    BOOST_TEST((host.call(event("h", "hang"), 100ms).status == CallResult::Status::timeout));
+  }
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
+  BOOST_TEST(!alive(pid));
+}
+
 BOOST_AUTO_TEST_CASE(create_failure_is_surfaced_and_restarts_back_off) {
   Host host(crashy("fail_create: true"));
   const CallResult first = host.call(event("a", "ok"), 10s);
