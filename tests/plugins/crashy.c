@@ -4,7 +4,8 @@
  * HOOKD_RETRY after 1500 ms, message "try later"; "fail": HOOKD_FAIL, message "no".
  * Anything else: HOOKD_OK with a message echoing every event field
  * ("id|route|type|received_at|attempt|name=value;...|hex of body").
- * Config "fail_create" makes create() fail with a reason; "crash_create" makes it die. */
+ * Config "fail_create" makes create() fail with a reason; "crash_create" makes it die;
+ * "hang_create" makes it never return. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,9 @@ static void* crashy_create(const char* config, size_t len, char* error_buf, size
     return NULL;
   }
   if (has(config, len, "crash_create")) die_of(SIGSEGV);
+  if (has(config, len, "hang_create")) {
+    for (;;) pause();
+  }
   return &instance;
 }
 

@@ -28,6 +28,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+CallResult failure(CallResult::Status status, std::string message) {
+  CallResult r;
+  r.status = status;
+  r.result.outcome = Outcome::retry;
+  r.result.message = std::move(message);
+  return r;
+}
+
 }  // namespace
 
 struct Host::Pending {
@@ -43,6 +51,7 @@ struct Host::Generation {
     if (fd >= 0) ::close(fd);
   }
 
+  std::uint64_t number = 0;  // CallResult::host_generation
   int fd = -1;        // the engine's end; closed when the last user lets go
   int child_fd = -1;  // the child's end, until the fork
   std::mutex write_mu;  // one Call frame at a time
@@ -79,14 +88,6 @@ Host::~Host() {
   }
 }
 
-CallResult Host::failure(CallResult::Status status, std::string message) const {
-  CallResult r;
-  r.status = status;
-  r.result.outcome = Outcome::retry;
-  r.result.message = std::move(message);
-  return r;
-}
-
 CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::string frame;
@@ -109,14 +110,20 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
     }
     gen = start_locked();
   }
+  const auto stamped = [&](CallResult r) {
+    r.host_generation = gen->number;
+    return r;
+  };
   if (!state_cv_.wait_until(lock, deadline,
                             [&] { return gen->state != Generation::State::starting; })) {
-    return failure(CallResult::Status::timeout, "plugin host for '" + options_.name +
-                                                    "' did not start within " +
-                                                    std::to_string(timeout.count()) + " ms");
+    // Unavailable, not timeout: the plugin never saw the event (and a hung create() is
+    // the host's start_timeout to end, with backoff, not the caller's to kill).
+    return stamped(failure(CallResult::Status::unavailable,
+                           "plugin host for '" + options_.name + "' is still starting after " +
+                               std::to_string(timeout.count()) + " ms"));
   }
   if (gen->state == Generation::State::dead) {
-    return failure(CallResult::Status::unavailable, gen->failure);
+    return stamped(failure(CallResult::Status::unavailable, gen->failure));
   }
 
   Pending pending;
@@ -133,16 +140,17 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
   lock.lock();
   if (!pending.cv.wait_until(lock, deadline, [&] { return pending.done; })) {
     gen->pending.erase(id);
-    return failure(CallResult::Status::timeout, "plugin '" + options_.name +
-                                                    "' did not answer within " +
-                                                    std::to_string(timeout.count()) + " ms");
+    return stamped(failure(CallResult::Status::timeout,
+                           "plugin '" + options_.name + "' did not answer within " +
+                               std::to_string(timeout.count()) + " ms"));
   }
-  return std::move(pending.result);
+  return stamped(std::move(pending.result));
 }
 
-void Host::kill(std::string_view reason) {
+void Host::kill(std::string_view reason, std::uint64_t host_generation) {
   std::lock_guard lock(mu_);
   if (!current_ || current_->state == Generation::State::dead) return;
+  if (host_generation != 0 && current_->number != host_generation) return;
   kill_locked(*current_, std::string(reason), true);
   current_.reset();
 }
@@ -179,7 +187,7 @@ void Host::join_finished_locked() {
 std::shared_ptr<Host::Generation> Host::start_locked() {
   auto gen = std::make_shared<Generation>();
   int fds[2];
-  ++starts_;
+  gen->number = ++starts_;
   current_ = gen;
   generations_.push_back(gen);
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {

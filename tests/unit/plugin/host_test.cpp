@@ -155,10 +155,11 @@ BOOST_AUTO_TEST_CASE(hung_call_times_out_and_kill_restarts_the_host) {
   const CallResult hung = host.call(event("h", "hang"), 300ms);
   BOOST_TEST((hung.status == CallResult::Status::timeout));
   BOOST_TEST(contains(hung.result.message, "did not answer within 300 ms"));
+  BOOST_TEST(hung.host_generation == 1u);
   CallResult beside;
   std::thread other([&] { beside = host.call(event("o", "sleep"), 20s); });
   std::this_thread::sleep_for(200ms);
-  host.kill("handler timeout");
+  host.kill("handler timeout", hung.host_generation);
   other.join();
   BOOST_TEST(beside.crashed());
   BOOST_TEST(beside.result.message == "plugin host for 'crashy' was killed: handler timeout");
@@ -168,6 +169,12 @@ BOOST_AUTO_TEST_CASE(hung_call_times_out_and_kill_restarts_the_host) {
   BOOST_TEST(host.restarts() == 1u);
   BOOST_TEST(host.pid() != first);
   BOOST_TEST(!alive(first));
+  BOOST_TEST(next.host_generation == 2u);
+  // A late kill for the first host spares the second.
+  const pid_t second = host.pid();
+  host.kill("handler timeout", hung.host_generation);
+  BOOST_TEST(host.pid() == second);
+  BOOST_TEST(alive(second));
 }
 
 BOOST_AUTO_TEST_CASE(destructor_kills_a_host_stuck_in_a_call_after_the_grace) {
@@ -206,6 +213,20 @@ BOOST_AUTO_TEST_CASE(crash_in_create_is_unavailable_not_crashed) {
   const CallResult r = host.call(event("a", "ok"), 10s);
   BOOST_TEST((r.status == CallResult::Status::unavailable));
   BOOST_TEST(r.result.message == "plugin host for 'crashy' died while starting: SIGSEGV");
+}
+
+BOOST_AUTO_TEST_CASE(hung_create_is_unavailable_then_killed_at_start_timeout) {
+  HostOptions o = crashy("hang_create: true");
+  o.start_timeout = 500ms;
+  Host host(o);
+  const CallResult early = host.call(event("a", "ok"), 100ms);
+  BOOST_TEST((early.status == CallResult::Status::unavailable));
+  BOOST_TEST(early.result.message == "plugin host for 'crashy' is still starting after 100 ms");
+  const CallResult later = host.call(event("b", "ok"), 10s);
+  BOOST_TEST((later.status == CallResult::Status::unavailable));
+  BOOST_TEST(later.result.message ==
+             "plugin host for 'crashy' was killed: did not start within 500 ms");
+  BOOST_TEST(host.pid() == -1);
 }
 
 BOOST_AUTO_TEST_CASE(child_keeps_only_its_socket_and_stdio) {

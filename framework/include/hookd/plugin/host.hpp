@@ -47,13 +47,16 @@ struct CallResult {
     answered,     // the plugin answered: `result` is its own
     crashed,      // the host died (or was killed) while the call was in it
     timeout,      // no answer within the call's timeout (the host may still be running it)
-    unavailable,  // the host could not be started (create() failed, died starting, or
-                  // it is backing off after deaths); the plugin never saw the event
+    unavailable,  // no host to take the call: create() failed, the host died starting,
+                  // is still starting, or is backing off; the plugin never saw the event
   };
   Status status = Status::answered;
   // answered: the plugin's result. Otherwise Outcome::retry and a message saying what
   // happened, e.g. "plugin host for 'x' died: SIGSEGV".
   Result result;
+  // Which host ran (or was to run) the call: 1 for the first one started, then counting
+  // up; 0 when none was. Pass it to kill() so that a late kill spares a newer host.
+  std::uint64_t host_generation = 0;
 
   bool crashed() const noexcept { return status == Status::crashed; }
 };
@@ -74,8 +77,10 @@ class Host {
 
   // SIGKILLs the running host (for a call past its timeout): the calls in it return
   // crashed with "plugin host for 'x' was killed: <reason>". The next call starts a new
-  // host at once (a kill does not count toward the restart backoff).
-  void kill(std::string_view reason);
+  // host at once (a kill does not count toward the restart backoff). With a nonzero
+  // `host_generation` (from a CallResult), only that host is killed: when it is already
+  // gone and another runs, nothing happens.
+  void kill(std::string_view reason, std::uint64_t host_generation = 0);
 
   // The running host's pid, or -1 when none runs (not started, dead, being started).
   pid_t pid() const;
@@ -93,7 +98,6 @@ class Host {
   void on_exit(Generation& gen);
   void kill_locked(Generation& gen, std::string reason, bool deliberate);
   void join_finished_locked();
-  CallResult failure(CallResult::Status status, std::string message) const;
 
   const HostOptions options_;
   mutable std::mutex mu_;
