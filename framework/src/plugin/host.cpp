@@ -52,9 +52,9 @@ struct Host::Generation {
   }
 
   std::uint64_t number = 0;  // CallResult::host_generation
-  int fd = -1;        // the engine's end; closed when the last user lets go
-  int child_fd = -1;  // the child's end, until the fork
-  std::mutex write_mu;  // one Call frame at a time
+  int fd = -1;               // the engine's end; closed when the last user lets go
+  int child_fd = -1;         // the child's end, until the fork
+  std::mutex write_mu;       // one Call frame at a time
 
   // Guarded by Host::mu_.
   State state = State::starting;
@@ -255,8 +255,8 @@ void Host::serve_generation(Generation& gen) {
     }
     if (ready == 0) {
       std::lock_guard lock(mu_);
-      kill_locked(gen, "did not start within " + std::to_string(options_.start_timeout.count()) +
-                           " ms",
+      kill_locked(gen,
+                  "did not start within " + std::to_string(options_.start_timeout.count()) + " ms",
                   false);
       return;
     }
@@ -329,14 +329,12 @@ void Host::on_exit(Generation& gen) {
   } else if (stopping_) {
     gen.failure = host + " stopped";
   } else {
-    gen.failure = host + (was_ready ? " died: " : " died while starting: ") +
-                  describe_exit(status);
+    gen.failure = host + (was_ready ? " died: " : " died while starting: ") + describe_exit(status);
   }
   gen.state = Generation::State::dead;
   for (auto& [id, pending] : gen.pending) {
-    pending->result = failure(was_ready ? CallResult::Status::crashed
-                                        : CallResult::Status::unavailable,
-                              gen.failure);
+    pending->result = failure(
+        was_ready ? CallResult::Status::crashed : CallResult::Status::unavailable, gen.failure);
     pending->done = true;
     pending->cv.notify_one();
   }
@@ -346,8 +344,9 @@ void Host::on_exit(Generation& gen) {
     const auto delay =
         backoff_.on_death(Clock::now(), gen.ready_since ? &*gen.ready_since : nullptr);
     spdlog::warn("{} (pid {}); next start {}", gen.failure, gen.pid,
-                 delay.count() == 0 ? std::string("on the next call")
-                                    : "in " + std::to_string(delay.count()) + " ms at the earliest");
+                 delay.count() == 0
+                     ? std::string("on the next call")
+                     : "in " + std::to_string(delay.count()) + " ms at the earliest");
   } else if (gen.deliberate) {
     spdlog::warn("{} (pid {})", gen.failure, gen.pid);
   }

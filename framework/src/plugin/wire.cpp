@@ -13,7 +13,9 @@ namespace {
 
 constexpr std::size_t kLengthSize = 4;
 
-void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+void put_u8(std::string& out, std::uint8_t v) {
+  out.push_back(static_cast<char>(v));
+}
 
 void put_u32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -117,7 +119,9 @@ void encode_config(std::string& out, std::string_view config_yaml) {
   finish(out, at);
 }
 
-void encode_ready(std::string& out) { finish(out, begin(out, FrameType::ready)); }
+void encode_ready(std::string& out) {
+  finish(out, begin(out, FrameType::ready));
+}
 
 void encode_create_failed(std::string& out, std::string_view message) {
   const auto at = begin(out, FrameType::create_failed);
@@ -167,7 +171,9 @@ std::string decode_create_failed(std::string_view payload) {
   return message;
 }
 
-void decode_ready(std::string_view payload) { Cursor(payload, "Ready").done(); }
+void decode_ready(std::string_view payload) {
+  Cursor(payload, "Ready").done();
+}
 
 CallMessage decode_call(std::string_view payload) {
   Cursor c(payload, "Call");

@@ -31,11 +31,11 @@
 namespace hookd::plugin {
 
 struct HostOptions {
-  std::string name;                  // the plugin's name in the config, for messages
-  std::filesystem::path binary;      // the hookd executable (/proc/self/exe in serve)
-  std::filesystem::path library;     // the plugin library
-  std::string config_yaml;           // the plugin's config block; sent over the socket
-  unsigned threads = 1;              // handle() calls the host runs at once
+  std::string name;               // the plugin's name in the config, for messages
+  std::filesystem::path binary;   // the hookd executable (/proc/self/exe in serve)
+  std::filesystem::path library;  // the plugin library
+  std::string config_yaml;        // the plugin's config block; sent over the socket
+  unsigned threads = 1;           // handle() calls the host runs at once
   std::chrono::milliseconds start_timeout{10'000};  // load + create() → Ready
   std::chrono::milliseconds shutdown_grace{2'000};  // after the socket closes, before SIGKILL
   RestartBackoffOptions backoff;
