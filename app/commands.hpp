@@ -32,6 +32,7 @@ Command add_sign(CLI::App& app);
 Command add_events(CLI::App& app);  // events list, events show
 Command add_stats(CLI::App& app);
 Command add_replay(CLI::App& app);
+Command add_plugin_host(CLI::App& app);  // internal: runs one plugin for plugin::Host
 
 // For the store commands (defined in events.cpp): loads the config at `config_path`, opens
 // its storage.path (never creating or migrating it) and runs `body`; maps the errors to exit

@@ -1,0 +1,114 @@
+// The engine's side of process isolation: runs one plugin in a `hookd plugin-host` child
+// process and calls it over a Unix socket, so a plugin that crashes, exits or hangs costs
+// a restart of its host, never the receiver.
+//
+// Thread-safety: call(), kill(), pid() and restarts() may be called from any number of
+// threads at once. The destructor must not run while a call() is in progress.
+//
+// Ownership: a Host owns its child process (and the one reader thread per child, which
+// dispatches Replies to the waiting callers by call_id and reaps the child). The child
+// keeps only its end of the socket and stdin/stdout/stderr: every other descriptor is closed
+// before exec, and it gets SIGKILL when the thread that started it goes (PR_SET_PDEATHSIG;
+// that thread lives until the child is reaped). The destructor shuts the socket down (the
+// host then finishes and exits), gives the child `shutdown_grace`, then SIGKILLs and reaps it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hookd/plugin/loader.hpp"
+#include "hookd/plugin/restart_backoff.hpp"
+
+namespace hookd::plugin {
+
+struct HostOptions {
+  std::string name;               // the plugin's name in the config, for messages
+  std::filesystem::path binary;   // the hookd executable (/proc/self/exe in serve)
+  std::filesystem::path library;  // the plugin library
+  std::string config_yaml;        // the plugin's config block; sent over the socket
+  unsigned threads = 1;           // handle() calls the host runs at once
+  std::chrono::milliseconds start_timeout{10'000};  // load + create() → Ready
+  std::chrono::milliseconds shutdown_grace{2'000};  // after the socket closes, before SIGKILL
+  RestartBackoffOptions backoff;
+};
+
+// What a call through a host came to.
+struct CallResult {
+  enum class Status {
+    answered,     // the plugin answered: `result` is its own
+    crashed,      // the host died (or was killed) while the call was in it
+    timeout,      // no answer within the call's timeout (the host may still be running it)
+    unavailable,  // no host to take the call: create() failed, the host died starting,
+                  // is still starting, or is backing off; the plugin never saw the event
+  };
+  Status status = Status::answered;
+  // answered: the plugin's result. Otherwise Outcome::retry and a message saying what
+  // happened, e.g. "plugin host for 'x' died: SIGSEGV".
+  Result result;
+  // Which host ran (or was to run) the call: 1 for the first one started, then counting
+  // up; 0 when none was. Pass it to kill() so that a late kill spares a newer host.
+  std::uint64_t host_generation = 0;
+
+  bool crashed() const noexcept { return status == Status::crashed; }
+};
+
+class Host {
+ public:
+  // Does not start the child: the first call() does.
+  explicit Host(HostOptions options);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  // Sends `event` to the host and waits up to `timeout` for its answer (including, when
+  // no host runs, starting one). Starts a host when none runs, unless the restart backoff
+  // forbids it yet (then: unavailable at once). Never throws for what the plugin or its
+  // host does.
+  CallResult call(const Event& event, std::chrono::milliseconds timeout);
+
+  // SIGKILLs the running host (for a call past its timeout): the calls in it return
+  // crashed with "plugin host for 'x' was killed: <reason>". The next call starts a new
+  // host at once (a kill does not count toward the restart backoff). With a nonzero
+  // `host_generation` (from a CallResult), only that host is killed: when it is already
+  // gone and another runs, nothing happens.
+  void kill(std::string_view reason, std::uint64_t host_generation = 0);
+
+  // The running host's pid, or -1 when none runs (not started, dead, being started).
+  pid_t pid() const;
+  // Hosts started after the first one (restarts after deaths and kills).
+  std::uint64_t restarts() const;
+  const std::string& name() const noexcept { return options_.name; }
+
+ private:
+  struct Pending;
+  struct Generation;
+
+  std::shared_ptr<Generation> start_locked();
+  void run_generation(Generation& gen);
+  void serve_generation(Generation& gen);
+  void on_exit(Generation& gen);
+  void kill_locked(Generation& gen, std::string reason, bool deliberate);
+  void join_finished_locked();
+
+  const HostOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable state_cv_;  // a generation became ready or dead
+  std::shared_ptr<Generation> current_;
+  std::vector<std::shared_ptr<Generation>> generations_;  // not yet joined
+  RestartBackoff backoff_;
+  std::string last_failure_;
+  std::uint64_t starts_ = 0;
+  std::uint64_t next_call_id_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace hookd::plugin

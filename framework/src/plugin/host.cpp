@@ -1,0 +1,357 @@
+// plugin::Host: starts `hookd plugin-host` children, sends them Calls, hands Replies to the
+// waiting callers, and turns a child's death into crashed results and a backed-off restart.
+//
+// One Generation per child. Its thread forks the child (so PR_SET_PDEATHSIG, which fires
+// when the forking *thread* ends, only fires when the process ends: the thread lives until
+// it has reaped the child), does the handshake, reads Replies until the end of the stream,
+// then waits for the child's exit and fails the calls still in it.
+#include "hookd/plugin/host.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "hookd/plugin/wire.hpp"
+#include "spawn.hpp"
+
+namespace hookd::plugin {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+CallResult failure(CallResult::Status status, std::string message) {
+  CallResult r;
+  r.status = status;
+  r.result.outcome = Outcome::retry;
+  r.result.message = std::move(message);
+  return r;
+}
+
+}  // namespace
+
+struct Host::Pending {
+  std::condition_variable cv;
+  bool done = false;
+  CallResult result;
+};
+
+struct Host::Generation {
+  enum class State { starting, ready, dead };
+
+  ~Generation() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  std::uint64_t number = 0;  // CallResult::host_generation
+  int fd = -1;               // the engine's end; closed when the last user lets go
+  int child_fd = -1;         // the child's end, until the fork
+  std::mutex write_mu;       // one Call frame at a time
+
+  // Guarded by Host::mu_.
+  State state = State::starting;
+  pid_t pid = -1;
+  bool reaped = false;
+  bool killed = false;      // by kill_locked(): the reason is the message
+  bool deliberate = false;  // by Host::kill(): not a death for the backoff
+  std::string kill_reason;
+  std::string create_failure;  // CreateFailed's message
+  std::optional<Clock::time_point> ready_since;
+  std::string failure;  // once dead: what the calls are told
+  std::unordered_map<std::uint64_t, Pending*> pending;
+  std::thread thread;
+  bool finished = false;  // the thread is done (join it)
+};
+
+Host::Host(HostOptions options) : options_(std::move(options)), backoff_(options_.backoff) {}
+
+Host::~Host() {
+  std::vector<std::shared_ptr<Generation>> gens;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    gens = generations_;
+    for (auto& gen : gens) {
+      if (!gen->finished) ::shutdown(gen->fd, SHUT_RDWR);
+    }
+  }
+  for (auto& gen : gens) {
+    if (gen->thread.joinable()) gen->thread.join();
+  }
+}
+
+CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::string frame;
+  const std::uint64_t id = [&] {
+    std::lock_guard lock(mu_);
+    return ++next_call_id_;
+  }();
+  wire::encode_call(frame, id, event);
+
+  std::unique_lock lock(mu_);
+  join_finished_locked();
+  std::shared_ptr<Generation> gen = current_;
+  if (!gen || gen->state == Generation::State::dead) {
+    if (const auto wait = backoff_.wait_at(Clock::now()); wait.count() > 0) {
+      return failure(CallResult::Status::unavailable,
+                     "plugin host for '" + options_.name + "' is backing off after " +
+                         std::to_string(backoff_.deaths_in_a_row()) +
+                         " deaths in a row: next start in " + std::to_string(wait.count()) +
+                         " ms (last: " + last_failure_ + ")");
+    }
+    gen = start_locked();
+  }
+  const auto stamped = [&](CallResult r) {
+    r.host_generation = gen->number;
+    return r;
+  };
+  if (!state_cv_.wait_until(lock, deadline,
+                            [&] { return gen->state != Generation::State::starting; })) {
+    // Unavailable, not timeout: the plugin never saw the event (and a hung create() is
+    // the host's start_timeout to end, with backoff, not the caller's to kill).
+    return stamped(failure(CallResult::Status::unavailable,
+                           "plugin host for '" + options_.name + "' is still starting after " +
+                               std::to_string(timeout.count()) + " ms"));
+  }
+  if (gen->state == Generation::State::dead) {
+    return stamped(failure(CallResult::Status::unavailable, gen->failure));
+  }
+
+  Pending pending;
+  gen->pending.emplace(id, &pending);
+  lock.unlock();
+  {
+    std::lock_guard write(gen->write_mu);
+    try {
+      wire::write_all(gen->fd, frame);
+    } catch (const wire::WireError&) {
+      // The host is gone: its thread sees the end of the stream and fails this call.
+    }
+  }
+  lock.lock();
+  if (!pending.cv.wait_until(lock, deadline, [&] { return pending.done; })) {
+    gen->pending.erase(id);
+    return stamped(failure(CallResult::Status::timeout,
+                           "plugin '" + options_.name + "' did not answer within " +
+                               std::to_string(timeout.count()) + " ms"));
+  }
+  return stamped(std::move(pending.result));
+}
+
+void Host::kill(std::string_view reason, std::uint64_t host_generation) {
+  std::lock_guard lock(mu_);
+  if (!current_ || current_->state == Generation::State::dead) return;
+  if (host_generation != 0 && current_->number != host_generation) return;
+  kill_locked(*current_, std::string(reason), true);
+  current_.reset();
+}
+
+pid_t Host::pid() const {
+  std::lock_guard lock(mu_);
+  if (!current_ || current_->state != Generation::State::ready || current_->reaped) return -1;
+  return current_->pid;
+}
+
+std::uint64_t Host::restarts() const {
+  std::lock_guard lock(mu_);
+  return starts_ > 0 ? starts_ - 1 : 0;
+}
+
+void Host::kill_locked(Generation& gen, std::string reason, bool deliberate) {
+  if (gen.killed) return;
+  gen.killed = true;
+  gen.deliberate = deliberate;
+  gen.kill_reason = std::move(reason);
+  if (gen.pid > 0 && !gen.reaped) ::kill(gen.pid, SIGKILL);
+  // pid not known yet: run_generation kills the child as soon as it is forked.
+}
+
+void Host::join_finished_locked() {
+  // A finished thread only returns after it released mu_: joining under mu_ is safe.
+  std::erase_if(generations_, [](const std::shared_ptr<Generation>& gen) {
+    if (!gen->finished) return false;
+    gen->thread.join();
+    return true;
+  });
+}
+
+std::shared_ptr<Host::Generation> Host::start_locked() {
+  auto gen = std::make_shared<Generation>();
+  int fds[2];
+  gen->number = ++starts_;
+  current_ = gen;
+  generations_.push_back(gen);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    gen->state = Generation::State::dead;
+    gen->failure = "plugin host for '" + options_.name +
+                   "' could not start: socketpair: " + std::strerror(errno);
+    last_failure_ = gen->failure;
+    backoff_.on_death(Clock::now(), nullptr);
+    gen->finished = true;
+    return gen;
+  }
+  gen->fd = fds[0];
+  gen->child_fd = fds[1];
+  gen->thread = std::thread([this, g = gen.get()] { run_generation(*g); });
+  return gen;
+}
+
+void Host::run_generation(Generation& gen) {
+  const std::vector<std::string> args{options_.binary.string(),
+                                      "plugin-host",
+                                      "--library",
+                                      options_.library.string(),
+                                      "--fd",
+                                      std::to_string(kChildFd),
+                                      "--threads",
+                                      std::to_string(options_.threads == 0 ? 1 : options_.threads)};
+  const pid_t pid = spawn(args, gen.child_fd);
+  const int spawn_errno = errno;
+  ::close(gen.child_fd);
+  {
+    std::lock_guard lock(mu_);
+    gen.child_fd = -1;
+    if (pid < 0) {
+      gen.reaped = true;
+      gen.state = Generation::State::dead;
+      gen.failure = "plugin host for '" + options_.name +
+                    "' could not start: fork: " + std::strerror(spawn_errno);
+      last_failure_ = gen.failure;
+      backoff_.on_death(Clock::now(), nullptr);
+      gen.finished = true;
+      state_cv_.notify_all();
+      return;
+    }
+    gen.pid = pid;
+    if (gen.killed) ::kill(pid, SIGKILL);
+  }
+  serve_generation(gen);
+  on_exit(gen);
+}
+
+// Handshake, then Replies until the end of the stream (or a protocol error, which kills).
+void Host::serve_generation(Generation& gen) {
+  try {
+    std::string config;
+    wire::encode_config(config, options_.config_yaml);
+    try {
+      wire::write_all(gen.fd, config);
+    } catch (const wire::WireError&) {
+      // Died at once (exec failed?): the read below sees the end of the stream.
+    }
+    pollfd p{gen.fd, POLLIN, 0};
+    int ready = 0;
+    while ((ready = ::poll(&p, 1, static_cast<int>(options_.start_timeout.count()))) < 0 &&
+           errno == EINTR) {
+    }
+    if (ready == 0) {
+      std::lock_guard lock(mu_);
+      kill_locked(gen,
+                  "did not start within " + std::to_string(options_.start_timeout.count()) + " ms",
+                  false);
+      return;
+    }
+    wire::FrameReader reader(gen.fd);
+    auto first = reader.read();
+    if (!first) return;
+    if (first->type == wire::FrameType::create_failed) {
+      const std::string message = wire::decode_create_failed(first->payload);
+      std::lock_guard lock(mu_);
+      gen.create_failure = message;
+      return;
+    }
+    if (first->type != wire::FrameType::ready) throw wire::WireError("wire: expected Ready");
+    wire::decode_ready(first->payload);
+    {
+      std::lock_guard lock(mu_);
+      gen.state = Generation::State::ready;
+      gen.ready_since = Clock::now();
+      state_cv_.notify_all();
+    }
+    while (auto frame = reader.read()) {
+      if (frame->type != wire::FrameType::reply) throw wire::WireError("wire: expected Reply");
+      wire::ReplyMessage reply = wire::decode_reply(frame->payload);
+      std::lock_guard lock(mu_);
+      const auto it = gen.pending.find(reply.call_id);
+      if (it == gen.pending.end()) continue;  // its caller timed out
+      it->second->result.result = std::move(reply.result);
+      it->second->done = true;
+      it->second->cv.notify_one();  // under mu_: the caller's Pending outlives this
+      gen.pending.erase(it);
+    }
+  } catch (const wire::WireError& e) {
+    std::lock_guard lock(mu_);
+    kill_locked(gen, std::string("protocol error: ") + e.what(), false);
+  }
+}
+
+// The stream ended: wait for the child (SIGKILL after the grace), reap it, fail its calls.
+void Host::on_exit(Generation& gen) {
+  const auto give_up = Clock::now() + options_.shutdown_grace;
+  for (;;) {
+    siginfo_t info{};
+    const int rc = ::waitid(P_PID, static_cast<id_t>(gen.pid), &info, WEXITED | WNOWAIT | WNOHANG);
+    if (rc != 0 && errno == EINTR) continue;
+    if (rc != 0 || info.si_pid != 0) break;  // exited (or not our child: nothing to wait for)
+    if (Clock::now() >= give_up) {
+      {
+        std::lock_guard lock(mu_);
+        ::kill(gen.pid, SIGKILL);  // not reaped yet: the pid is still ours
+      }
+      while (::waitid(P_PID, static_cast<id_t>(gen.pid), &info, WEXITED | WNOWAIT) != 0 &&
+             errno == EINTR) {
+      }
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+
+  std::lock_guard lock(mu_);
+  int status = 0;
+  while (::waitpid(gen.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  gen.reaped = true;
+  const bool was_ready = gen.state == Generation::State::ready;
+  const std::string host = "plugin host for '" + options_.name + "'";
+  if (gen.killed) {
+    gen.failure = host + " was killed: " + gen.kill_reason;
+  } else if (!gen.create_failure.empty()) {
+    gen.failure = host + " could not start: " + gen.create_failure;
+  } else if (stopping_) {
+    gen.failure = host + " stopped";
+  } else {
+    gen.failure = host + (was_ready ? " died: " : " died while starting: ") + describe_exit(status);
+  }
+  gen.state = Generation::State::dead;
+  for (auto& [id, pending] : gen.pending) {
+    pending->result = failure(
+        was_ready ? CallResult::Status::crashed : CallResult::Status::unavailable, gen.failure);
+    pending->done = true;
+    pending->cv.notify_one();
+  }
+  gen.pending.clear();
+  if (!gen.deliberate && !stopping_) {
+    last_failure_ = gen.failure;
+    const auto delay =
+        backoff_.on_death(Clock::now(), gen.ready_since ? &*gen.ready_since : nullptr);
+    spdlog::warn("{} (pid {}); next start {}", gen.failure, gen.pid,
+                 delay.count() == 0
+                     ? std::string("on the next call")
+                     : "in " + std::to_string(delay.count()) + " ms at the earliest");
+  } else if (gen.deliberate) {
+    spdlog::warn("{} (pid {})", gen.failure, gen.pid);
+  }
+  gen.finished = true;
+  state_cv_.notify_all();
+}
+
+}  // namespace hookd::plugin

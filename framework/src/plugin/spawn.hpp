@@ -1,0 +1,22 @@
+// Starting a plugin host child and naming how it ended. Private to plugin/.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace hookd::plugin {
+
+inline constexpr int kChildFd = 3;  // the socket's number in the child
+
+// fork + exec of `args` (args[0] is the executable's path) with `child_fd` as fd kChildFd
+// and nothing else open but 0-2; the child gets SIGKILL when the calling thread ends
+// (PR_SET_PDEATHSIG) and starts with no signal blocked. Only async-signal-safe calls run
+// between fork and exec; a failed exec exits 127. Returns the pid, or -1 with errno set.
+pid_t spawn(const std::vector<std::string>& args, int child_fd);
+
+// "SIGSEGV", "exit status 3": a waitpid() status for messages.
+std::string describe_exit(int status);
+
+}  // namespace hookd::plugin

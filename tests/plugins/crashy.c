@@ -1,0 +1,122 @@
+/* Fixture plugin "crashy" for the process-isolation tests: the body says what to do.
+ * Containing "segv": dies of SIGSEGV; "abort": abort(); "exit3": exit(3); "hang": never
+ * returns; "sleep" sleeps 30 s then answers ok (an innocent call in flight); "retry":
+ * HOOKD_RETRY after 1500 ms, message "try later"; "fail": HOOKD_FAIL, message "no".
+ * Anything else: HOOKD_OK with a message echoing every event field
+ * ("id|route|type|received_at|attempt|name=value;...|hex of body").
+ * Config "fail_create" makes create() fail with a reason; "crash_create" makes it die;
+ * "hang_create" makes it never return. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hookd/plugin.h"
+
+static int has(const char* data, size_t size, const char* needle) {
+  size_t n = strlen(needle);
+  size_t i;
+  for (i = 0; i + n <= size; ++i) {
+    if (memcmp(data + i, needle, n) == 0) return 1;
+  }
+  return 0;
+}
+
+static void die_of(int sig) {
+  signal(sig, SIG_DFL); /* a sanitizer's handler would turn it into an exit */
+  raise(sig);
+}
+
+static void* crashy_create(const char* config, size_t len, char* error_buf, size_t error_len) {
+  static int instance;
+  if (has(config, len, "fail_create")) {
+    snprintf(error_buf, error_len, "refused: fail_create is set");
+    return NULL;
+  }
+  if (has(config, len, "crash_create")) die_of(SIGSEGV);
+  if (has(config, len, "hang_create")) {
+    for (;;) pause();
+  }
+  return &instance;
+}
+
+static void append(char* out, size_t cap, size_t* at, const char* data, size_t size) {
+  size_t n = size < cap - 1 - *at ? size : cap - 1 - *at;
+  memcpy(out + *at, data, n);
+  *at += n;
+  out[*at] = '\0';
+}
+
+static void crashy_handle(void* instance, const hookd_event* ev, hookd_result* result) {
+  const char* body = ev->body;
+  size_t size = ev->body_size;
+  (void)instance;
+  if (has(body, size, "segv")) die_of(SIGSEGV);
+  if (has(body, size, "abort")) abort();
+  if (has(body, size, "exit3")) exit(3);
+  if (has(body, size, "hang")) {
+    for (;;) pause();
+  }
+  if (has(body, size, "sleep")) {
+    struct timespec ts = {30, 0};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+  }
+  if (has(body, size, "retry")) {
+    result->outcome = HOOKD_RETRY;
+    result->retry_after_ms = 1500;
+    hookd_result_set_message(result, "try later");
+    return;
+  }
+  if (has(body, size, "fail")) {
+    result->outcome = HOOKD_FAIL;
+    hookd_result_set_message(result, "no");
+    return;
+  }
+  {
+    char* out = result->message;
+    size_t cap = result->message_capacity, at = 0, i;
+    char num[64];
+    if (cap == 0) return;
+    out[0] = '\0';
+    append(out, cap, &at, ev->id.data, ev->id.size);
+    append(out, cap, &at, "|", 1);
+    append(out, cap, &at, ev->route.data, ev->route.size);
+    append(out, cap, &at, "|", 1);
+    append(out, cap, &at, ev->type.data, ev->type.size);
+    snprintf(num, sizeof num, "|%lld|%lu|", (long long)ev->received_at_us,
+             (unsigned long)ev->attempt);
+    append(out, cap, &at, num, strlen(num));
+    for (i = 0; i < ev->header_count; ++i) {
+      append(out, cap, &at, ev->headers[i].name.data, ev->headers[i].name.size);
+      append(out, cap, &at, "=", 1);
+      append(out, cap, &at, ev->headers[i].value.data, ev->headers[i].value.size);
+      append(out, cap, &at, ";", 1);
+    }
+    append(out, cap, &at, "|", 1);
+    for (i = 0; i < size; ++i) {
+      snprintf(num, sizeof num, "%02x", (unsigned)(unsigned char)body[i]);
+      append(out, cap, &at, num, 2);
+    }
+    result->outcome = HOOKD_OK;
+  }
+}
+
+static void crashy_destroy(void* instance) {
+  (void)instance;
+}
+
+static const hookd_plugin_descriptor descriptor = {HOOKD_PLUGIN_ABI_MAJOR,
+                                                   HOOKD_PLUGIN_ABI_MINOR,
+                                                   sizeof(hookd_plugin_descriptor),
+                                                   "crashy",
+                                                   crashy_create,
+                                                   crashy_handle,
+                                                   crashy_destroy};
+
+HOOKD_PLUGIN_EXPORT const hookd_plugin_descriptor* hookd_plugin_v1(void) {
+  return &descriptor;
+}

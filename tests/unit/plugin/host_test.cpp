@@ -1,0 +1,266 @@
+// plugin::Host through real `hookd plugin-host` children (HOOKD_BINARY) and the "crashy"
+// fixture: round trips, concurrent callers, deaths by signal and exit, a hung call killed,
+// create() failures backed off, no inherited descriptors, no child left behind.
+#include <boost/test/unit_test.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hookd/plugin/host.hpp"
+
+using namespace hookd::plugin;
+using namespace std::chrono_literals;
+
+namespace {
+
+HostOptions crashy(std::string config = "{}") {
+  HostOptions o;
+  o.name = "crashy";
+  o.binary = HOOKD_BINARY;
+  o.library = std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_crashy.so";
+  o.config_yaml = std::move(config);
+  o.threads = 4;
+  o.shutdown_grace = 500ms;
+  o.backoff.first_delay = 2s;
+  return o;
+}
+
+Event event(std::string_view id, std::string_view body) {
+  Event ev;
+  ev.id = id;
+  ev.route = "r";
+  ev.type = "t";
+  ev.received_at_us = 1'700'000'000'000'001;
+  ev.attempt = 2;
+  ev.body = body;
+  return ev;
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+bool alive(pid_t pid) {
+  return ::kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+// Waits (bounded) until the host has started.
+pid_t started_pid(Host& host) {
+  BOOST_REQUIRE(host.call(event("warm", "ok"), 10s).status == CallResult::Status::answered);
+  const pid_t pid = host.pid();
+  BOOST_REQUIRE(pid > 0);
+  return pid;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(plugin_host)
+
+BOOST_AUTO_TEST_CASE(calls_round_trip_every_field_and_outcome) {
+  pid_t pid = -1;
+  {
+    Host host(crashy());
+    const std::vector<Header> headers{{"X-A", "1"}, {"X-B", "two"}};
+    Event ev = event("evt-1", std::string_view("\x00\x01ok\xff", 5));
+    ev.headers = headers;
+    const CallResult ok = host.call(ev, 10s);
+    BOOST_TEST((ok.status == CallResult::Status::answered));
+    BOOST_TEST((ok.result.outcome == Outcome::ok));
+    BOOST_TEST(ok.result.message == "evt-1|r|t|1700000000000001|2|X-A=1;X-B=two;|00016f6bff");
+    BOOST_TEST(!ok.crashed());
+
+    const CallResult retry = host.call(event("evt-2", "retry"), 10s);
+    BOOST_TEST((retry.result.outcome == Outcome::retry));
+    BOOST_TEST(retry.result.retry_after.count() == 1500);
+    BOOST_TEST(retry.result.message == "try later");
+    const CallResult fail = host.call(event("evt-3", "fail"), 10s);
+    BOOST_TEST((fail.result.outcome == Outcome::fail));
+    BOOST_TEST(fail.result.message == "no");
+    pid = host.pid();
+    BOOST_TEST(pid > 0);
+    BOOST_TEST(host.restarts() == 0u);
+  }
+  BOOST_TEST(!alive(pid));  // reaped by the destructor
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_callers_get_their_own_replies) {
+  Host host(crashy());
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string id = "e" + std::to_string(t) + "-" + std::to_string(i);
+        const CallResult r = host.call(event(id, "x"), 10s);
+        if (r.status != CallResult::Status::answered || r.result.message.rfind(id + "|", 0) != 0) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  BOOST_TEST(wrong.load() == 0);
+  BOOST_TEST(host.restarts() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(segfault_fails_the_calls_in_flight_and_the_host_restarts) {
+  Host host(crashy());
+  const pid_t first = started_pid(host);
+  CallResult innocent;
+  std::thread beside([&] { innocent = host.call(event("innocent", "sleep"), 20s); });
+  std::this_thread::sleep_for(200ms);  // let it reach the host (either way it is in flight)
+  const auto t0 = std::chrono::steady_clock::now();
+  const CallResult poison = host.call(event("poison", "segv"), 20s);
+  beside.join();
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 10s));  // not the innocent's 30 s sleep
+  BOOST_TEST(poison.crashed());
+  BOOST_TEST(poison.result.message == "plugin host for 'crashy' died: SIGSEGV");
+  BOOST_TEST((poison.result.outcome == Outcome::retry));
+  BOOST_TEST(innocent.crashed());
+  BOOST_TEST(contains(innocent.result.message, "SIGSEGV"));
+  BOOST_TEST(!alive(first));
+
+  const CallResult next = host.call(event("next", "ok"), 10s);
+  BOOST_TEST((next.status == CallResult::Status::answered));
+  BOOST_TEST(host.restarts() == 1u);
+  BOOST_TEST(host.pid() != first);
+}
+
+BOOST_AUTO_TEST_CASE(abort_and_exit_are_named) {
+  Host host(crashy());
+  const CallResult aborted = host.call(event("a", "abort"), 10s);
+  BOOST_TEST(aborted.crashed());
+  BOOST_TEST(aborted.result.message == "plugin host for 'crashy' died: SIGABRT");
+  // The second death in a row backs off (2 s here): a third host is not started at once.
+  const CallResult exited = host.call(event("b", "exit3"), 10s);
+  BOOST_TEST(exited.crashed());
+  BOOST_TEST(exited.result.message == "plugin host for 'crashy' died: exit status 3");
+  const CallResult backing_off = host.call(event("c", "ok"), 10s);
+  BOOST_TEST((backing_off.status == CallResult::Status::unavailable));
+  BOOST_TEST(contains(backing_off.result.message, "backing off"));
+  BOOST_TEST(contains(backing_off.result.message, "exit status 3"));
+  BOOST_TEST(host.restarts() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(hung_call_times_out_and_kill_restarts_the_host) {
+  Host host(crashy());
+  const pid_t first = started_pid(host);
+  const CallResult hung = host.call(event("h", "hang"), 300ms);
+  BOOST_TEST((hung.status == CallResult::Status::timeout));
+  BOOST_TEST(contains(hung.result.message, "did not answer within 300 ms"));
+  BOOST_TEST(hung.host_generation == 1u);
+  CallResult beside;
+  std::thread other([&] { beside = host.call(event("o", "sleep"), 20s); });
+  std::this_thread::sleep_for(200ms);
+  host.kill("handler timeout", hung.host_generation);
+  other.join();
+  BOOST_TEST(beside.crashed());
+  BOOST_TEST(beside.result.message == "plugin host for 'crashy' was killed: handler timeout");
+  // A kill is not a death for the backoff: the next call starts a host at once.
+  const CallResult next = host.call(event("n", "ok"), 10s);
+  BOOST_TEST((next.status == CallResult::Status::answered));
+  BOOST_TEST(host.restarts() == 1u);
+  BOOST_TEST(host.pid() != first);
+  BOOST_TEST(!alive(first));
+  BOOST_TEST(next.host_generation == 2u);
+  // A late kill for the first host spares the second.
+  const pid_t second = host.pid();
+  host.kill("handler timeout", hung.host_generation);
+  BOOST_TEST(host.pid() == second);
+  BOOST_TEST(alive(second));
+}
+
+BOOST_AUTO_TEST_CASE(destructor_kills_a_host_stuck_in_a_call_after_the_grace) {
+  pid_t pid = -1;
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    Host host(crashy());  // shutdown_grace 500 ms
+    pid = started_pid(host);
+    BOOST_TEST((host.call(event("h", "hang"), 100ms).status == CallResult::Status::timeout));
+  }
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
+  BOOST_TEST(!alive(pid));
+}
+
+BOOST_AUTO_TEST_CASE(create_failure_is_surfaced_and_restarts_back_off) {
+  Host host(crashy("fail_create: true"));
+  const CallResult first = host.call(event("a", "ok"), 10s);
+  BOOST_TEST((first.status == CallResult::Status::unavailable));
+  BOOST_TEST(contains(first.result.message, "plugin host for 'crashy' could not start"));
+  BOOST_TEST(contains(first.result.message, "refused: fail_create is set"));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 50; ++i) {
+    const CallResult r = host.call(event("b", "ok"), 10s);
+    BOOST_TEST((r.status == CallResult::Status::unavailable));
+  }
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
+  // Once at once, then backing off (2 s): not 50 starts.
+  BOOST_TEST(host.restarts() <= 1u);
+  const CallResult last = host.call(event("c", "ok"), 10s);
+  BOOST_TEST(contains(last.result.message, "backing off"));
+  BOOST_TEST(contains(last.result.message, "refused: fail_create is set"));
+}
+
+BOOST_AUTO_TEST_CASE(crash_in_create_is_unavailable_not_crashed) {
+  Host host(crashy("crash_create: true"));
+  const CallResult r = host.call(event("a", "ok"), 10s);
+  BOOST_TEST((r.status == CallResult::Status::unavailable));
+  BOOST_TEST(r.result.message == "plugin host for 'crashy' died while starting: SIGSEGV");
+}
+
+BOOST_AUTO_TEST_CASE(hung_create_is_unavailable_then_killed_at_start_timeout) {
+  HostOptions o = crashy("hang_create: true");
+  o.start_timeout = 500ms;
+  Host host(o);
+  const CallResult early = host.call(event("a", "ok"), 100ms);
+  BOOST_TEST((early.status == CallResult::Status::unavailable));
+  BOOST_TEST(early.result.message == "plugin host for 'crashy' is still starting after 100 ms");
+  const CallResult later = host.call(event("b", "ok"), 10s);
+  BOOST_TEST((later.status == CallResult::Status::unavailable));
+  BOOST_TEST(later.result.message ==
+             "plugin host for 'crashy' was killed: did not start within 500 ms");
+  BOOST_TEST(host.pid() == -1);
+}
+
+BOOST_AUTO_TEST_CASE(child_keeps_only_its_socket_and_stdio) {
+  const int leaked = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC on purpose
+  BOOST_REQUIRE(leaked >= 0);
+  Host host(crashy());
+  const pid_t pid = started_pid(host);
+  std::vector<int> fds;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    fds.push_back(std::stoi(entry.path().filename().string()));
+  }
+  ::close(leaked);
+  for (int fd : fds) BOOST_TEST(fd <= 3, "child has fd " << fd);
+}
+
+BOOST_AUTO_TEST_CASE(restart_backoff_grows_caps_and_resets) {
+  using Clock = RestartBackoff::Clock;
+  RestartBackoff b({100ms, 1s, 10s});
+  const Clock::time_point t{};
+  BOOST_TEST(b.on_death(t, nullptr).count() == 0);
+  BOOST_TEST(b.on_death(t, nullptr).count() == 100);
+  BOOST_TEST(b.wait_at(t + 40ms).count() == 60);
+  BOOST_TEST(b.wait_at(t + 100ms).count() == 0);
+  BOOST_TEST(b.on_death(t, nullptr).count() == 200);
+  BOOST_TEST(b.on_death(t, nullptr).count() == 400);
+  BOOST_TEST(b.on_death(t, nullptr).count() == 800);
+  BOOST_TEST(b.on_death(t, nullptr).count() == 1000);
+  BOOST_TEST(b.on_death(t, nullptr).count() == 1000);
+  const Clock::time_point ready = t + 1s;
+  BOOST_TEST(b.on_death(ready + 5s, &ready).count() == 1000);  // not healthy long enough
+  BOOST_TEST(b.on_death(ready + 10s, &ready).count() == 0);    // healthy: forgotten
+}
+
+BOOST_AUTO_TEST_SUITE_END()
