@@ -108,6 +108,14 @@ void read_handler(Reader& r, const Entry& e, HandlerConfig& h) {
                      }},
                     {"ordered_by", [&](const Entry& v) { read_field_ref(r, v, h.ordered_by); }},
                     {"retry", [&](const Entry& v) { read_retry(r, v, h.retry_override); }},
+                    // A common mistake, answered with where the key belongs.
+                    {"config",
+                     [&](const Entry& v) {
+                       r.error(v.key_mark,
+                               v.path + ": a handler has no config of its own; a plugin's "
+                                        "config goes under plugins.NAME.config (NAME being "
+                                        "this handler's plugin)");
+                     }},
                 });
   if (!has_plugin) r.error(h.where, e.path + ": missing the required key 'plugin'");
   if (!has_types) {

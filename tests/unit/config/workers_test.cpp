@@ -101,6 +101,13 @@ BOOST_AUTO_TEST_CASE(unknown_plugin_is_an_error_at_the_handler) {
              "`plugins` section");
 }
 
+// The docs once said plugins are configured in a handler: the error says where it goes.
+BOOST_AUTO_TEST_CASE(a_handler_config_key_points_at_the_plugins_section) {
+  auto e = one_error(with_handlers("      - { plugin: log, types: [\"*\"], config: { a: 1 } }\n"));
+  BOOST_TEST(e.str().starts_with("test.yaml:9:38: routes[0].handlers[0].config: "), e.str());
+  BOOST_TEST(e.message.find("plugins.NAME.config") != std::string::npos, e.message);
+}
+
 BOOST_AUTO_TEST_CASE(required_keys_and_duplicates) {
   auto errors = load(with_handlers("      - { plugin: log }\n"
                                    "      - { types: [a] }\n"
