@@ -51,9 +51,10 @@ worker::EngineOptions engine_options(const config::Config& cfg) {
 }
 
 // Plugins of `cfg`, or std::nullopt after logging each failure.
-std::optional<worker::Instances> load_plugins(const config::Config& cfg) {
+std::optional<worker::Instances> load_plugins(const config::Config& cfg,
+                                              worker::LibraryCache& libraries) {
   std::vector<std::string> errors;
-  auto instances = worker::load_plugins(cfg, errors);
+  auto instances = worker::load_plugins(cfg, errors, &libraries);
   for (const auto& e : errors) spdlog::error("{}", e);
   if (!errors.empty()) return std::nullopt;
   return instances;
@@ -70,7 +71,8 @@ class Reloader {
   // it, and is the only one touching it while it runs.
   Reloader(std::string path, const config::Config& running, net::Server& server,
            worker::Engine& engine, outbox::Writer& writer, metrics::Registry& metrics,
-           std::optional<auth::OAuthServer>& oauth, auth::Throttle& throttle)
+           std::optional<auth::OAuthServer>& oauth, auth::Throttle& throttle,
+           worker::LibraryCache& libraries)
       : path_(std::move(path)),
         running_(running),
         server_(server),
@@ -79,6 +81,7 @@ class Reloader {
         metrics_(metrics),
         oauth_(oauth),
         throttle_(throttle),
+        libraries_(libraries),
         thread_([this] { run(); }) {}
   ~Reloader() { stop(); }
 
@@ -122,7 +125,7 @@ class Reloader {
     config::Config& next = *result.config;
     std::string oauth_changes;
     try {
-      auto instances = load_plugins(next);
+      auto instances = load_plugins(next, libraries_);
       if (!instances) {
         spdlog::error("reload refused: a plugin failed (above); the old config stays");
         return;
@@ -185,6 +188,7 @@ class Reloader {
   std::optional<auth::OAuthServer>& oauth_;
   bool running_oauth_ = oauth_.has_value();  // whether the served config has an oauth section
   auth::Throttle& throttle_;
+  worker::LibraryCache& libraries_;  // a rebuilt plugin file is loaded afresh
   std::mutex mutex_;
   std::condition_variable cv_;
   bool requested_ = false;
@@ -220,7 +224,8 @@ int serve(const std::string& path) {
     // One server per store, on files it can write: refuse to start otherwise (exit 2).
     outbox::StoreLock store_lock(cfg->storage.path);
     outbox::check_store_access(cfg->storage.path);
-    auto instances = load_plugins(*cfg);
+    worker::LibraryCache libraries;
+    auto instances = load_plugins(*cfg, libraries);
     if (!instances) return kExitUserError;
     metrics::Registry metrics;
     outbox::WriterOptions options;
@@ -243,7 +248,7 @@ int serve(const std::string& path) {
                          ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr,
                                               throttle),
                          metrics, [&writer] { return writer.unavailable_reason(); });
-      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth, throttle);
+      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth, throttle, libraries);
       server.on_hangup([&reloader] { reloader.request(); });
       server.run();
       reloader.stop();

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -179,6 +180,54 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_a_good_config_and_refuses_a_bad_one) {
   BOOST_TEST(post(server.port(), "/webhooks/new", "n2", "anything", "ok") == 202);
   BOOST_REQUIRE(eventually([&] { return state(dir, "n2") == "done"; }));
   BOOST_TEST(state(dir, "w1") == "done");
+  server.signal(SIGTERM);
+  BOOST_TEST(server.wait() == 0);
+}
+
+// A plugin rebuilt in place (a new file renamed over the old one, as a linker or a package
+// upgrade does) is picked up by SIGHUP: dlopen would hand back the library still loaded
+// under that path, so the old code kept running (issue 15, item 1).
+BOOST_AUTO_TEST_CASE(sighup_loads_a_plugin_rebuilt_in_place) {
+  TempDir dir;
+  const std::string fixtures = HOOKD_FIXTURE_DIR;
+  auto install = [&](const std::string& fixture) {  // write aside, then rename over
+    std::filesystem::copy_file(fixtures + "/" + fixture, dir.file("plugin.so.new"),
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::rename(dir.file("plugin.so.new"), dir.file("plugin.so"));
+  };
+  install("libhookd_fixture_ok.so");  // ok, with its config text as the message
+  const std::string yaml =
+      "server:\n  listen: 127.0.0.1:0\n  tls: { cert: tls/cert.pem, key: tls/key.pem }\n"
+      "admin: { listen: 127.0.0.1:0 }\n"
+      "storage: { path: hookd.db }\n"
+      "plugins:\n  p: { library: ./plugin.so, config: { marker: first-build } }\n"
+      "routes:\n  - name: w\n    path: /webhooks/w\n    auth: none\n"
+      "    event: { id: header:X-Event-Id, type: header:X-Event-Type }\n"
+      "    handlers: [{ plugin: p, types: [\"*\"] }]\n";
+  ServerProcess server(dir, yaml);
+  BOOST_TEST(server.log().find("plugin 'p' (ok) loaded from ./plugin.so") != std::string::npos,
+             server.log());
+  auto message = [&](const std::string& id) {
+    Db db(dir.file("hookd.db"));
+    return db
+        .text(
+            "SELECT a.error FROM attempts a JOIN deliveries d ON d.id = a.delivery_id "
+            "JOIN events e ON e.seq = d.event_seq WHERE e.id = ?",
+            {id})
+        .value_or("(none)");
+  };
+  BOOST_TEST(post(server.port(), "/webhooks/w", "before", "t", "x") == 202);
+  BOOST_REQUIRE(eventually([&] { return state(dir, "before") == "done"; }));
+  BOOST_TEST(message("before").find("first-build") != std::string::npos, message("before"));
+
+  install("libhookd_fixture_retry_fail.so");  // ok, with "id route type attempt ..."
+  server.signal(SIGHUP);
+  BOOST_REQUIRE(eventually([&] { return server.log().find("reloaded") != std::string::npos; }));
+  BOOST_TEST(server.log().find("the file changed since it was last loaded") != std::string::npos,
+             server.log());
+  BOOST_TEST(post(server.port(), "/webhooks/w", "after", "t", "x") == 202);
+  BOOST_REQUIRE(eventually([&] { return state(dir, "after") == "done"; }));
+  BOOST_TEST(message("after").starts_with("after w t 1"), message("after"));
   server.signal(SIGTERM);
   BOOST_TEST(server.wait() == 0);
 }

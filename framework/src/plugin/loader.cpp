@@ -3,9 +3,13 @@
 #include "hookd/plugin/loader.hpp"
 
 #include <dlfcn.h>
+#include <stdlib.h>
 
 #include <array>
 #include <cstring>
+#include <cerrno>
+#include <optional>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -44,6 +48,37 @@ std::string read_message(const char* buf, std::size_t capacity) {
   return std::string(buf, strnlen(buf, capacity - 1));
 }
 
+// A private directory (0700, under TMPDIR) holding a copy of `file`, removed again unless
+// released: dlopen of the copy maps code no other load has seen.
+class PrivateCopy {
+ public:
+  explicit PrivateCopy(const std::string& file, const std::string& what) {
+    std::string dir_template =
+        (std::filesystem::temp_directory_path() / "hookd-plugin-XXXXXX").string();
+    if (::mkdtemp(dir_template.data()) == nullptr) {
+      throw LoadError(what + "cannot make a private directory for a fresh copy: " +
+                      std::strerror(errno));
+    }
+    dir_ = dir_template;
+    copy_ = dir_ / std::filesystem::path(file).filename();
+    std::error_code ec;
+    std::filesystem::copy_file(file, copy_, ec);
+    if (ec) throw LoadError(what + "cannot copy it for a fresh load: " + ec.message());
+  }
+  ~PrivateCopy() {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+  PrivateCopy(const PrivateCopy&) = delete;
+  PrivateCopy& operator=(const PrivateCopy&) = delete;
+  const std::filesystem::path& file() const { return copy_; }
+  std::filesystem::path release() { return std::exchange(dir_, {}); }
+
+ private:
+  std::filesystem::path dir_;
+  std::filesystem::path copy_;
+};
+
 }  // namespace
 
 Library::Library(PrivateTag, void* handle, std::string path)
@@ -51,16 +86,21 @@ Library::Library(PrivateTag, void* handle, std::string path)
 
 Library::~Library() {
   if (handle_ != nullptr) dlclose(handle_);
+  std::error_code ignored;
+  if (!copy_dir_.empty()) std::filesystem::remove_all(copy_dir_, ignored);
 }
 
-std::shared_ptr<const Library> Library::load(const std::filesystem::path& path) {
+std::shared_ptr<const Library> Library::load(const std::filesystem::path& path,
+                                             bool private_copy) {
   std::string file = path.string();
   // dlopen searches the system library path for a bare name; a config path never means that.
   if (file.find('/') == std::string::npos) file = "./" + file;
   const std::string what = "plugin " + file + ": ";
 
+  std::optional<PrivateCopy> copy;
+  if (private_copy) copy.emplace(file, what);
   dlerror();  // clear any stale error
-  DlHandle dl(dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL));
+  DlHandle dl(dlopen(copy ? copy->file().c_str() : file.c_str(), RTLD_NOW | RTLD_LOCAL));
   if (dl.get() == nullptr) throw LoadError(what + "cannot load: " + dl_error());
 
   dlerror();
@@ -98,6 +138,7 @@ std::shared_ptr<const Library> Library::load(const std::filesystem::path& path) 
 
   auto lib = std::make_shared<Library>(PrivateTag{}, dl.get(), file);
   dl.release();  // owned by lib from here on
+  if (copy) lib->copy_dir_ = copy->release();
   lib->name_ = d->name;
   lib->abi_minor_ = d->abi_minor;
   lib->create_ = d->create;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -57,6 +58,32 @@ Event event_with_body(std::string_view body) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(plugin_loader)
+
+// A private copy is a separate load (its own code and statics), named by the configured
+// path, and its directory goes with the library.
+BOOST_AUTO_TEST_CASE(a_private_copy_is_a_fresh_load_and_is_cleaned_up) {
+  const auto shared = Library::load(fixture("ok"));
+  auto copy = Library::load(fixture("ok"), true);
+  BOOST_TEST(copy->path() == fixture("ok"));
+  BOOST_TEST(copy->name() == shared->name());
+  const std::string dir = [&] {
+    for (const auto& e :
+         std::filesystem::directory_iterator(std::filesystem::temp_directory_path())) {
+      if (e.path().filename().string().starts_with("hookd-plugin-") &&
+          std::filesystem::exists(e.path() / "libhookd_fixture_ok.so")) {
+        return e.path().string();
+      }
+    }
+    return std::string();
+  }();
+  BOOST_REQUIRE(!dir.empty());
+  Instance instance = copy->create("hello");
+  hookd::plugin::Event event;
+  BOOST_TEST(instance.handle(event).message == "hello");
+  instance = shared->create("x");  // the copy's last instance goes ...
+  copy.reset();                    // ... and with the library, its directory
+  BOOST_TEST(!std::filesystem::exists(dir));
+}
 
 BOOST_AUTO_TEST_CASE(round_trip_create_handle_destroy) {
   const auto lib = Library::load(fixture("ok"));

@@ -79,7 +79,12 @@ class Library : public std::enable_shared_from_this<Library> {
   // hookd_plugin_v1 symbol, NULL descriptor, another ABI major version, a descriptor
   // smaller than v1's, no name or a missing function. The library is closed on every
   // failure path.
-  static std::shared_ptr<const Library> load(const std::filesystem::path& path);
+  // `private_copy`: load a copy of the file made in a private temporary directory (removed
+  // when the Library goes) instead of the file itself. dlopen hands back the library
+  // already loaded under a path, so this is how a rebuilt file is loaded while the old
+  // code is still in use; path() still names the configured file.
+  static std::shared_ptr<const Library> load(const std::filesystem::path& path,
+                                             bool private_copy = false);
 
   ~Library();
   Library(const Library&) = delete;
@@ -105,6 +110,7 @@ class Library : public std::enable_shared_from_this<Library> {
 
   void* handle_ = nullptr;  // from dlopen
   std::string path_;
+  std::filesystem::path copy_dir_;  // the private copy's directory, when loaded from one
   std::string name_;
   std::uint32_t abi_minor_ = 0;
   decltype(hookd_plugin_descriptor::create) create_ = nullptr;
