@@ -99,6 +99,7 @@ BOOST_AUTO_TEST_CASE(transfer_encoding_that_is_not_just_chunked_is_400_and_close
       {"Transfer-Encoding: xchunked\r\n", 400},
       {"Transfer-Encoding: chunked, chunked\r\n", 400},
       {"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", 400},
+      {"Transfer-Encoding: chunked\r\nX-Between: 1\r\nTransfer-Encoding: identity\r\n", 400},
       {"Transfer-Encoding: gzip, chunked\r\n", 501},
   };
   for (const auto& c : cases) {

@@ -88,12 +88,15 @@ using Parser = bhttp::request_parser<bhttp::string_body>;
 // smuggling). Returns 0 when the framing is sound, else the status to answer: 400 for
 // framing that cannot be trusted, 501 for a coding hookd does not decode (gzip, chunked).
 unsigned check_framing(const Parser::value_type& req) {
-  bool present = false;
+  // Beast keeps an index of the fields by name: no walk over the head for the usual request.
+  // equal_range() spans, in arrival order, the list from the first to the last such field
+  // (other fields may sit between them).
+  const auto [first, last] = req.equal_range(bhttp::field::transfer_encoding);
+  if (first == last) return 0;
   std::vector<std::string_view> codings;
-  for (const auto& field : req) {
-    if (field.name() != bhttp::field::transfer_encoding) continue;
-    present = true;
-    std::string_view value = field.value();
+  for (auto field = first; field != last; ++field) {
+    if (field->name() != bhttp::field::transfer_encoding) continue;
+    std::string_view value = field->value();
     while (!value.empty()) {
       auto comma = value.find(',');
       std::string_view coding = value.substr(0, comma);
@@ -109,7 +112,6 @@ unsigned check_framing(const Parser::value_type& req) {
       value.remove_prefix(comma + 1);
     }
   }
-  if (!present) return 0;
   // HTTP/1.0 has no transfer codings; with Content-Length beside it the framing is
   // ambiguous (RFC 9112 6.3 ¶3: "ought to be handled as an error").
   if (req.version() < 11 || req.count(bhttp::field::content_length) > 0) return 400;
@@ -120,18 +122,15 @@ unsigned check_framing(const Parser::value_type& req) {
   return codings.size() == 1 ? 0 : 501;
 }
 
-// The header fields as the layers above see them: those of the head only. Fields of a
-// chunked trailer, which Beast appends to the same list after the body, are left out, so
-// that a trailer can neither add nor replace what auth and extraction read.
-void head_view(const Parser::value_type& req, std::size_t head_fields, const std::string& peer,
-               http::Request& view) {
+// The header fields as the layers above see them, taken before the body is read: fields
+// of a chunked trailer, which Beast appends to the same list (as new elements, so these
+// views stay valid) while reading the body, are not in it, so a trailer can neither add
+// nor replace what auth and extraction read.
+void head_view(const Parser::value_type& req, const std::string& peer, http::Request& view) {
   view.method = req.method_string();
   view.target = req.target();
   view.headers.reserve(16);
-  for (const auto& field : req) {
-    if (view.headers.size() == head_fields) break;
-    view.headers.emplace_back(field.name_string(), field.value());
-  }
+  for (const auto& field : req) view.headers.emplace_back(field.name_string(), field.value());
   view.peer = peer;
 }
 
@@ -312,8 +311,6 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
     slot->idle = false;
     auto& req = parser.get();
     auto router = env.router();
-    const std::size_t head_fields =
-        static_cast<std::size_t>(std::distance(req.begin(), req.end()));
 
     // An answer before (or instead of) the body. The connection stays open when no body
     // is left to read or a small one could be dropped; true when it does.
@@ -355,7 +352,7 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
     }
 
     http::Request view;
-    head_view(req, head_fields, peer, view);
+    head_view(req, peer, view);
     // Unknown paths, wrong methods, throttled sources and credentials that cannot pass are
     // answered before anything is buffered or `100 Continue` invites the body.
     if (auto refused = router->admit(view)) {
