@@ -2,6 +2,7 @@
 // JWKS endpoint, verifier) and oauth_token.cpp (the token endpoint). Private to src/auth.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,10 @@ struct OAuthServer::Settings {
   std::string issuer;
   std::string audience;
   std::chrono::seconds token_ttl{3600};
+  // The longest token_ttl the current key has signed under (a reload may have shortened
+  // token_ttl since): how long its tokens may still live when it is replaced.
+  std::chrono::seconds longest_ttl{0};
+  std::chrono::seconds signed_ttl() const { return std::max(longest_ttl, token_ttl); }
   std::vector<Client> clients;
   SigningKey key;
   std::optional<SigningKey> previous;  // verify-only, during a manual rotation

@@ -71,8 +71,12 @@ void Settings::succeed(const Settings& current, TimePoint now) {
                        [&](const Retired& r) { return r.key.kid() == k.kid(); });
   };
   retired.clear();
-  // The replaced key signed tokens up to now: they live for the old token_ttl.
-  if (!verifies_already(current.key)) retired.push_back({current.key, now + current.token_ttl});
+  longest_ttl = current.key.kid() == key.kid() ? current.signed_ttl() : std::chrono::seconds(0);
+  // The replaced key signed tokens up to now: they live for the longest token_ttl it signed
+  // under, and the verifier accepts them for its leeway beyond `exp`.
+  if (!verifies_already(current.key)) {
+    retired.push_back({current.key, now + current.signed_ttl() + current.policy.leeway});
+  }
   for (const auto& r : current.retired) {
     if (r.until > now && !verifies_already(r.key)) retired.push_back(r);
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 #include "hookd/config/substitute.hpp"
 #include "sections.hpp"
@@ -24,6 +25,24 @@ bool uses_self_issued_bearer(const std::vector<AuthItemConfig>& items, Location&
   return false;
 }
 
+// A `bearer: {issuer: self}` with its own `audience` other than oauth.audience: the
+// built-in endpoint writes `aud` = oauth.audience into every token, so that item would
+// refuse them all.
+void check_self_issued_audience(Reader& r, const std::vector<AuthItemConfig>& items,
+                                const std::optional<OAuthConfig>& oauth) {
+  for (const auto& item : items) {
+    if (item.kind == AuthItemConfig::Kind::any) check_self_issued_audience(r, item.any, oauth);
+    if (item.kind != AuthItemConfig::Kind::bearer || !item.bearer.self_issued ||
+        item.bearer.audience.empty() || !oauth || item.bearer.audience == oauth->audience) {
+      continue;
+    }
+    r.error(item.where, "bearer: {issuer: self}: audience '" + item.bearer.audience +
+                            "' would refuse every token of the built-in endpoint, which "
+                            "writes aud = oauth.audience ('" + oauth->audience +
+                            "'); drop it, or set oauth.audience");
+  }
+}
+
 // What no single section can check: references between routes and the oauth section, and
 // paths that two listeners' endpoints would share.
 void check_across_sections(Reader& r, const Config& config) {
@@ -41,6 +60,7 @@ void check_across_sections(Reader& r, const Config& config) {
     }
   }
   for (const auto& route : config.routes) {
+    check_self_issued_audience(r, route.auth.items, config.oauth);
     Location where;
     if (!config.oauth && uses_self_issued_bearer(route.auth.items, where)) {
       r.error(where, "`bearer: {issuer: self}` needs the top-level `oauth` section (the token "

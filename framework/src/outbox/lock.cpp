@@ -40,10 +40,21 @@ StoreLock::StoreLock(const std::string& store_path) : path_(lock_path(store_path
   // O_CLOEXEC: a child of a plugin (exec) must not inherit, and so keep, the lock.
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
   if (fd_ < 0) {
+    const int err = errno;
+    // A full or read-only disk, or a path no store can be at: start anyway (the contract:
+    // answer 503 until there is room), without the check; nobody can use such a store.
+    // Anything else (a lock file left to another user) would let a second server in
+    // unnoticed: refuse.
+    if (err != ENOSPC && err != EROFS && err != EDQUOT && err != ENOTDIR && err != ENOENT) {
+      throw StoreLockedError(fmt::format(
+          "cannot open the store lock file {} ({}): without it a second hookd serve could use "
+          "the store; fix its owner or mode",
+          path_, std::strerror(err)));
+    }
     spdlog::warn(
         "cannot create the store lock file {} ({}): starting without the check that no other "
         "hookd serve uses this store",
-        path_, std::strerror(errno));
+        path_, std::strerror(err));
     return;
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
@@ -59,9 +70,11 @@ StoreLock::StoreLock(const std::string& store_path) : path_(lock_path(store_path
     }
     ::close(fd_);
     fd_ = -1;
-    spdlog::warn("cannot lock {} ({}): starting without the one-server-per-store check", path_,
-                 std::strerror(err));
-    return;
+    throw StoreLockedError(fmt::format(
+        "cannot lock {} ({}): a file system without locks (a network share?) cannot keep two "
+        "servers off one store, and SQLite's own locking is unreliable there too; put the "
+        "store on a local file system",
+        path_, std::strerror(err)));
   }
   // Best effort: the pid only serves the message of a second server.
   const std::string pid = fmt::format("{}\n", ::getpid());

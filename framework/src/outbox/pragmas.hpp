@@ -7,9 +7,10 @@ namespace hookd::outbox {
 inline constexpr int kBusyTimeoutMs = 5000;
 
 // The server's writer waits longer for a write lock held by another process (a `hookd
-// replay`, an open `BEGIN IMMEDIATE` in a sqlite3 shell) before a batch fails with 503: about
-// as long as a webhook sender waits for its answer.
-inline constexpr int kWriterBusyTimeoutMs = 30000;
+// replay`, an open `BEGIN IMMEDIATE` in a sqlite3 shell) before a batch fails with 503, but
+// not so long that senders with short timeouts (Slack 3 s, Shopify 5 s, GitHub 10 s) give up
+// first: every append waits behind the one writer meanwhile.
+inline constexpr int kWriterBusyTimeoutMs = 8000;
 
 // After a checkpoint has emptied the WAL, truncate the file back to this size so that a
 // burst does not leave a huge WAL behind for good.

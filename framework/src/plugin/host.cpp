@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -54,12 +55,13 @@ struct Host::Generation {
   std::uint64_t number = 0;  // CallResult::host_generation
   int fd = -1;               // the engine's end; closed when the last user lets go
   int child_fd = -1;         // the child's end, until the fork
-  std::mutex write_mu;       // one Call frame at a time
+  std::timed_mutex write_mu;  // one Call frame at a time
 
   // Guarded by Host::mu_.
   State state = State::starting;
   pid_t pid = -1;
   bool reaped = false;
+  bool ending = false;      // its stream ended: new calls are not sent to it
   bool killed = false;      // by kill_locked(): the reason is the message
   bool deliberate = false;  // by Host::kill(): not a death for the backoff
   std::string kill_reason;
@@ -125,19 +127,35 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
   if (gen->state == Generation::State::dead) {
     return stamped(failure(CallResult::Status::unavailable, gen->failure));
   }
+  if (gen->ending) {  // never blame a call the plugin cannot have seen on the crash
+    return stamped(failure(CallResult::Status::unavailable,
+                           "plugin host for '" + options_.name + "' is exiting"));
+  }
 
   Pending pending;
   gen->pending.emplace(id, &pending);
   lock.unlock();
-  {
-    std::lock_guard write(gen->write_mu);
+  // A host that stopped reading (stopped, thrashing) must not hold the caller past its
+  // deadline: the write gives up then, and the host, whose stream now holds a partial
+  // frame, is killed.
+  bool locked = false;
+  bool written = false;
+  if (std::unique_lock write(gen->write_mu, deadline); write.owns_lock()) {
+    locked = true;
     try {
-      wire::write_all(gen->fd, frame);
+      written = wire::write_all(gen->fd, frame, deadline);
     } catch (const wire::WireError&) {
-      // The host is gone: its thread sees the end of the stream and fails this call.
+      written = true;  // the host is gone: its thread sees the end and fails this call
     }
   }
   lock.lock();
+  if (!written) {
+    gen->pending.erase(id);
+    if (locked) kill_locked(*gen, "it stopped reading calls", false);
+    return stamped(failure(CallResult::Status::timeout,
+                           "plugin host for '" + options_.name + "' did not take the call within " +
+                               std::to_string(timeout.count()) + " ms"));
+  }
   if (!pending.cv.wait_until(lock, deadline, [&] { return pending.done; })) {
     gen->pending.erase(id);
     return stamped(failure(CallResult::Status::timeout,
@@ -179,7 +197,7 @@ void Host::join_finished_locked() {
   // A finished thread only returns after it released mu_: joining under mu_ is safe.
   std::erase_if(generations_, [](const std::shared_ptr<Generation>& gen) {
     if (!gen->finished) return false;
-    gen->thread.join();
+    if (gen->thread.joinable()) gen->thread.join();  // no thread when socketpair failed
     return true;
   });
 }
@@ -235,6 +253,10 @@ void Host::run_generation(Generation& gen) {
     if (gen.killed) ::kill(pid, SIGKILL);
   }
   serve_generation(gen);
+  {
+    std::lock_guard lock(mu_);
+    gen.ending = true;
+  }
   on_exit(gen);
 }
 

@@ -1,6 +1,7 @@
 // The plugin host protocol: frame and message encoding, strict decoding, socket reads.
 #include "hookd/plugin/wire.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -267,6 +268,29 @@ void write_all(int fd, std::string_view bytes) {
     }
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
+}
+
+bool write_all(int fd, std::string_view bytes, std::chrono::steady_clock::time_point deadline) {
+  while (!bytes.empty()) {
+    // MSG_DONTWAIT for this write only: the reader of the same socket keeps blocking.
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      throw WireError(std::string("wire: write: ") + std::strerror(errno));
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) {
+      throw WireError(std::string("wire: poll: ") + std::strerror(errno));
+    }
+  }
+  return true;
 }
 
 }  // namespace hookd::plugin::wire

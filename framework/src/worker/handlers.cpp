@@ -17,38 +17,33 @@ LibraryCache::Loaded LibraryCache::load(const std::string& path) {
   }
   const FileId id{st.st_dev, st.st_ino, static_cast<unsigned long long>(st.st_size),
                   static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+  const std::chrono::system_clock::time_point modified{std::chrono::duration_cast<
+      std::chrono::system_clock::duration>(std::chrono::nanoseconds(id.mtime_ns))};
   Entry& entry = entries_[path];
   auto loaded = entry.library.lock();
-  if (loaded && entry.id == id) return {loaded, false};
+  if (loaded && entry.id == id) return {loaded, false, modified};
   // Still loaded from an older file: dlopen of the path would return that one.
   const bool changed = loaded != nullptr;
   loaded = plugin::Library::load(path, changed);
   entry = Entry{id, loaded};
-  return {loaded, changed};
+  return {loaded, changed, modified};
 }
 
 Instances load_plugins(const config::Config& config, std::vector<std::string>& errors,
                        LibraryCache* cache) {
   Instances out;
+  LibraryCache one_shot;  // without a cache of the caller's: every file loads as it is
   for (const config::PluginConfig& p : config.plugins) {
     try {
-      LibraryCache::Loaded loaded;
-      if (cache != nullptr) {
-        loaded = cache->load(p.library);
-      } else {
-        loaded.library = plugin::Library::load(p.library);
-      }
+      const LibraryCache::Loaded loaded = (cache != nullptr ? cache : &one_shot)->load(p.library);
       const auto& library = loaded.library;
       out[p.name] = std::make_shared<const plugin::Instance>(library->create(p.config_yaml));
-      std::error_code ec;
-      const auto mtime = std::filesystem::last_write_time(p.library, ec);
-      spdlog::info("plugin '{}' ({}) loaded from {}{}{}", p.name, library->name(), p.library,
-                   ec ? "" : fmt::format(", modified {:%Y-%m-%dT%H:%M:%S}Z",
-                                         std::chrono::time_point_cast<std::chrono::seconds>(
-                                             std::chrono::file_clock::to_sys(mtime))),
-                   loaded.changed ? "; the file changed since it was last loaded: the new "
-                                    "one is in use"
-                                  : "");
+      spdlog::info(
+          "plugin '{}' ({}) loaded from {}, modified {:%Y-%m-%dT%H:%M:%S}Z{}", p.name,
+          library->name(), p.library,
+          std::chrono::time_point_cast<std::chrono::seconds>(loaded.modified),
+          loaded.changed ? "; the file changed since it was last loaded: the new one is in use"
+                         : "");
     } catch (const std::exception& e) {
       errors.push_back(p.where.file + ":" + std::to_string(p.where.line) + ":" +
                        std::to_string(p.where.column) + ": plugins." + p.name + ": " + e.what());

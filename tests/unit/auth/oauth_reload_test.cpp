@@ -70,6 +70,24 @@ BOOST_AUTO_TEST_CASE(reload_changes_a_secret_ttl_and_audience) {
   BOOST_TEST(verify(f.server, after, kStart).status == JwtStatus::wrong_issuer);
 }
 
+// A reload that shortens token_ttl, then one that replaces the key: the key's tokens from
+// before the first still live for the longer ttl, and so does the retired key.
+BOOST_AUTO_TEST_CASE(a_key_replaced_after_a_shorter_ttl_lives_for_the_longest) {
+  Fixture f;
+  const std::string good = "grant_type=client_credentials";
+  std::string long_lived = f.issue_ok(f.post(good, basic("jofi", "s3cret")));  // 3600 s
+  auto cfg = oauth_config(f.dir);
+  cfg.token_ttl = std::chrono::minutes(1);
+  f.server.reload(cfg);
+  cfg.signing_key = f.dir.file("keys/oauth-key-2.pem");
+  f.now += seconds(10);
+  f.server.reload(cfg);
+  f.now = kStart + seconds(3000);  // long past 10 s + the new 60 s ttl
+  BOOST_TEST(verify(f.server, long_lived, f.now).ok());
+  f.now = kStart + seconds(10 + 3600 + 60);
+  BOOST_TEST(verify(f.server, long_lived, f.now).status == JwtStatus::unknown_key);
+}
+
 BOOST_AUTO_TEST_CASE(reload_rotates_the_signing_key) {
   Fixture f;
   const std::string good = "grant_type=client_credentials";
@@ -109,9 +127,13 @@ BOOST_AUTO_TEST_CASE(reload_rotates_the_signing_key) {
   BOOST_TEST(verify(f.server, old_token, f.now).ok());
   BOOST_TEST(jwks_kids().size() == 2u);
 
-  // Old token_ttl (3600 s) after the reload the old key is gone from both, although the
-  // verifier's leeway would still take the token itself.
-  f.now = kStart + seconds(100 + 3600);
+  // Within the verifier's leeway after the old token_ttl, the key still answers for its
+  // tokens (the token itself is judged by its exp) ...
+  f.now = kStart + seconds(100 + 3600 + 59);
+  BOOST_TEST(jwks_kids().size() == 2u);
+  // ... and old token_ttl (3600 s) plus the leeway (60 s) after the reload it is gone from
+  // both.
+  f.now = kStart + seconds(100 + 3600 + 60);
   BOOST_TEST(verify(f.server, old_token, f.now).status == JwtStatus::unknown_key);
   BOOST_TEST((jwks_kids() == std::vector<std::string>{new_kid}));
 

@@ -148,6 +148,17 @@ BOOST_AUTO_TEST_CASE(oauth_client_routes) {
   BOOST_TEST(f.message.find("must name at least one route") != std::string::npos);
 }
 
+// Every self-issued token carries aud = oauth.audience: another audience on the item would
+// refuse them all, so it is a config error; the same one is fine.
+BOOST_AUTO_TEST_CASE(self_issued_audience_must_be_the_endpoints) {
+  const std::string oauth = "oauth:\n  audience: hooks\n  clients:\n    - { id: x, secret: s }\n";
+  load_ok(route_with("      - bearer: { issuer: self, audience: hooks }\n") + oauth);
+  auto e = one_error(route_with("      - any: [ { bearer: { issuer: self, audience: other } } ]\n") +
+                     oauth);
+  BOOST_TEST(e.message.find("audience 'other' would refuse every token") != std::string::npos,
+             e.message);
+}
+
 BOOST_AUTO_TEST_CASE(bearer_typ) {
   auto c = load_ok(
       route_with("      - bearer: { jwks: keys.json, issuer: https://as.example, typ: at+jwt }\n"));

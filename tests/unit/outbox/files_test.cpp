@@ -103,4 +103,34 @@ BOOST_AUTO_TEST_CASE(a_store_file_we_cannot_write_is_named_by_the_access_check) 
   BOOST_TEST(WEXITSTATUS(status) == 0);  // 1: not refused; 2: another file named
 }
 
+// A lock file this user cannot open (left by a server run as root) must not let a second
+// server in unnoticed: the start is refused, naming the file.
+BOOST_AUTO_TEST_CASE(a_lock_file_we_cannot_open_refuses_the_start) {
+  if (::geteuid() != 0) {
+    BOOST_TEST_MESSAGE("skipped: needs root to switch to another user");
+    return;
+  }
+  hookd::test::TempDir tmp;
+  constexpr uid_t kNobody = 65534;
+  const std::string db = tmp.file("hookd.db");
+  const std::string lock_file = tmp.write("hookd.db.lock", "");  // root's, 0600
+  ::chmod(lock_file.c_str(), 0600);
+  BOOST_REQUIRE(::chown(tmp.path().c_str(), kNobody, kNobody) == 0);
+  const pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) ::_exit(3);
+    try {
+      StoreLock lock(db);
+      ::_exit(1);  // started without the check: the bug
+    } catch (const StoreLockedError& e) {
+      ::_exit(std::string(e.what()).find(lock_file) != std::string::npos ? 0 : 2);
+    }
+  }
+  int status = 0;
+  BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0);  // 1: not refused; 2: the file not named
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -151,6 +151,25 @@ BOOST_AUTO_TEST_CASE(abort_and_exit_are_named) {
   BOOST_TEST(host.restarts() == 1u);
 }
 
+// A host that stops reading (here: stopped) cannot hold a caller past its timeout in the
+// write of a large call; the host, left with a partial frame, is killed and replaced.
+BOOST_AUTO_TEST_CASE(a_host_that_stops_reading_times_the_write_out) {
+  Host host(crashy());
+  const pid_t first = started_pid(host);
+  BOOST_REQUIRE(::kill(first, SIGSTOP) == 0);
+  const std::string body(16 * 1024 * 1024, 'x');  // far beyond the socket's buffer
+  const auto started = std::chrono::steady_clock::now();
+  const CallResult stuck = host.call(event("big", body), 300ms);
+  BOOST_TEST((stuck.status == CallResult::Status::timeout));
+  BOOST_TEST(contains(stuck.result.message, "did not take the call within 300 ms"),
+             stuck.result.message);
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));  // a generous bound
+  const CallResult next = host.call(event("n", "ok"), 10s);
+  BOOST_TEST((next.status == CallResult::Status::answered), next.result.message);
+  BOOST_TEST(host.pid() != first);
+  BOOST_TEST(!alive(first));
+}
+
 BOOST_AUTO_TEST_CASE(hung_call_times_out_and_kill_restarts_the_host) {
   Host host(crashy());
   const pid_t first = started_pid(host);

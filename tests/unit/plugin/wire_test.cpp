@@ -127,6 +127,20 @@ BOOST_AUTO_TEST_CASE(lying_sizes_and_unknown_values_are_errors) {
   BOOST_CHECK_THROW(huge.next(), WireError);
 }
 
+BOOST_AUTO_TEST_CASE(a_write_gives_up_at_its_deadline_when_nobody_reads) {
+  int fds[2];
+  BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  const std::string big(8 * 1024 * 1024, 'x');
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  BOOST_TEST(!write_all(fds[0], big, deadline));
+  BOOST_TEST(write_all(fds[0], "small", std::chrono::steady_clock::now() + std::chrono::seconds(1)) ==
+             false);  // the buffer is still full: nothing fits before the deadline
+  ::close(fds[1]);
+  BOOST_CHECK_THROW(write_all(fds[0], big, std::chrono::steady_clock::now() + std::chrono::seconds(1)),
+                    WireError);  // the reader is gone
+  ::close(fds[0]);
+}
+
 BOOST_AUTO_TEST_CASE(reader_sees_clean_end_and_truncated_frames) {
   int fds[2];
   BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);

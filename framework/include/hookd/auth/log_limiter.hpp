@@ -1,6 +1,6 @@
 // LogLimiter: at most one log line per interval for one kind of event (a refused request,
 // a failed client authentication), with the count of the lines left out, however fast a
-// sender fails. Thread-safe (a mutex, taken only when there is something to log).
+// sender fails. Thread-safe (a mutex per admit(): it is asked on the failure paths only).
 #pragma once
 
 #include <chrono>

@@ -9,7 +9,8 @@
 
 namespace hookd::outbox {
 
-// Another process holds the lock: what() names the store, the lock file and its pid.
+// Another process holds the lock (what() names the store, the lock file and its pid), or
+// the lock cannot be taken for another reason than a full or read-only disk.
 class StoreLockedError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -12,6 +12,7 @@
 // Thread-safety: the functions are pure; a FrameReader belongs to one thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -110,5 +111,8 @@ class FrameReader {
 
 // Writes all of `bytes` to the socket fd (MSG_NOSIGNAL: no SIGPIPE). Throws WireError.
 void write_all(int fd, std::string_view bytes);
+// The same, giving up at `deadline` (a peer that stopped reading): false then, with part
+// of the bytes possibly written. Throws WireError for a failed write.
+bool write_all(int fd, std::string_view bytes, std::chrono::steady_clock::time_point deadline);
 
 }  // namespace hookd::plugin::wire

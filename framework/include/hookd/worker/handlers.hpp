@@ -3,6 +3,7 @@
 // Used by `serve` (at start and on SIGHUP) and by `check`, so both refuse the same things.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,6 +27,7 @@ class LibraryCache {
   struct Loaded {
     std::shared_ptr<const plugin::Library> library;
     bool changed = false;  // the file differs from the one loaded under this path before
+    std::chrono::system_clock::time_point modified;  // the file's mtime, for the log
   };
   // Throws what plugin::Library::load throws, or LoadError when the file cannot be stat'ed.
   Loaded load(const std::string& path);
