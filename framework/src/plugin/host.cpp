@@ -127,7 +127,7 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
   if (gen->state == Generation::State::dead) {
     return stamped(failure(CallResult::Status::unavailable, gen->failure));
   }
-  if (gen->ending) {  // never blame a call the plugin cannot have seen on the crash
+  if (gen->ending || gen->killed) {  // never blame a crash on a call the plugin cannot see
     return stamped(failure(CallResult::Status::unavailable,
                            "plugin host for '" + options_.name + "' is exiting"));
   }
@@ -151,7 +151,10 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
   lock.lock();
   if (!written) {
     gen->pending.erase(id);
-    if (locked) kill_locked(*gen, "it stopped reading calls", false);
+    if (locked) {
+      kill_locked(*gen, "it stopped reading calls", false);
+      if (current_ == gen) current_.reset();  // the next call starts another host
+    }
     return stamped(failure(CallResult::Status::timeout,
                            "plugin host for '" + options_.name + "' did not take the call within " +
                                std::to_string(timeout.count()) + " ms"));
