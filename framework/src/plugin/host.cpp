@@ -55,12 +55,13 @@ struct Host::Generation {
   std::uint64_t number = 0;  // CallResult::host_generation
   int fd = -1;               // the engine's end; closed when the last user lets go
   int child_fd = -1;         // the child's end, until the fork
-  std::timed_mutex write_mu;  // one Call frame at a time
+  std::condition_variable write_cv;  // `writing` became false
 
   // Guarded by Host::mu_.
   State state = State::starting;
   pid_t pid = -1;
   bool reaped = false;
+  bool writing = false;     // a caller is writing its Call frame (one at a time)
   bool ending = false;      // its stream ended: new calls are not sent to it
   bool killed = false;      // by kill_locked(): the reason is the message
   bool deliberate = false;  // by Host::kill(): not a death for the backoff
@@ -134,21 +135,24 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
 
   Pending pending;
   gen->pending.emplace(id, &pending);
-  lock.unlock();
-  // A host that stopped reading (stopped, thrashing) must not hold the caller past its
-  // deadline: the write gives up then, and the host, whose stream now holds a partial
-  // frame, is killed.
-  bool locked = false;
+  // One Call frame at a time; a host that stopped reading (stopped, thrashing) must not hold
+  // the caller past its deadline: the write gives up then, and the host, whose stream now
+  // holds a partial frame, is killed. (A flag under mu_ rather than a timed mutex, whose
+  // timed lock ThreadSanitizer does not see.)
+  const bool locked = gen->write_cv.wait_until(lock, deadline, [&] { return !gen->writing; });
   bool written = false;
-  if (std::unique_lock write(gen->write_mu, deadline); write.owns_lock()) {
-    locked = true;
+  if (locked) {
+    gen->writing = true;
+    lock.unlock();
     try {
       written = wire::write_all(gen->fd, frame, deadline);
     } catch (const wire::WireError&) {
       written = true;  // the host is gone: its thread sees the end and fails this call
     }
+    lock.lock();
+    gen->writing = false;
+    gen->write_cv.notify_one();
   }
-  lock.lock();
   if (!written) {
     gen->pending.erase(id);
     if (locked) {
