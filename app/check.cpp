@@ -74,7 +74,9 @@ Command add_check(CLI::App& app) {
             }
             // Load each plugin and hand it its config, as serve would.
             std::vector<std::string> plugin_errors;
-            worker::load_plugins(*config, plugin_errors);
+            worker::LoadOptions load;
+            load.host_start_failure_is_error = true;  // create() crashing is worth an error
+            worker::load_plugins(*config, plugin_errors, load);
             for (const auto& e : plugin_errors) fmt::print(stderr, "{}\n", e);
             errors += static_cast<int>(plugin_errors.size());
             if (errors > 0) return kExitUserError;

@@ -47,14 +47,26 @@ worker::EngineOptions engine_options(const config::Config& cfg) {
   options.threads = cfg.workers.threads;
   options.handler_timeout = cfg.workers.handler_timeout;
   options.store_path = cfg.storage.path;
+  options.host_grace = cfg.server.shutdown_grace;
   return options;
 }
 
+// What serve keeps across reloads to load plugins: an unchanged plugin keeps its library
+// or host, a changed one gets a new one.
+struct PluginCaches {
+  worker::LibraryCache libraries;
+  worker::HostCache hosts;
+};
+
 // Plugins of `cfg`, or std::nullopt after logging each failure.
-std::optional<worker::Instances> load_plugins(const config::Config& cfg,
-                                              worker::LibraryCache& libraries) {
+std::optional<worker::Instances> load_plugins(const config::Config& cfg, PluginCaches& caches,
+                                              metrics::Registry& metrics) {
   std::vector<std::string> errors;
-  auto instances = worker::load_plugins(cfg, errors, &libraries);
+  worker::LoadOptions options;
+  options.libraries = &caches.libraries;
+  options.hosts = &caches.hosts;
+  options.metrics = &metrics;
+  auto instances = worker::load_plugins(cfg, errors, options);
   for (const auto& e : errors) spdlog::error("{}", e);
   if (!errors.empty()) return std::nullopt;
   return instances;
@@ -72,7 +84,7 @@ class Reloader {
   Reloader(std::string path, const config::Config& running, net::Server& server,
            worker::Engine& engine, outbox::Writer& writer, metrics::Registry& metrics,
            std::optional<auth::OAuthServer>& oauth, auth::Throttle& throttle,
-           worker::LibraryCache& libraries)
+           PluginCaches& plugins)
       : path_(std::move(path)),
         running_(running),
         server_(server),
@@ -81,7 +93,7 @@ class Reloader {
         metrics_(metrics),
         oauth_(oauth),
         throttle_(throttle),
-        libraries_(libraries),
+        plugins_(plugins),
         thread_([this] { run(); }) {}
   ~Reloader() { stop(); }
 
@@ -125,7 +137,7 @@ class Reloader {
     config::Config& next = *result.config;
     std::string oauth_changes;
     try {
-      auto instances = load_plugins(next, libraries_);
+      auto instances = load_plugins(next, plugins_, metrics_);
       if (!instances) {
         spdlog::error("reload refused: a plugin failed (above); the old config stays");
         return;
@@ -188,7 +200,7 @@ class Reloader {
   std::optional<auth::OAuthServer>& oauth_;
   bool running_oauth_ = oauth_.has_value();  // whether the served config has an oauth section
   auth::Throttle& throttle_;
-  worker::LibraryCache& libraries_;  // a rebuilt plugin file is loaded afresh
+  PluginCaches& plugins_;  // a rebuilt plugin file is loaded afresh
   std::mutex mutex_;
   std::condition_variable cv_;
   bool requested_ = false;
@@ -224,10 +236,10 @@ int serve(const std::string& path) {
     // One server per store, on files it can write: refuse to start otherwise (exit 2).
     outbox::StoreLock store_lock(cfg->storage.path);
     outbox::check_store_access(cfg->storage.path);
-    worker::LibraryCache libraries;
-    auto instances = load_plugins(*cfg, libraries);
-    if (!instances) return kExitUserError;
     metrics::Registry metrics;
+    PluginCaches plugins;
+    auto instances = load_plugins(*cfg, plugins, metrics);
+    if (!instances) return kExitUserError;
     outbox::WriterOptions options;
     options.path = cfg->storage.path;
     options.fsync_each_commit = cfg->storage.durability == config::Durability::full;
@@ -248,7 +260,7 @@ int serve(const std::string& path) {
                          ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr,
                                               throttle),
                          metrics, [&writer] { return writer.unavailable_reason(); });
-      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth, throttle, libraries);
+      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth, throttle, plugins);
       server.on_hangup([&reloader] { reloader.request(); });
       server.run();
       reloader.stop();

@@ -5,9 +5,15 @@
 //  2. latency: events arrive at a steady rate while the engine runs; for each, the time
 //     from its receipt (the 202 follows its commit) to the start of its handler call, from
 //     the store's own timestamps (events.received_at, attempts.started_at).
+//  Both with the plugin in process (isolation: thread) and in a `hookd plugin-host` child
+//  (isolation: process), then
+//  3. recovery: the time from a plugin host's crash (SIGSEGV sent to it) to the next answer
+//     of another call, through plugin::Host (a restart: fork, exec, load, create()).
 // Usage: hookd_delivery_bench PLUGIN.so [events=20000] [rate=500/s for 4 s]
+// (BENCH_NORMAL=1: durability normal instead of full.)
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <signal.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -21,6 +27,7 @@
 #include "hookd/outbox/queries.hpp"
 #include "hookd/outbox/sqlite.hpp"
 #include "hookd/outbox/writer.hpp"
+#include "hookd/plugin/host.hpp"
 #include "hookd/plugin/loader.hpp"
 #include "hookd/worker/engine.hpp"
 
@@ -57,12 +64,31 @@ struct Run {
   }
 };
 
-worker::Handler handler(const std::shared_ptr<const plugin::Instance>& instance,
-                        std::uint32_t threads) {
+// The no-op plugin in process (thread) or in a host with `threads` threads (process).
+worker::Callee callee(const std::string& library, bool process, std::uint32_t threads) {
+  worker::Callee c;
+  if (process) {
+    plugin::HostOptions o;
+    o.name = "noop";
+    o.binary = HOOKD_BINARY;
+    o.library = library;
+    o.threads = threads;
+    c.host = std::make_shared<plugin::Host>(o);
+    if (auto r = c.host->ensure_started(std::chrono::seconds(10));
+        r.status != plugin::Host::StartResult::Status::ready) {
+      throw std::runtime_error(r.message);
+    }
+  } else {
+    c.instance = std::make_shared<const plugin::Instance>(plugin::Library::load(library)->create(""));
+  }
+  return c;
+}
+
+worker::Handler handler(const std::string& library, bool process, std::uint32_t threads) {
   worker::Handler h;
   h.route = "bench";
   h.plugin = "noop";
-  h.instance = instance;
+  h.callee = callee(library, process, threads);
   h.concurrency = threads;
   return h;
 }
@@ -73,7 +99,7 @@ void append_all(outbox::Writer& writer, int from, int to) {
   while (left.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
-double throughput(const std::string& base, const std::shared_ptr<const plugin::Instance>& noop,
+double throughput(const std::string& base, const std::string& noop, bool process,
                   std::uint32_t threads, int n) {
   Run run(base, "threads-" + std::to_string(threads));
   append_all(*run.writer, 0, n);
@@ -81,7 +107,7 @@ double throughput(const std::string& base, const std::shared_ptr<const plugin::I
   worker::EngineOptions options;
   options.threads = threads;
   const auto start = Clock::now();
-  worker::Engine engine(*run.writer, options, {handler(noop, threads)});
+  worker::Engine engine(*run.writer, options, {handler(noop, process, threads)});
   while (count_done(db.get()) < n) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const std::chrono::duration<double> took = Clock::now() - start;
   engine.stop(std::chrono::seconds(5));
@@ -89,12 +115,12 @@ double throughput(const std::string& base, const std::shared_ptr<const plugin::I
   return n / took.count();
 }
 
-void latency(const std::string& base, const std::shared_ptr<const plugin::Instance>& noop, int rate,
+void latency(const std::string& base, const std::string& noop, bool process, int rate,
              int seconds) {
   Run run(base, "latency");
   worker::EngineOptions options;
   options.threads = 4;
-  worker::Engine engine(*run.writer, options, {handler(noop, 4)});
+  worker::Engine engine(*run.writer, options, {handler(noop, process, 4)});
   run.writer->on_new_deliveries([&engine] { engine.wake(); });
   const int n = rate * seconds;
   const auto start = Clock::now();
@@ -116,9 +142,36 @@ void latency(const std::string& base, const std::shared_ptr<const plugin::Instan
   std::sort(ms.begin(), ms.end());
   auto at = [&](double q) { return ms[static_cast<std::size_t>(q * (ms.size() - 1))]; };
   fmt::print(
-      "receipt → handler start at {}/s for {} s ({} events, 4 threads, durability full): "
+      "receipt → handler start at {}/s for {} s ({} events, 4 threads): "
       "p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms\n",
       rate, seconds, ms.size(), at(0.5), at(0.9), at(0.99), ms.back());
+}
+
+// Crash → next answer of another call, `rounds` times: min and median.
+void recovery(const std::string& noop, int rounds) {
+  worker::Callee c = callee(noop, true, 1);
+  const std::string id = "e", route = "bench", type = "t", body = "{}";
+  const plugin::Event ev{id, route, type, 1, 1, {}, body};
+  std::vector<double> ms;
+  for (int i = 0; i < rounds; ++i) {
+    if (c.host->call(ev, std::chrono::seconds(10)).status != plugin::CallResult::Status::answered) {
+      throw std::runtime_error("the host does not answer");
+    }
+    ::kill(c.host->pid(), SIGSEGV);
+    const auto crashed = Clock::now();
+    // The first call after the crash may still find the dying host (crashed) or the new
+    // one starting (unavailable): count until an answer.
+    while (c.host->call(ev, std::chrono::seconds(10)).status !=
+           plugin::CallResult::Status::answered) {
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - crashed).count());
+    // Past the restart backoff's first free restart: a healthy host is forgiven after 10 s,
+    // so wait for the backoff between rounds instead of measuring it.
+    while (c.host->available_in().count() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::sort(ms.begin(), ms.end());
+  fmt::print("host crash → next answer ({} crashes): min {:.1f} ms, median {:.1f} ms\n", rounds,
+             ms.front(), ms[ms.size() / 2]);
 }
 
 }  // namespace
@@ -132,13 +185,18 @@ int main(int argc, char** argv) {
   const int n = argc > 2 ? std::stoi(argv[2]) : 20000;
   const int rate = argc > 3 ? std::stoi(argv[3]) : 500;
   const std::string base = std::filesystem::temp_directory_path() / "hookd-delivery-bench";
-  auto library = plugin::Library::load(argv[1]);
-  auto noop = std::make_shared<const plugin::Instance>(library->create(""));
-  for (std::uint32_t threads : {1u, 4u}) {
-    fmt::print("{} worker thread(s): {:.0f} deliveries/s ({} events drained)\n", threads,
-               throughput(base, noop, threads, n), n);
+  const std::string noop = argv[1];
+  fmt::print("durability {}\n", std::getenv("BENCH_NORMAL") == nullptr ? "full" : "normal");
+  for (bool process : {false, true}) {
+    const char* isolation = process ? "process" : "thread";
+    for (std::uint32_t threads : {1u, 4u}) {
+      fmt::print("isolation {}, {} worker thread(s): {:.0f} deliveries/s ({} events drained)\n",
+                 isolation, threads, throughput(base, noop, process, threads, n), n);
+    }
+    fmt::print("isolation {}, ", isolation);
+    latency(base, noop, process, rate, 4);
   }
-  latency(base, noop, rate, 4);
+  recovery(noop, 5);
   std::filesystem::remove_all(base);
   return 0;
 }

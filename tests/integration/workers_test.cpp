@@ -205,8 +205,8 @@ BOOST_AUTO_TEST_CASE(sighup_loads_a_plugin_rebuilt_in_place) {
       "    event: { id: header:X-Event-Id, type: header:X-Event-Type }\n"
       "    handlers: [{ plugin: p, types: [\"*\"] }]\n";
   ServerProcess server(dir, yaml);
-  BOOST_TEST(server.log().find("plugin 'p' (ok) loaded from ./plugin.so") != std::string::npos,
-             server.log());
+  BOOST_TEST(server.log().find("plugin 'p' (") != std::string::npos, server.log());
+  BOOST_TEST(server.log().find(") loaded from ./plugin.so") != std::string::npos, server.log());
   auto message = [&](const std::string& id) {
     Db db(dir.file("hookd.db"));
     return db

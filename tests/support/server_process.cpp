@@ -18,9 +18,26 @@
 
 namespace hookd::test {
 
+const char* test_isolation() {
+  const char* mode = std::getenv("HOOKD_TEST_ISOLATION");
+  return mode != nullptr && *mode != '\0' ? mode : nullptr;
+}
+
+std::string with_test_isolation(std::string yaml) {
+  const char* mode = test_isolation();
+  if (mode == nullptr) return yaml;
+  const std::string line = std::string("  isolation: ") + mode + "\n";
+  if (yaml.starts_with("workers:\n")) return yaml.insert(9, line);
+  if (const auto at = yaml.find("\nworkers:\n"); at != std::string::npos) {
+    return yaml.insert(at + 10, line);
+  }
+  if (!yaml.empty() && yaml.back() != '\n') yaml += '\n';
+  return yaml + "workers:\n" + line;
+}
+
 ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml)
     : dir_(dir.path().string()), log_path_(dir.file("hookd.log")) {
-  dir.write("hookd.yaml", config_yaml);
+  dir.write("hookd.yaml", with_test_isolation(config_yaml));
   dir.write("hookd.log", "");  // before the fork: never read an earlier run's ports
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");

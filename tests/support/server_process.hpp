@@ -12,9 +12,17 @@
 
 namespace hookd::test {
 
+// The plugin isolation the suites run under: HOOKD_TEST_ISOLATION=process or thread (ctest
+// runs the plugin-calling suites once per mode); unset: none forced (the config's own, by
+// default process).
+const char* test_isolation();
+// `yaml` with workers.isolation set to test_isolation() (added to a block-style `workers:`
+// section, or a section appended), or unchanged when that is unset.
+std::string with_test_isolation(std::string yaml);
+
 class ServerProcess {
  public:
-  // Writes `config_yaml` to DIR/hookd.yaml and starts the server in DIR; waits until it
+  // Writes `config_yaml` (with_test_isolation) to DIR/hookd.yaml and starts the server in DIR; waits until it
   // logs both listeners and /readyz answers 200 (the store is open), or throws with the
   // log on failure or after 20 s.
   ServerProcess(const TempDir& dir, const std::string& config_yaml);

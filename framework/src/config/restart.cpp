@@ -22,9 +22,12 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
   if (rest != a) out.emplace_back("server");
   if (running.admin != next.admin) out.emplace_back("admin");
   if (running.storage != next.storage) out.emplace_back("storage");
-  // workers.retry reaches the engine through the handlers, which a reload replaces.
+  // workers.retry, isolation and max_crashes reach the engine through the handlers and
+  // plugins, which a reload replaces.
   WorkersConfig workers = next.workers;
   workers.retry = running.workers.retry;
+  workers.isolation = running.workers.isolation;
+  workers.max_crashes = running.workers.max_crashes;
   if (workers != running.workers) out.emplace_back("workers");
   return out;
 }

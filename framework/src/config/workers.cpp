@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "sections.hpp"
 
@@ -150,9 +151,35 @@ YAML::Node substituted(Reader& r, const Entry& e) {
   return YAML::Node();
 }
 
+void read_isolation(Reader& r, const Entry& e, Isolation& out) {
+  auto value = r.scalar(e, "process or thread");
+  if (!value) return;
+  if (value->text == "process") {
+    out = Isolation::process;
+  } else if (value->text == "thread") {
+    out = Isolation::thread;
+  } else {
+    r.error(e.mark(), e.path + ": expected process or thread, got " + value->shown());
+  }
+}
+
 void read_plugin(Reader& r, const Entry& e, PluginConfig& p) {
   bool has_library = false;
   r.read_map(e, {
+                    {"isolation",
+                     [&](const Entry& v) {
+                       Isolation i = Isolation::process;
+                       read_isolation(r, v, i);
+                       p.isolation = i;
+                     }},
+                    {"memory_limit",
+                     [&](const Entry& v) {
+                       std::size_t n = 0;
+                       // Below 64 MiB a host cannot even load a C++ library and its threads.
+                       r.read_size(v, n, 64ull << 20, std::numeric_limits<std::uint64_t>::max());
+                       p.memory_limit = n;
+                     }},
+                    {"cpu_limit", [&](const Entry& v) { r.read_duration(v, p.cpu_limit, true); }},
                     {"library",
                      [&](const Entry& v) {
                        has_library = true;
@@ -212,6 +239,13 @@ void read_workers(Reader& r, const Entry& e, WorkersConfig& out, RetryOverride& 
                     {"handler_timeout",
                      [&](const Entry& v) { r.read_duration(v, out.handler_timeout, true); }},
                     {"retry", [&](const Entry& v) { read_retry(r, v, retry); }},
+                    {"isolation", [&](const Entry& v) { read_isolation(r, v, out.isolation); }},
+                    {"max_crashes",
+                     [&](const Entry& v) {
+                       std::uint64_t n = out.max_crashes;
+                       r.read_count(v, n, 1, max_attempts_limit);
+                       out.max_crashes = static_cast<std::uint32_t>(n);
+                     }},
                 });
 }
 

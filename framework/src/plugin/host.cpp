@@ -40,6 +40,7 @@ CallResult failure(CallResult::Status status, std::string message) {
 }  // namespace
 
 struct Host::Pending {
+  std::string_view event_id;  // the caller's, for the log line of a death
   std::condition_variable cv;
   bool done = false;
   CallResult result;
@@ -64,14 +65,18 @@ struct Host::Generation {
   bool writing = false;     // a caller is writing its Call frame (one at a time)
   bool ending = false;      // its stream ended: new calls are not sent to it
   bool killed = false;      // by kill_locked(): the reason is the message
-  bool deliberate = false;  // by Host::kill(): not a death for the backoff
+  bool deliberate = false;  // by Host::kill() or retire(): not a death for the backoff
+  bool retired = false;     // by retire(): finishing its calls, then killed
   std::string kill_reason;
+  std::uint32_t in_flight = 0;  // Calls written and not answered (timed-out callers' too)
   std::string create_failure;  // CreateFailed's message
   std::optional<Clock::time_point> ready_since;
   std::string failure;  // once dead: what the calls are told
   std::unordered_map<std::uint64_t, Pending*> pending;
   std::thread thread;
   bool finished = false;  // the thread is done (join it)
+  std::thread killer;     // retire(): kills the host when it outlives its grace
+  bool killer_done = false;
 };
 
 Host::Host(HostOptions options) : options_(std::move(options)), backoff_(options_.backoff) {}
@@ -85,8 +90,10 @@ Host::~Host() {
     for (auto& gen : gens) {
       if (!gen->finished) ::shutdown(gen->fd, SHUT_RDWR);
     }
+    state_cv_.notify_all();  // retire()'s killers stop waiting
   }
   for (auto& gen : gens) {
+    if (gen->killer.joinable()) gen->killer.join();
     if (gen->thread.joinable()) gen->thread.join();
   }
 }
@@ -102,17 +109,9 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
 
   std::unique_lock lock(mu_);
   join_finished_locked();
-  std::shared_ptr<Generation> gen = current_;
-  if (!gen || gen->state == Generation::State::dead) {
-    if (const auto wait = backoff_.wait_at(Clock::now()); wait.count() > 0) {
-      return failure(CallResult::Status::unavailable,
-                     "plugin host for '" + options_.name + "' is backing off after " +
-                         std::to_string(backoff_.deaths_in_a_row()) +
-                         " deaths in a row: next start in " + std::to_string(wait.count()) +
-                         " ms (last: " + last_failure_ + ")");
-    }
-    gen = start_locked();
-  }
+  std::string why;
+  const std::shared_ptr<Generation> gen = current_or_start_locked(why);
+  if (!gen) return failure(CallResult::Status::unavailable, why);
   const auto stamped = [&](CallResult r) {
     r.host_generation = gen->number;
     return r;
@@ -134,7 +133,9 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
   }
 
   Pending pending;
+  pending.event_id = event.id;
   gen->pending.emplace(id, &pending);
+  ++gen->in_flight;  // before the write: its Reply may be read before this thread relocks
   // One Call frame at a time; a host that stopped reading (stopped, thrashing) must not hold
   // the caller past its deadline: the write gives up then, and the host, whose stream now
   // holds a partial frame, is killed. (A flag under mu_ rather than a timed mutex, whose
@@ -155,6 +156,7 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
   }
   if (!written) {
     gen->pending.erase(id);
+    --gen->in_flight;
     if (locked) {
       kill_locked(*gen, "it stopped reading calls", false);
       if (current_ == gen) current_.reset();  // the next call starts another host
@@ -170,6 +172,61 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
                                std::to_string(timeout.count()) + " ms"));
   }
   return stamped(std::move(pending.result));
+}
+
+Host::StartResult Host::ensure_started(std::chrono::milliseconds timeout) {
+  using Status = StartResult::Status;
+  const auto deadline = Clock::now() + timeout;
+  std::unique_lock lock(mu_);
+  join_finished_locked();
+  std::string why;
+  const std::shared_ptr<Generation> gen = current_or_start_locked(why);
+  if (!gen) return {Status::failed, why};
+  if (!state_cv_.wait_until(lock, deadline,
+                            [&] { return gen->state != Generation::State::starting; })) {
+    return {Status::failed, "plugin host for '" + options_.name + "' is still starting after " +
+                                std::to_string(timeout.count()) + " ms"};
+  }
+  if (gen->state == Generation::State::ready) return {Status::ready, {}};
+  return {gen->create_failure.empty() ? Status::failed : Status::refused, gen->failure};
+}
+
+std::chrono::milliseconds Host::available_in() const {
+  std::lock_guard lock(mu_);
+  if (current_ && current_->state != Generation::State::dead) return std::chrono::milliseconds(0);
+  return backoff_.wait_at(Clock::now());
+}
+
+std::shared_ptr<Host::Generation> Host::current_or_start_locked(std::string& why) {
+  if (current_ && current_->state != Generation::State::dead) return current_;
+  if (const auto wait = backoff_.wait_at(Clock::now()); wait.count() > 0) {
+    why = "plugin host for '" + options_.name + "' is backing off after " +
+          std::to_string(backoff_.deaths_in_a_row()) + " deaths in a row: next start in " +
+          std::to_string(wait.count()) + " ms (last: " + last_failure_ + ")";
+    return nullptr;
+  }
+  return start_locked();
+}
+
+void Host::retire(std::string_view reason, std::uint64_t host_generation,
+                  std::chrono::milliseconds grace) {
+  std::lock_guard lock(mu_);
+  if (!current_ || current_->state == Generation::State::dead) return;
+  if (host_generation != 0 && current_->number != host_generation) return;
+  const std::shared_ptr<Generation> gen = std::move(current_);
+  current_.reset();
+  gen->retired = true;
+  gen->deliberate = true;
+  gen->ending = true;
+  // The host reads the end of its calls, finishes those it runs and exits; their Replies
+  // still arrive on the read side.
+  if (gen->fd >= 0) ::shutdown(gen->fd, SHUT_WR);
+  gen->killer = std::thread([this, gen, reason = std::string(reason), grace] {
+    std::unique_lock guard(mu_);
+    state_cv_.wait_for(guard, grace, [&] { return gen->reaped || stopping_; });
+    if (!gen->reaped) kill_locked(*gen, reason, true);
+    gen->killer_done = true;
+  });
 }
 
 void Host::kill(std::string_view reason, std::uint64_t host_generation) {
@@ -194,7 +251,7 @@ std::uint64_t Host::restarts() const {
 void Host::kill_locked(Generation& gen, std::string reason, bool deliberate) {
   if (gen.killed) return;
   gen.killed = true;
-  gen.deliberate = deliberate;
+  gen.deliberate = gen.deliberate || deliberate;
   gen.kill_reason = std::move(reason);
   if (gen.pid > 0 && !gen.reaped) ::kill(gen.pid, SIGKILL);
   // pid not known yet: run_generation kills the child as soon as it is forked.
@@ -203,7 +260,8 @@ void Host::kill_locked(Generation& gen, std::string reason, bool deliberate) {
 void Host::join_finished_locked() {
   // A finished thread only returns after it released mu_: joining under mu_ is safe.
   std::erase_if(generations_, [](const std::shared_ptr<Generation>& gen) {
-    if (!gen->finished) return false;
+    if (!gen->finished || (gen->killer.joinable() && !gen->killer_done)) return false;
+    if (gen->killer.joinable()) gen->killer.join();
     if (gen->thread.joinable()) gen->thread.join();  // no thread when socketpair failed
     return true;
   });
@@ -213,6 +271,7 @@ std::shared_ptr<Host::Generation> Host::start_locked() {
   auto gen = std::make_shared<Generation>();
   int fds[2];
   gen->number = ++starts_;
+  if (starts_ > 1 && options_.on_restart) options_.on_restart();
   current_ = gen;
   generations_.push_back(gen);
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -310,6 +369,7 @@ void Host::serve_generation(Generation& gen) {
       if (frame->type != wire::FrameType::reply) throw wire::WireError("wire: expected Reply");
       wire::ReplyMessage reply = wire::decode_reply(frame->payload);
       std::lock_guard lock(mu_);
+      if (gen.in_flight > 0) --gen.in_flight;
       const auto it = gen.pending.find(reply.call_id);
       if (it == gen.pending.end()) continue;  // its caller timed out
       it->second->result.result = std::move(reply.result);
@@ -353,6 +413,8 @@ void Host::on_exit(Generation& gen) {
   const std::string host = "plugin host for '" + options_.name + "'";
   if (gen.killed) {
     gen.failure = host + " was killed: " + gen.kill_reason;
+  } else if (gen.retired) {
+    gen.failure = host + " was retired";
   } else if (!gen.create_failure.empty()) {
     gen.failure = host + " could not start: " + gen.create_failure;
   } else if (stopping_) {
@@ -361,9 +423,13 @@ void Host::on_exit(Generation& gen) {
     gen.failure = host + (was_ready ? " died: " : " died while starting: ") + describe_exit(status);
   }
   gen.state = Generation::State::dead;
+  const bool sole = gen.in_flight == 1 && !gen.killed && !gen.retired;
+  std::string events;  // for the log line
   for (auto& [id, pending] : gen.pending) {
+    events += (events.empty() ? "" : ", ") + std::string(pending->event_id);
     pending->result = failure(
         was_ready ? CallResult::Status::crashed : CallResult::Status::unavailable, gen.failure);
+    pending->result.sole = was_ready && sole;
     pending->done = true;
     pending->cv.notify_one();
   }
@@ -372,12 +438,15 @@ void Host::on_exit(Generation& gen) {
     last_failure_ = gen.failure;
     const auto delay =
         backoff_.on_death(Clock::now(), gen.ready_since ? &*gen.ready_since : nullptr);
-    spdlog::warn("{} (pid {}); next start {}", gen.failure, gen.pid,
+    spdlog::warn("{} (pid {}{}); next start {}", gen.failure, gen.pid,
+                 events.empty() ? std::string() : ", while handling event(s) " + events,
                  delay.count() == 0
                      ? std::string("on the next call")
                      : "in " + std::to_string(delay.count()) + " ms at the earliest");
-  } else if (gen.deliberate) {
+  } else if (gen.killed) {
     spdlog::warn("{} (pid {})", gen.failure, gen.pid);
+  } else if (gen.retired) {
+    spdlog::info("{} and exited (pid {})", gen.failure, gen.pid);
   }
   gen.finished = true;
   state_cv_.notify_all();

@@ -11,7 +11,9 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
+#include <unordered_set>
 
 #include "gauges.hpp"
 #include "hookd/metrics/registry.hpp"
@@ -44,14 +46,25 @@ struct HandlerState {
 // (behind calls that overran) is released, see queue_deadline().
 constexpr std::uint32_t kClaimAhead = 2;
 
+// A call through a plugin host returns by itself at handler_timeout (and retires the
+// host); the dispatcher reports it in its place only if it overstays by this much.
+constexpr auto kHostedTimeoutSlack = std::chrono::seconds(2);
+
 struct Job {
   outbox::ClaimedDelivery delivery;
   std::shared_ptr<HandlerState> handler;
-  std::shared_ptr<const plugin::Instance> instance;  // as configured when claimed
+  Callee callee;  // as configured when claimed
   config::RetryConfig retry;
+  std::uint32_t max_crashes = 0;
   std::int64_t claimed_at_us = 0;  // the lease runs from here (store clock)
   Clock::time_point started;
   bool reported = false;  // a result was written (a timeout's): the late return is dropped
+};
+
+// The calls in flight of one plugin's host (by plugin name), for running suspects alone.
+struct HostGate {
+  std::uint32_t running = 0;
+  bool exclusive = false;  // a suspect runs: nothing else starts beside it
 };
 
 }  // namespace
@@ -69,6 +82,12 @@ struct Engine::Shared {
   std::deque<std::shared_ptr<Job>> queue;     // claimed, not started
   std::vector<std::shared_ptr<Job>> running;  // started, not returned
   std::vector<char> in_job;                   // per worker thread
+  // Deliveries whose call was in a plugin host when it died, beside other calls: any of
+  // them may be the culprit, so each runs alone in its host from then on, until it gets
+  // an answer (then it is innocent) or, crashing alone, is blamed (counted toward
+  // max_crashes). In memory: after a restart a suspect is first retried beside others.
+  std::unordered_set<std::int64_t> suspects;
+  std::map<std::string, HostGate> gates;  // hosted calls by plugin
   bool dirty = true;                          // something changed: claim at once
   bool claim_in_flight = false;
   bool stopping = false;
@@ -76,6 +95,9 @@ struct Engine::Shared {
   std::size_t left_running = 0;
   Clock::time_point next_claim = Clock::now();
   std::size_t rotate = 0;  // fairness: the first handler asked rotates
+  // When the first plugin host now backing off may start again (build_request skips its
+  // handlers until then); max: none is.
+  Clock::time_point host_available = Clock::time_point::max();
   std::mt19937_64 rng{std::random_device{}()};
   outbox::FailureLog claim_log{"workers: claiming deliveries", outbox::FailureLog::Level::warn};
 
@@ -92,7 +114,9 @@ struct Engine::Shared {
   outbox::ClaimRequest build_request();
   void on_claimed(outbox::ClaimResult result, std::size_t asked);
   void report(Job& job, const Attempt& attempt);
-  void release(Job& job);
+  // Gives the delivery back: pending, no attempt used, due after `delay`; `why` becomes its
+  // last error (when not empty).
+  void release(Job& job, std::chrono::milliseconds delay = {}, std::string why = {});
   Clock::time_point check_timeouts(Clock::time_point now);
   // A queued job must start within handler_timeout of its claim, so that its call, timed
   // out after handler_timeout at the latest, reports before the lease (2 × handler_timeout
@@ -138,9 +162,18 @@ outbox::ClaimRequest Engine::Shared::build_request() {
   request.lease_us = std::chrono::microseconds(lease_for(options.handler_timeout)).count();
   if (handlers.empty()) return request;
   std::vector<outbox::ClaimSpec> specs;
+  host_available = Clock::time_point::max();
   for (const auto& [key, state] : handlers) {
     const Handler& h = state->config;
     outbox::ClaimSpec spec{h.route, h.plugin, 0, h.ordered, h.retry.max_attempts};
+    if (h.callee.host) {
+      // A host backing off would only give its deliveries back: claim them when it may start.
+      if (const auto wait = h.callee.host->available_in(); wait.count() > 0) {
+        host_available = std::min(host_available, Clock::now() + wait);
+        specs.push_back(std::move(spec));
+        continue;
+      }
+    }
     const std::uint32_t usable =
         h.concurrency > state->overran ? h.concurrency - state->overran : 0;
     const std::uint32_t ahead = kClaimAhead * usable;
@@ -174,8 +207,9 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked) {
       continue;
     }
     job->handler = it->second;
-    job->instance = it->second->config.instance;
+    job->callee = it->second->config.callee;
     job->retry = it->second->config.retry;
+    job->max_crashes = it->second->config.max_crashes;
     ++job->handler->claimed;
     queue.push_back(std::move(job));
   }
@@ -195,8 +229,14 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked) {
 
 void Engine::Shared::report(Job& job, const Attempt& attempt) {
   job.reported = true;
-  outbox::DeliveryResult result = decide(attempt, job.retry, random_unit());
+  outbox::DeliveryResult result = decide(attempt, job.retry, random_unit(), job.max_crashes);
   const auto& d = job.delivery;
+  if (attempt.outcome == outbox::DeliveryResult::Outcome::crashed &&
+      result.state != outbox::DeliveryResult::State::dead) {
+    suspects.insert(d.id);
+  } else if (attempt.outcome != outbox::DeliveryResult::Outcome::timeout) {
+    suspects.erase(d.id);  // answered (innocent), or dead
+  }
   // `registry` is cleared by stop(): a stuck call returning later counts nothing.
   if (registry != nullptr && job.handler->series) {
     Series& m = *job.handler->series;
@@ -226,13 +266,15 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
   if (writer != nullptr) writer->complete(std::move(result));
 }
 
-void Engine::Shared::release(Job& job) {
+void Engine::Shared::release(Job& job, std::chrono::milliseconds delay, std::string why) {
   job.reported = true;
   Attempt a;
   a.delivery_id = job.delivery.id;
   a.attempt = job.delivery.attempt;
   a.outcome = outbox::DeliveryResult::Outcome::released;
   a.started_at_us = a.finished_at_us = outbox::unix_now_us();
+  a.retry_after = delay;
+  a.message = std::move(why);
   if (writer != nullptr) writer->complete(decide(a, job.retry, 0.0));
 }
 
@@ -241,7 +283,9 @@ Clock::time_point Engine::Shared::check_timeouts(Clock::time_point now) {
   auto next = Clock::time_point::max();
   for (const auto& job : running) {
     if (job->reported) continue;
-    const auto deadline = job->started + options.handler_timeout;
+    const auto deadline = job->started + options.handler_timeout +
+                          (job->callee.host ? Clock::duration(kHostedTimeoutSlack)
+                                            : Clock::duration::zero());
     if (now < deadline) {
       next = std::min(next, deadline);
       continue;
@@ -310,6 +354,7 @@ void Engine::Shared::dispatch_loop() {
         continue;
       }
     }
+    if (host_available < next_claim) next_claim = host_available;
     const auto until = std::min(next_claim, next_timeout);
     // No predicate: every notification (a claim's answer may have moved next_claim
     // earlier) goes round the loop once, which recomputes what to do and until when.
@@ -318,8 +363,19 @@ void Engine::Shared::dispatch_loop() {
 }
 
 std::deque<std::shared_ptr<Job>>::iterator Engine::Shared::runnable() {
-  return std::find_if(queue.begin(), queue.end(), [](const std::shared_ptr<Job>& job) {
-    return job->handler->running < job->handler->config.concurrency;
+  // Plugins with a suspect waiting for its host to drain: nothing more starts there.
+  std::set<std::string_view> draining;
+  return std::find_if(queue.begin(), queue.end(), [&](const std::shared_ptr<Job>& job) {
+    if (job->handler->running >= job->handler->config.concurrency) return false;
+    if (!job->callee.host) return true;
+    const std::string& plugin = job->delivery.handler;
+    const auto gate = gates.find(plugin);
+    if (gate != gates.end() && gate->second.exclusive) return false;
+    if (draining.contains(plugin)) return false;
+    if (!suspects.contains(job->delivery.id)) return true;
+    if (gate == gates.end() || gate->second.running == 0) return true;
+    draining.insert(plugin);
+    return false;
   });
 }
 
@@ -340,19 +396,39 @@ void Engine::Shared::worker_loop(std::size_t index) {
     job->started = Clock::now();
     running.push_back(job);
     in_job[index] = 1;
+    HostGate* gate = nullptr;
+    bool alone = false;
+    if (job->callee.host) {
+      gate = &gates[job->delivery.handler];
+      alone = suspects.contains(job->delivery.id);
+      ++gate->running;
+      gate->exclusive = alone;
+    }
     lock.unlock();
-    const Attempt attempt = run_attempt(job->delivery, *job->instance);
+    const Attempt attempt = job->callee.host
+                                ? run_hosted_attempt(job->delivery, *job->callee.host,
+                                                     options.handler_timeout, options.host_grace)
+                                : run_attempt(job->delivery, *job->callee.instance);
     lock.lock();
     in_job[index] = 0;
     running.erase(std::find(running.begin(), running.end(), job));
     --job->handler->running;
     --job->handler->claimed;
-    if (job->reported) --job->handler->overran;  // it timed out (check_timeouts)
-    if (registry != nullptr && job->handler->series) {
-      job->handler->series->duration->observe(
-          static_cast<double>(attempt.finished_at_us - attempt.started_at_us) / 1e6);
+    if (gate != nullptr) {
+      --gate->running;
+      if (alone) gate->exclusive = false;
     }
-    if (!job->reported) report(*job, attempt);
+    if (job->reported) --job->handler->overran;  // it timed out (check_timeouts)
+    if (attempt.outcome == outbox::DeliveryResult::Outcome::released) {
+      // No host could take it (backing off, starting): no attempt was made.
+      if (!job->reported) release(*job, attempt.retry_after, attempt.message);
+    } else {
+      if (registry != nullptr && job->handler->series) {
+        job->handler->series->duration->observe(
+            static_cast<double>(attempt.finished_at_us - attempt.started_at_us) / 1e6);
+      }
+      if (!job->reported) report(*job, attempt);
+    }
     dirty = true;
     dispatcher_cv.notify_one();
     worker_cv.notify_all();  // a job of this handler may have become runnable

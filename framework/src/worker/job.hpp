@@ -3,6 +3,7 @@
 #pragma once
 
 #include "hookd/outbox/deliveries.hpp"
+#include "hookd/plugin/host.hpp"
 #include "hookd/plugin/loader.hpp"
 #include "hookd/worker/retry.hpp"
 
@@ -10,5 +11,16 @@ namespace hookd::worker {
 
 // Runs instance.handle() once for `delivery`; never throws.
 Attempt run_attempt(const outbox::ClaimedDelivery& delivery, const plugin::Instance& instance);
+
+// Runs one call of `delivery` through its plugin's host; never throws. The outcomes:
+// - the plugin's answer, as run_attempt's;
+// - crashed when the host died during the call (count_crash when it was the host's only
+//   call: see CallResult::sole; crashes_before from the delivery);
+// - timeout past `timeout`: the host is retired (new calls go to a new one; it is killed
+//   after `grace` unless it finishes its other calls), since a call cannot be interrupted;
+// - released (no attempt used) when no host could take the call, with retry_after set to
+//   when one may (at least a second).
+Attempt run_hosted_attempt(const outbox::ClaimedDelivery& delivery, plugin::Host& host,
+                           std::chrono::milliseconds timeout, std::chrono::milliseconds grace);
 
 }  // namespace hookd::worker

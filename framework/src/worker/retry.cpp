@@ -42,7 +42,7 @@ outbox::DeliveryResult decide(const Attempt& a, const config::RetryConfig& polic
       return r;
     case Outcome::released:
       r.state = State::pending;
-      r.scheduled_at_us = a.finished_at_us;
+      r.scheduled_at_us = a.finished_at_us + std::chrono::microseconds(a.retry_after).count();
       return r;
     case Outcome::crashed:
       r.count_crash = a.count_crash;

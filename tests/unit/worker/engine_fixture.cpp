@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "hookd/plugin/loader.hpp"
+#include "server_process.hpp"
 
 namespace hookd::worker::test {
 
@@ -35,12 +36,23 @@ EngineFixture::~EngineFixture() {
 
 Handler EngineFixture::handler(const std::string& plugin, std::uint32_t concurrency,
                                std::uint32_t max_attempts, bool ordered) {
-  auto library =
-      plugin::Library::load(std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_script.so");
+  const std::string library = std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_script.so";
+  const std::string config = "log: " + log(plugin);
   Handler h;
   h.route = "r";
   h.plugin = plugin;
-  h.instance = std::make_shared<const plugin::Instance>(library->create("log: " + log(plugin)));
+  if (const char* mode = hookd::test::test_isolation(); mode != nullptr && std::string_view(mode) == "process") {
+    plugin::HostOptions o;
+    o.name = plugin;
+    o.binary = HOOKD_BINARY;
+    o.library = library;
+    o.config_yaml = config;
+    o.threads = concurrency;
+    h.callee.host = std::make_shared<plugin::Host>(o);
+  } else {
+    h.callee.instance =
+        std::make_shared<const plugin::Instance>(plugin::Library::load(library)->create(config));
+  }
   h.concurrency = concurrency;
   h.retry.max_attempts = max_attempts;
   h.retry.initial_backoff = std::chrono::milliseconds(20);

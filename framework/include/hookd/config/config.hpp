@@ -228,10 +228,19 @@ struct RouteConfig {
   Location where;                       // the route's entry in the file
 };
 
+// Where plugin calls run: `process`, in one `hookd plugin-host` child per plugin (a crash,
+// exit or hang costs a restart of that host, never the receiver), or `thread`, in hookd's
+// own worker threads (no per-call overhead; a crash takes hookd down).
+enum class Isolation { process, thread };
+
 struct WorkersConfig {
   std::uint32_t threads = 4;
   Duration handler_timeout = std::chrono::seconds(30);
   RetryConfig retry;
+  Isolation isolation = Isolation::process;  // plugins.NAME.isolation overrides it
+  // Crashes of a plugin host blamed on one delivery (it was the host's only call) after
+  // which the delivery is dead: the poison event is quarantined until `hookd replay`.
+  std::uint32_t max_crashes = 3;
 
   bool operator==(const WorkersConfig&) const = default;
 };
@@ -241,7 +250,16 @@ struct PluginConfig {
   std::string name;         // the key; handlers refer to it, deliveries store it
   std::string library;      // path of the shared library
   std::string config_yaml;  // the `config:` block as YAML text (after ${...} substitution)
+  std::optional<Isolation> isolation;  // unset: workers.isolation
+  // Process isolation only; 0: none. The host's address space (RLIMIT_AS), and the CPU time
+  // one call may use. Exceeding either kills the host (a crash).
+  std::uint64_t memory_limit = 0;
+  Duration cpu_limit{0};
   Location where;
+
+  Isolation isolation_or(Isolation workers_default) const {
+    return isolation.value_or(workers_default);
+  }
 };
 
 struct OAuthClientConfig {

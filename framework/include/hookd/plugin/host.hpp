@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +40,9 @@ struct HostOptions {
   std::chrono::milliseconds start_timeout{10'000};  // load + create() → Ready
   std::chrono::milliseconds shutdown_grace{2'000};  // after the socket closes, before SIGKILL
   RestartBackoffOptions backoff;
+  // Called (under the host's lock: keep it short) each time a host is started after the
+  // first one, for the restarts metric.
+  std::function<void()> on_restart;
 };
 
 // What a call through a host came to.
@@ -57,6 +61,11 @@ struct CallResult {
   // Which host ran (or was to run) the call: 1 for the first one started, then counting
   // up; 0 when none was. Pass it to kill() so that a late kill spares a newer host.
   std::uint64_t host_generation = 0;
+  // crashed only: the call was the only one the host was running when it died (calls whose
+  // callers had timed out count as running), and the host was not killed by hookd: the
+  // crash is this event's doing. With several calls in flight any of them may be the
+  // culprit, so none is blamed.
+  bool sole = false;
 
   bool crashed() const noexcept { return status == Status::crashed; }
 };
@@ -82,6 +91,35 @@ class Host {
   // gone and another runs, nothing happens.
   void kill(std::string_view reason, std::uint64_t host_generation = 0);
 
+  // Takes the running host out of service without cutting its other calls short (a call
+  // past its timeout, a reload, a stop): the next call starts a new host at once, the old
+  // one gets its stream closed for writing, finishes the calls it runs (their answers are
+  // still delivered), and is SIGKILLed when it has not exited within `grace`; its calls
+  // still running then return crashed with "plugin host for 'x' was killed: <reason>"
+  // (never blamed: `sole` stays false). `host_generation` as for kill().
+  void retire(std::string_view reason, std::uint64_t host_generation,
+              std::chrono::milliseconds grace);
+
+  // Starts a host when none runs (unless the restart backoff forbids it yet) and waits up
+  // to `timeout` for it to be ready. For `hookd check`, and for serve to start hosts (and
+  // see create()'s answer) before the first event.
+  struct StartResult {
+    enum class Status {
+      ready,
+      refused,  // the library was refused or create() returned NULL: a config error
+      failed,   // the host died or hung while starting, or is backing off after deaths
+    };
+    Status status = Status::ready;
+    // Unless ready: e.g. "plugin host for 'x' could not start: <create()'s message>" or
+    // "plugin host for 'x' died while starting: SIGSEGV".
+    std::string message;
+  };
+  StartResult ensure_started(std::chrono::milliseconds timeout);
+
+  // Zero when a call now would be sent to a host or start one; otherwise how long the
+  // restart backoff still forbids a start (a call now would be answered unavailable).
+  std::chrono::milliseconds available_in() const;
+
   // The running host's pid, or -1 when none runs (not started, dead, being started).
   pid_t pid() const;
   // Hosts started after the first one (restarts after deaths and kills).
@@ -98,6 +136,9 @@ class Host {
   void on_exit(Generation& gen);
   void kill_locked(Generation& gen, std::string reason, bool deliberate);
   void join_finished_locked();
+  // The current generation, started when none runs and the backoff allows it; null when it
+  // forbids (then `why` says so).
+  std::shared_ptr<Generation> current_or_start_locked(std::string& why);
 
   const HostOptions options_;
   mutable std::mutex mu_;

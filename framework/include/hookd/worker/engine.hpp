@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hookd/config/config.hpp"
+#include "hookd/plugin/host.hpp"
 #include "hookd/plugin/loader.hpp"
 
 namespace hookd::metrics {
@@ -25,14 +26,21 @@ class Writer;
 
 namespace hookd::worker {
 
-// One handler of one route: deliveries with this (route, plugin) pair run on `instance`.
+// How a plugin is called: exactly one of the two is set. Shared by the routes naming it.
+struct Callee {
+  std::shared_ptr<const plugin::Instance> instance;  // isolation: thread
+  std::shared_ptr<plugin::Host> host;                // isolation: process
+};
+
+// One handler of one route: deliveries with this (route, plugin) pair run on `callee`.
 struct Handler {
   std::string route;
   std::string plugin;
-  std::shared_ptr<const plugin::Instance> instance;  // shared by the routes naming the plugin
+  Callee callee;
   std::uint32_t concurrency = 1;  // at most this many of its deliveries at once (>= 1)
   config::RetryConfig retry;
   bool ordered = false;  // deliveries carry ordering keys: same key → one at a time, in order
+  std::uint32_t max_crashes = 3;  // workers.max_crashes
 };
 
 struct EngineOptions {
@@ -44,6 +52,9 @@ struct EngineOptions {
   // How often the queue gauges (deliveries by state, oldest pending age) are refreshed.
   std::chrono::milliseconds gauge_interval{5000};
   std::string store_path;  // for the gauges' read-only connection; empty: no gauges
+  // Process isolation: a host whose call ran past handler_timeout is retired (new calls go
+  // to a new host) and gets this long to finish its other calls before it is killed.
+  std::chrono::milliseconds host_grace{30000};
 };
 
 class Engine {

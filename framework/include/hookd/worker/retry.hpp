@@ -23,7 +23,8 @@ struct Attempt {
   std::int64_t delivery_id = 0;
   std::uint32_t attempt = 1;
   outbox::DeliveryResult::Outcome outcome = outbox::DeliveryResult::Outcome::retry;
-  std::chrono::milliseconds retry_after{0};  // the handler's own delay (retry only); 0: none
+  // The handler's own delay (retry), or when a released delivery may run again; 0: none.
+  std::chrono::milliseconds retry_after{0};
   std::string message;
   std::int64_t started_at_us = 0;
   std::int64_t finished_at_us = 0;
@@ -33,15 +34,12 @@ struct Attempt {
   std::uint32_t crashes_before = 0;
 };
 
-// The crashes of a plugin host blamed on one delivery after which it is dead
-// (workers.max_crashes).
-inline constexpr std::uint32_t kDefaultMaxCrashes = 3;
-
 // ok → done; fail → dead; retry, timeout and crashed → pending after the handler's delay
 // when it gave one, else after backoff(); dead instead once `attempt` reached max_attempts,
 // or for crashed once `max_crashes` crashes were blamed on the delivery (the poison event
 // is quarantined until `hookd replay`).
 outbox::DeliveryResult decide(const Attempt& attempt, const config::RetryConfig& policy,
-                              double unit, std::uint32_t max_crashes = kDefaultMaxCrashes);
+                              double unit,
+                              std::uint32_t max_crashes = config::WorkersConfig{}.max_crashes);
 
 }  // namespace hookd::worker
