@@ -1,6 +1,6 @@
 /* Fixture plugin "crashy" for the process-isolation tests: the body says what to do.
  * Containing "segv": dies of SIGSEGV; "abort": abort(); "exit3": exit(3); "hang": never
- * returns; "sleep" sleeps 30 s then answers ok (an innocent call in flight); "retry":
+ * returns; "sleep" sleeps 30 s then answers ok (an innocent call in flight), "nap" 200 ms; "retry":
  * HOOKD_RETRY after 1500 ms, message "try later"; "fail": HOOKD_FAIL, message "no".
  * Anything else: HOOKD_OK with a message echoing every event field
  * ("id|route|type|received_at|attempt|name=value;...|hex of body").
@@ -62,6 +62,11 @@ static void crashy_handle(void* instance, const hookd_event* ev, hookd_result* r
   }
   if (has(body, size, "sleep")) {
     struct timespec ts = {30, 0};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+  }
+  if (has(body, size, "nap")) {
+    struct timespec ts = {0, 200000000};
     while (nanosleep(&ts, &ts) != 0) {
     }
   }

@@ -62,10 +62,11 @@ constexpr std::string_view kNextDue =
     "?1)";
 
 // Fenced: only while the delivery is still running this attempt. A release (?7 = 1: claimed
-// but never started, at shutdown) gives the attempt back.
+// but never started, at shutdown, or no plugin host could take it) gives the attempt back,
+// and keeps the last error unless it says why (the host's failure).
 constexpr std::string_view kResult =
     "UPDATE deliveries SET state = ?3, lease_until = NULL, scheduled_at = ?4, "
-    "last_error = CASE WHEN ?7 THEN last_error ELSE ?5 END, updated_at = ?6, "
+    "last_error = CASE WHEN ?7 THEN coalesce(?5, last_error) ELSE ?5 END, updated_at = ?6, "
     "attempts = attempts - ?7, crashes = crashes + ?8 "
     "WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
 
