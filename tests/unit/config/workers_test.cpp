@@ -37,7 +37,44 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
   BOOST_TEST(c.workers.retry.max_backoff.count() == 3600 * 1000);
   BOOST_TEST(c.workers.retry.multiplier == 2.0);
   BOOST_TEST((c.workers.retry.jitter == RetryConfig::Jitter::full));
+  BOOST_TEST((c.workers.isolation == Isolation::process));
+  BOOST_TEST(c.workers.max_crashes == 3u);
   BOOST_TEST(c.plugins.empty());
+}
+
+BOOST_AUTO_TEST_CASE(isolation_and_limits) {
+  auto c = load_ok(
+      "workers: { isolation: thread, max_crashes: 5 }\n"
+      "plugins:\n"
+      "  a: { library: a.so }\n"
+      "  b: { library: b.so, isolation: process, memory_limit: 512MiB, cpu_limit: 2s }\n"
+      "routes: []\n");
+  BOOST_TEST((c.workers.isolation == Isolation::thread));
+  BOOST_TEST(c.workers.max_crashes == 5u);
+  BOOST_TEST(!c.plugins[0].isolation.has_value());
+  BOOST_TEST((c.plugins[0].isolation_or(c.workers.isolation) == Isolation::thread));
+  BOOST_TEST((c.plugins[1].isolation_or(c.workers.isolation) == Isolation::process));
+  BOOST_TEST(c.plugins[1].memory_limit == 512ull << 20);
+  BOOST_TEST(c.plugins[1].cpu_limit.count() == 2000);
+  BOOST_TEST(c.plugins[0].memory_limit == 0u);
+
+  auto errors = load(
+                    "workers: { isolation: fork, max_crashes: 0 }\n"
+                    "plugins:\n"
+                    "  a: { library: a.so, isolation: none, memory_limit: 1MiB, cpu_limit: 0s }\n"
+                    "routes: []\n")
+                    .errors;
+  BOOST_REQUIRE_EQUAL(errors.size(), 5u);
+  BOOST_TEST(errors[0].str() ==
+             "test.yaml:1:23: workers.isolation: expected process or thread, got 'fork'");
+  BOOST_TEST(errors[1].message.find("workers.max_crashes") != std::string::npos);
+  BOOST_TEST(errors[2].message.find("plugins.a.isolation: expected process or thread") !=
+             std::string::npos);
+  BOOST_TEST(errors[3].message.find("plugins.a.memory_limit: must be at least 67108864 bytes") !=
+                 std::string::npos,
+             errors[3].message);
+  BOOST_TEST(errors[4].message.find("plugins.a.cpu_limit: must be greater than 0") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(full_example) {

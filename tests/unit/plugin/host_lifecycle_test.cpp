@@ -1,0 +1,141 @@
+// plugin::Host's lifecycle as the engine uses it: blame (`sole`) only for a host's only
+// call, retire() letting the other calls finish, ensure_started() telling a refusal from a
+// crash, available_in() during the restart backoff, the restart callback.
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "hookd/plugin/host.hpp"
+
+using namespace hookd::plugin;
+using namespace std::chrono_literals;
+
+namespace {
+
+HostOptions crashy(std::string config = "{}") {
+  HostOptions o;
+  o.name = "crashy";
+  o.binary = HOOKD_BINARY;
+  o.library = std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_crashy.so";
+  o.config_yaml = std::move(config);
+  o.threads = 4;
+  o.shutdown_grace = 500ms;
+  o.backoff.first_delay = 2s;
+  return o;
+}
+
+Event event(std::string_view id, std::string_view body) {
+  Event ev;
+  ev.id = id;
+  ev.route = "r";
+  ev.type = "t";
+  ev.received_at_us = 1;
+  ev.attempt = 1;
+  ev.body = body;
+  return ev;
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(plugin_host_lifecycle)
+
+BOOST_AUTO_TEST_CASE(a_crash_is_blamed_only_on_the_hosts_only_call) {
+  Host host(crashy());
+  // Alone: the crash is this call's doing.
+  const CallResult alone = host.call(event("poison", "segv"), 10s);
+  BOOST_TEST(alone.crashed());
+  BOOST_TEST(alone.sole);
+  BOOST_TEST(contains(alone.result.message, "died: SIGSEGV"), alone.result.message);
+
+  // Beside an innocent call in flight: neither is blamed.
+  auto innocent = std::async(std::launch::async, [&] { return host.call(event("nap", "nap"), 10s); });
+  std::this_thread::sleep_for(100ms);  // the nap is in the host
+  const CallResult poison = host.call(event("poison", "segv"), 10s);
+  const CallResult beside = innocent.get();
+  BOOST_TEST(poison.crashed());
+  BOOST_TEST(!poison.sole);
+  BOOST_TEST(beside.crashed());
+  BOOST_TEST(!beside.sole);
+}
+
+BOOST_AUTO_TEST_CASE(a_call_whose_caller_timed_out_still_counts_as_running) {
+  Host host(crashy());
+  const CallResult hung = host.call(event("hang", "hang"), 200ms);
+  BOOST_TEST((hung.status == CallResult::Status::timeout));
+  // The hung call still runs in the host: a crash now has two suspects.
+  const CallResult poison = host.call(event("poison", "segv"), 10s);
+  BOOST_TEST(poison.crashed());
+  BOOST_TEST(!poison.sole);
+}
+
+BOOST_AUTO_TEST_CASE(retire_lets_the_other_calls_finish_and_new_calls_go_to_a_new_host) {
+  std::atomic<int> restarts{0};
+  HostOptions o = crashy();
+  o.on_restart = [&] { ++restarts; };
+  Host host(o);
+  const CallResult hung = host.call(event("hang", "hang"), 200ms);
+  BOOST_REQUIRE((hung.status == CallResult::Status::timeout));
+  const pid_t old_pid = host.pid();
+  auto innocent = std::async(std::launch::async, [&] { return host.call(event("nap", "nap"), 10s); });
+  std::this_thread::sleep_for(50ms);  // the nap is in the old host
+  host.retire("a call ran past handler_timeout", hung.host_generation, 1s);
+  // New calls: a new host at once (no backoff: retiring is not a death).
+  const CallResult next = host.call(event("next", "ok"), 10s);
+  BOOST_TEST((next.status == CallResult::Status::answered));
+  BOOST_TEST(host.pid() != old_pid);
+  BOOST_TEST(next.host_generation == hung.host_generation + 1);
+  // The nap finishes in the retired host; its answer arrives.
+  const CallResult nap = innocent.get();
+  BOOST_TEST((nap.status == CallResult::Status::answered), nap.result.message);
+  BOOST_TEST(restarts.load() == 1);
+  // A second retire of the old generation does nothing to the new host.
+  host.retire("late", hung.host_generation, 1s);
+  BOOST_TEST((host.call(event("again", "ok"), 10s).status == CallResult::Status::answered));
+}
+
+BOOST_AUTO_TEST_CASE(a_retired_host_that_keeps_running_a_call_is_killed_after_the_grace) {
+  Host host(crashy());
+  auto long_call =
+      std::async(std::launch::async, [&] { return host.call(event("sleep", "sleep"), 20s); });
+  std::this_thread::sleep_for(100ms);
+  const auto start = std::chrono::steady_clock::now();
+  host.retire("reload", 0, 300ms);
+  const CallResult r = long_call.get();
+  BOOST_TEST(r.crashed());
+  BOOST_TEST(!r.sole);  // hookd killed it: not the event's doing
+  BOOST_TEST(contains(r.result.message, "was killed: reload"), r.result.message);
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 10s));
+}
+
+BOOST_AUTO_TEST_CASE(ensure_started_tells_a_refusal_from_a_crash) {
+  using Status = Host::StartResult::Status;
+  Host good(crashy());
+  BOOST_TEST((good.ensure_started(10s).status == Status::ready));
+  BOOST_TEST(good.pid() > 0);
+
+  Host refusing(crashy("{ fail_create: true }"));
+  const auto refused = refusing.ensure_started(10s);
+  BOOST_TEST((refused.status == Status::refused));
+  BOOST_TEST(contains(refused.message, "refused: fail_create is set"), refused.message);
+
+  Host crashing(crashy("{ crash_create: true }"));
+  const auto failed = crashing.ensure_started(10s);
+  BOOST_TEST((failed.status == Status::failed));
+  BOOST_TEST(contains(failed.message, "died while starting: SIGSEGV"), failed.message);
+  // The first death allows a start at once; the second backs off (first_delay 2 s).
+  BOOST_TEST(crashing.available_in().count() == 0);
+  BOOST_TEST((crashing.ensure_started(10s).status == Status::failed));
+  BOOST_TEST(crashing.available_in().count() > 1000);
+  const auto backing_off = crashing.ensure_started(10s);
+  BOOST_TEST(contains(backing_off.message, "backing off"), backing_off.message);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
