@@ -99,6 +99,15 @@ BOOST_AUTO_TEST_CASE(a_release_is_pending_now_without_an_error) {
   BOOST_TEST(r.error.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_release_for_want_of_a_plugin_host_waits_and_says_why) {
+  auto a = attempt(5, DeliveryResult::Outcome::released, "plugin host for 'x' is backing off");
+  a.retry_after = std::chrono::milliseconds(1500);
+  auto r = decide(a, policy(), 0.5);
+  BOOST_TEST((r.state == DeliveryResult::State::pending));
+  BOOST_TEST(r.scheduled_at_us == 2'000'000 + 1'500'000);
+  BOOST_TEST(r.error == "plugin host for 'x' is backing off");
+}
+
 // A host crash is retried like a failure; once max_crashes crashes are blamed on the
 // delivery (it ran alone in the host each time) it is quarantined (dead). A crash that is
 // not blamed on it (other calls were in flight) never makes it dead by itself.

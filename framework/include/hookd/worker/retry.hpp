@@ -37,7 +37,8 @@ struct Attempt {
 // ok → done; fail → dead; retry, timeout and crashed → pending after the handler's delay
 // when it gave one, else after backoff(); dead instead once `attempt` reached max_attempts,
 // or for crashed once `max_crashes` crashes were blamed on the delivery (the poison event
-// is quarantined until `hookd replay`).
+// is quarantined until `hookd replay`); released → pending after `retry_after`, no
+// attempt used.
 outbox::DeliveryResult decide(const Attempt& attempt, const config::RetryConfig& policy,
                               double unit,
                               std::uint32_t max_crashes = config::WorkersConfig{}.max_crashes);
