@@ -3,8 +3,13 @@
 //
 // One Generation per child. Its thread forks the child (so PR_SET_PDEATHSIG, which fires
 // when the forking *thread* ends, only fires when the process ends: the thread lives until
-// it has reaped the child), does the handshake, reads Replies until the end of the stream,
-// then waits for the child's exit and fails the calls still in it.
+// it has reaped the child), does the handshake, waits for the end of the stream, reads the
+// Replies left, then waits for the child's exit and fails the calls still in it.
+//
+// Replies are read by the callers themselves: one waiting caller at a time holds the read
+// role, reads until its own Reply is in (handing the others' to them) and passes the role
+// on. A call thus costs no hop through a reader thread (a wake-up each way, which is most
+// of a call's cost on a small machine).
 #include "hookd/plugin/host.hpp"
 
 #include <poll.h>
@@ -41,8 +46,9 @@ CallResult failure(CallResult::Status status, std::string message) {
 
 struct Host::Pending {
   std::string_view event_id;  // the caller's, for the log line of a death
-  std::condition_variable cv;
+  std::condition_variable cv;  // done, or the read role is free
   bool done = false;
+  bool awaiting = false;  // the caller waits for its Reply (and may take the read role)
   CallResult result;
 };
 
@@ -69,6 +75,10 @@ struct Host::Generation {
   bool retired = false;     // by retire(): finishing its calls, then killed
   std::string kill_reason;
   std::uint32_t in_flight = 0;  // Calls written and not answered (timed-out callers' too)
+  bool reading = false;  // a thread holds the read role (decoder and reads are its alone)
+  bool eof = false;      // the stream ended, or broke: nothing more is read
+  std::condition_variable read_cv;  // the read role is free (for the generation's thread)
+  wire::FrameDecoder decoder;
   std::string create_failure;  // CreateFailed's message
   std::optional<Clock::time_point> ready_since;
   std::string failure;  // once dead: what the calls are told
@@ -165,7 +175,19 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
                            "plugin host for '" + options_.name + "' did not take the call within " +
                                std::to_string(timeout.count()) + " ms"));
   }
-  if (!pending.cv.wait_until(lock, deadline, [&] { return pending.done; })) {
+  pending.awaiting = true;
+  while (!pending.done && Clock::now() < deadline) {
+    if (!gen->reading && !gen->eof) {
+      gen->reading = true;
+      read_replies_locked(*gen, lock, &pending, deadline);
+      gen->reading = false;
+      hand_over_read_role_locked(*gen, &pending);
+      continue;
+    }
+    pending.cv.wait_until(lock, deadline);
+  }
+  pending.awaiting = false;
+  if (!pending.done) {
     gen->pending.erase(id);
     return stamped(failure(CallResult::Status::timeout,
                            "plugin '" + options_.name + "' did not answer within " +
@@ -322,11 +344,13 @@ void Host::run_generation(Generation& gen) {
   {
     std::lock_guard lock(mu_);
     gen.ending = true;
+    gen.eof = true;
   }
   on_exit(gen);
 }
 
-// Handshake, then Replies until the end of the stream (or a protocol error, which kills).
+// Handshake, then the end of the stream; the Replies left are read before the calls still
+// in the host are failed.
 void Host::serve_generation(Generation& gen) {
   try {
     std::string config;
@@ -348,9 +372,15 @@ void Host::serve_generation(Generation& gen) {
                   false);
       return;
     }
-    wire::FrameReader reader(gen.fd);
-    auto first = reader.read();
-    if (!first) return;
+    // Until Ready no caller reads: the decoder is this thread's.
+    std::optional<wire::Frame> first;
+    char chunk[4096];
+    while (!(first = gen.decoder.next())) {
+      const ssize_t n = ::recv(gen.fd, chunk, sizeof chunk, 0);
+      if (n == 0) return;
+      if (n < 0 && errno != EINTR) return;
+      if (n > 0) gen.decoder.feed(std::string_view(chunk, static_cast<std::size_t>(n)));
+    }
     if (first->type == wire::FrameType::create_failed) {
       const std::string message = wire::decode_create_failed(first->payload);
       std::lock_guard lock(mu_);
@@ -365,21 +395,78 @@ void Host::serve_generation(Generation& gen) {
       gen.ready_since = Clock::now();
       state_cv_.notify_all();
     }
-    while (auto frame = reader.read()) {
-      if (frame->type != wire::FrameType::reply) throw wire::WireError("wire: expected Reply");
-      wire::ReplyMessage reply = wire::decode_reply(frame->payload);
-      std::lock_guard lock(mu_);
-      if (gen.in_flight > 0) --gen.in_flight;
-      const auto it = gen.pending.find(reply.call_id);
-      if (it == gen.pending.end()) continue;  // its caller timed out
-      it->second->result.result = std::move(reply.result);
-      it->second->done = true;
-      it->second->cv.notify_one();  // under mu_: the caller's Pending outlives this
-      gen.pending.erase(it);
-    }
   } catch (const wire::WireError& e) {
     std::lock_guard lock(mu_);
     kill_locked(gen, std::string("protocol error: ") + e.what(), false);
+    return;
+  }
+  // The host ends by closing its end (exit, death, kill): wait for that without reading.
+  pollfd p{gen.fd, POLLRDHUP, 0};
+  while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+  }
+  std::unique_lock lock(mu_);
+  gen.ending = true;
+  gen.read_cv.wait(lock, [&] { return !gen.reading; });
+  gen.reading = true;
+  read_replies_locked(gen, lock, nullptr, Clock::time_point::max());
+  gen.reading = false;
+}
+
+void Host::read_replies_locked(Generation& gen, std::unique_lock<std::mutex>& lock,
+                               const Pending* own, Clock::time_point deadline) {
+  char chunk[16 * 1024];
+  while (!gen.eof && !(own != nullptr && own->done)) {
+    try {
+      if (std::optional<wire::Frame> frame = gen.decoder.next()) {
+        if (frame->type != wire::FrameType::reply) throw wire::WireError("wire: expected Reply");
+        wire::ReplyMessage reply = wire::decode_reply(frame->payload);
+        if (gen.in_flight > 0) --gen.in_flight;
+        const auto it = gen.pending.find(reply.call_id);
+        if (it == gen.pending.end()) continue;  // its caller timed out
+        it->second->result.result = std::move(reply.result);
+        it->second->done = true;
+        it->second->cv.notify_one();  // under mu_: the caller's Pending outlives this
+        gen.pending.erase(it);
+        continue;
+      }
+    } catch (const wire::WireError& e) {
+      kill_locked(gen, std::string("protocol error: ") + e.what(), false);
+      gen.eof = true;
+      break;
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) break;
+    const int wait_ms =
+        deadline == Clock::time_point::max()
+            ? -1
+            : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count());
+    lock.unlock();
+    pollfd p{gen.fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, wait_ms);
+    ssize_t n = 0;
+    int error = ready < 0 ? errno : 0;
+    if (ready > 0) {
+      n = ::recv(gen.fd, chunk, sizeof chunk, MSG_DONTWAIT);
+      if (n < 0) error = errno;
+    }
+    lock.lock();
+    if (ready == 0 || error == EINTR || error == EAGAIN) continue;
+    if (error != 0 || n == 0) {  // the end of the stream (a reset too: the host is gone)
+      gen.eof = true;
+      gen.ending = true;
+      break;
+    }
+    gen.decoder.feed(std::string_view(chunk, static_cast<std::size_t>(n)));
+  }
+}
+
+void Host::hand_over_read_role_locked(Generation& gen, const Pending* from) {
+  gen.read_cv.notify_one();
+  for (auto& [id, pending] : gen.pending) {
+    if (pending != from && pending->awaiting && !pending->done) {
+      pending->cv.notify_one();
+      return;
+    }
   }
 }
 

@@ -133,6 +133,14 @@ class Host {
   std::shared_ptr<Generation> start_locked();
   void run_generation(Generation& gen);
   void serve_generation(Generation& gen);
+  // With the read role: reads Replies and hands them to their callers until `own` (null:
+  // none) is done, `deadline` passes or the stream ends. Unlocks `lock` (on mu_) while it
+  // waits for bytes.
+  void read_replies_locked(Generation& gen, std::unique_lock<std::mutex>& lock,
+                           const Pending* own, std::chrono::steady_clock::time_point deadline);
+  // The read role is free: wakes the generation's thread or one caller waiting for a Reply
+  // (other than `from`) to take it.
+  void hand_over_read_role_locked(Generation& gen, const Pending* from);
   void on_exit(Generation& gen);
   void kill_locked(Generation& gen, std::string reason, bool deliberate);
   void join_finished_locked();
