@@ -61,6 +61,11 @@ constexpr bool kMemoryLimitApplies = true;
 constexpr bool kMemoryLimitApplies = true;
 #endif
 
+// A precondition, not enable_if: a test selected by name (--run_test) runs even when
+// disabled, and "alloc" without a limit allocates until the machine runs out.
+const auto memory_limit_applies = boost::unit_test::precondition(
+    [](boost::unit_test::test_unit_id) { return kMemoryLimitApplies; });
+
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
@@ -280,8 +285,7 @@ BOOST_AUTO_TEST_CASE(child_keeps_only_its_socket_and_stdio) {
   for (int fd : fds) BOOST_TEST(fd <= 3, "child has fd " << fd);
 }
 
-BOOST_AUTO_TEST_CASE(a_call_past_the_memory_limit_is_a_crash_that_names_it,
-                     *boost::unit_test::enable_if<kMemoryLimitApplies>()) {
+BOOST_AUTO_TEST_CASE(a_call_past_the_memory_limit_is_a_crash_that_names_it, *memory_limit_applies) {
   HostOptions o = crashy();
   o.memory_limit = std::uint64_t{256} << 20;
   Host host(o);
@@ -305,6 +309,16 @@ BOOST_AUTO_TEST_CASE(a_call_past_the_memory_limit_is_a_crash_that_names_it,
   // Far from the limit, a fatal signal is reported as itself.
   const CallResult aborted = host.call(event("a", "abort"), 10s);
   BOOST_TEST(aborted.result.message == "plugin host for 'crashy' died: SIGABRT");
+}
+
+BOOST_AUTO_TEST_CASE(a_memory_limit_too_small_to_start_is_a_start_failure, *memory_limit_applies) {
+  HostOptions o = crashy();
+  o.memory_limit = std::uint64_t{1} << 20;  // less than the binary itself
+  Host host(o);
+  const CallResult r = host.call(event("a", "ok"), 10s);
+  BOOST_TEST((r.status == CallResult::Status::unavailable));
+  BOOST_TEST(contains(r.result.message, "plugin host for 'crashy' could not start: "),
+             r.result.message);
 }
 
 BOOST_AUTO_TEST_CASE(a_call_past_the_cpu_limit_is_a_crash_that_names_it) {
