@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/prctl.h>
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -18,12 +20,17 @@ Command add_plugin_host(CLI::App& app) {
     std::string library;
     int fd = -1;
     unsigned threads = 1;
+    std::uint64_t memory_limit = 0;
+    std::uint64_t cpu_limit_ms = 0;
   };
   auto options = std::make_shared<Options>();
   sub->add_option("--library", options->library, "the plugin library")->required();
   sub->add_option("--fd", options->fd, "the connected socket to the engine")->required();
   sub->add_option("--threads", options->threads, "handle() calls run at once")
       ->check(CLI::Range(1u, 1024u));
+  sub->add_option("--memory-limit", options->memory_limit, "RLIMIT_AS in bytes (0: none)");
+  sub->add_option("--cpu-limit", options->cpu_limit_ms,
+                  "CPU ms one handle() call may use (0: none)");
   return {sub, [options] {
             // Never outlive the engine (the engine also sets this before exec).
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -31,6 +38,8 @@ Command add_plugin_host(CLI::App& app) {
             o.library = options->library;
             o.fd = options->fd;
             o.threads = options->threads;
+            o.memory_limit = options->memory_limit;
+            o.cpu_limit = std::chrono::milliseconds(options->cpu_limit_ms);
             return plugin::serve_host(o);
           }};
 }

@@ -1,6 +1,9 @@
 /* Fixture plugin "crashy" for the process-isolation tests: the body says what to do.
  * Containing "segv": dies of SIGSEGV; "abort": abort(); "exit3": exit(3); "hang": never
- * returns; "sleep" sleeps 30 s then answers ok (an innocent call in flight), "nap" 200 ms; "retry":
+ * returns; "alloc": allocates and touches 1 MiB blocks forever and, like careless code,
+ * writes through the NULL that malloc returns at last (for memory_limit); "spin": burns
+ * CPU forever (for cpu_limit); "burn": burns 200 ms of CPU, then goes on as below; "sleep"
+ * sleeps 30 s then answers ok (an innocent call in flight), "nap" 200 ms; "retry":
  * HOOKD_RETRY after 1500 ms, message "try later"; "fail": HOOKD_FAIL, message "no".
  * Anything else: HOOKD_OK with a message echoing every event field
  * ("id|route|type|received_at|attempt|name=value;...|hex of body").
@@ -28,6 +31,15 @@ static int has(const char* data, size_t size, const char* needle) {
 static void die_of(int sig) {
   signal(sig, SIG_DFL); /* a sanitizer's handler would turn it into an exit */
   raise(sig);
+}
+
+/* Uses `ms` of this thread's CPU time. */
+static void burn_cpu_ms(long ms) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+  do {
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < ms);
 }
 
 static void* crashy_create(const char* config, size_t len, char* error_buf, size_t error_len) {
@@ -60,6 +72,17 @@ static void crashy_handle(void* instance, const hookd_event* ev, hookd_result* r
   if (has(body, size, "hang")) {
     for (;;) pause();
   }
+  if (has(body, size, "alloc")) {
+    for (;;) {
+      char* block = malloc(1 << 20);
+      memset(block, 1, 1 << 20); /* NULL at the limit: SIGSEGV */
+    }
+  }
+  if (has(body, size, "spin")) {
+    volatile unsigned long n = 0;
+    for (;;) ++n;
+  }
+  if (has(body, size, "burn")) burn_cpu_ms(200);
   if (has(body, size, "sleep")) {
     struct timespec ts = {30, 0};
     while (nanosleep(&ts, &ts) != 0) {

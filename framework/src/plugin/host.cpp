@@ -59,9 +59,9 @@ struct Host::Generation {
     if (fd >= 0) ::close(fd);
   }
 
-  std::uint64_t number = 0;  // CallResult::host_generation
-  int fd = -1;               // the engine's end; closed when the last user lets go
-  int child_fd = -1;         // the child's end, until the fork
+  std::uint64_t number = 0;          // CallResult::host_generation
+  int fd = -1;                       // the engine's end; closed when the last user lets go
+  int child_fd = -1;                 // the child's end, until the fork
   std::condition_variable write_cv;  // `writing` became false
 
   // Guarded by Host::mu_.
@@ -312,14 +312,20 @@ std::shared_ptr<Host::Generation> Host::start_locked() {
 }
 
 void Host::run_generation(Generation& gen) {
-  const std::vector<std::string> args{options_.binary.string(),
-                                      "plugin-host",
-                                      "--library",
-                                      options_.library.string(),
-                                      "--fd",
-                                      std::to_string(kChildFd),
-                                      "--threads",
-                                      std::to_string(options_.threads == 0 ? 1 : options_.threads)};
+  std::vector<std::string> args{options_.binary.string(),
+                                "plugin-host",
+                                "--library",
+                                options_.library.string(),
+                                "--fd",
+                                std::to_string(kChildFd),
+                                "--threads",
+                                std::to_string(options_.threads == 0 ? 1 : options_.threads)};
+  if (options_.memory_limit != 0) {
+    args.insert(args.end(), {"--memory-limit", std::to_string(options_.memory_limit)});
+  }
+  if (options_.cpu_limit.count() > 0) {
+    args.insert(args.end(), {"--cpu-limit", std::to_string(options_.cpu_limit.count())});
+  }
   const pid_t pid = spawn(args, gen.child_fd);
   const int spawn_errno = errno;
   ::close(gen.child_fd);
@@ -507,7 +513,8 @@ void Host::on_exit(Generation& gen) {
   } else if (stopping_) {
     gen.failure = host + " stopped";
   } else {
-    gen.failure = host + (was_ready ? " died: " : " died while starting: ") + describe_exit(status);
+    gen.failure = host + (was_ready ? " died: " : " died while starting: ") +
+                  describe_exit(status, options_.memory_limit, options_.cpu_limit);
   }
   gen.state = Generation::State::dead;
   const bool sole = gen.in_flight == 1 && !gen.killed && !gen.retired;

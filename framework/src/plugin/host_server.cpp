@@ -7,14 +7,17 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "hookd/plugin/loader.hpp"
 #include "hookd/plugin/wire.hpp"
+#include "limits.hpp"
 
 namespace hookd::plugin {
 namespace {
@@ -57,19 +60,31 @@ class CallQueue {
 
 class Server {
  public:
-  Server(int fd, const Instance& instance) : fd_(fd), instance_(instance) {}
+  Server(const HostServerOptions& options, const Instance& instance)
+      : options_(options), instance_(instance) {}
 
   void run_worker() {
+    std::optional<CallLimits> limits;
+    try {
+      limits.emplace(options_.memory_limit, options_.cpu_limit);
+    } catch (const std::system_error& e) {
+      // Running calls past a limit the operator set is worse than not running them.
+      spdlog::critical("plugin host for {}: cannot enforce its limits: {}",
+                       options_.library.string(), e.what());
+      std::_Exit(2);
+    }
     std::vector<Header> headers;
     std::string frame;
     while (auto call = queue_.pop()) {
+      limits->begin_call();
       const Result result = instance_.handle(call->event(headers));
+      limits->end_call();
       frame.clear();
       wire::encode_reply(frame, call->call_id, result);
       std::lock_guard lock(write_mu_);
       if (write_failed_) continue;
       try {
-        wire::write_all(fd_, frame);
+        wire::write_all(options_.fd, frame);
       } catch (const wire::WireError& e) {
         // The engine is gone; the reader sees the end of the stream and stops the pool.
         write_failed_ = true;
@@ -81,7 +96,7 @@ class Server {
   CallQueue& queue() { return queue_; }
 
  private:
-  int fd_;
+  const HostServerOptions& options_;
   const Instance& instance_;
   CallQueue queue_;
   std::mutex write_mu_;
@@ -111,25 +126,38 @@ int serve(const HostServerOptions& options) {
 
   std::optional<Instance> instance;
   try {
+    apply_memory_limit(options.memory_limit);  // the library's own mappings count
+    apply_cpu_limit(options.cpu_limit);
     instance.emplace(Library::load(options.library)->create(config_yaml));
-  } catch (const std::exception& e) {  // LoadError, CreateError, bad_alloc
+  } catch (const std::exception& e) {  // LoadError, CreateError, bad_alloc, system_error
     std::string frame;
     wire::encode_create_failed(frame, e.what());
     send_quietly(fd, frame);
     return 1;
   }
-  {
-    std::string frame;
-    wire::encode_ready(frame);
-    wire::write_all(fd, frame);
-  }
-
-  Server server(fd, *instance);
+  Server server(options, *instance);
   std::vector<std::thread> pool;
-  const unsigned threads = options.threads == 0 ? 1 : options.threads;
-  for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&] { server.run_worker(); });
+  const auto stop_pool = [&] {
+    server.queue().close();
+    for (auto& t : pool) t.join();
+  };
+  try {
+    const unsigned threads = options.threads == 0 ? 1 : options.threads;
+    for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&] { server.run_worker(); });
+  } catch (const std::system_error& e) {
+    // Before Ready: a host that cannot start its threads (at its memory_limit, say) could not
+    // start, rather than dying on its first calls.
+    stop_pool();
+    std::string frame;
+    wire::encode_create_failed(frame, std::string("cannot start its threads: ") + e.what());
+    send_quietly(fd, frame);
+    return 1;
+  }
   int code = 0;
   try {
+    std::string ready;
+    wire::encode_ready(ready);
+    wire::write_all(fd, ready);
     while (auto frame = reader.read()) {
       if (frame->type != wire::FrameType::call) {
         throw wire::WireError("wire: unexpected frame type " +
@@ -141,8 +169,7 @@ int serve(const HostServerOptions& options) {
     spdlog::error("plugin host for {}: {}", options.library.string(), e.what());
     code = 2;
   }
-  server.queue().close();
-  for (auto& t : pool) t.join();
+  stop_pool();
   return code;
 }
 

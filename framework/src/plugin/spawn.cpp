@@ -9,10 +9,35 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
+
+#include "limits.hpp"
 
 namespace hookd::plugin {
 
-std::string describe_exit(int status) {
+namespace {
+
+// 64 MiB, 1 GiB, 1536 KiB, 1000 bytes: the largest unit that is exact.
+std::string describe_size(std::uint64_t bytes) {
+  constexpr std::pair<int, const char*> kUnits[] = {{30, " GiB"}, {20, " MiB"}, {10, " KiB"}};
+  for (const auto& [shift, unit] : kUnits) {
+    const std::uint64_t size = std::uint64_t{1} << shift;
+    if (bytes % size == 0) return std::to_string(bytes / size) + unit;
+  }
+  return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
+std::string describe_exit(int status, std::uint64_t memory_limit,
+                          std::chrono::milliseconds cpu_limit) {
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kExitMemoryLimit && memory_limit != 0) {
+    return "it exceeded its memory_limit (" + describe_size(memory_limit) + ")";
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kExitCpuLimit && cpu_limit.count() > 0) {
+    return "a call used more than its cpu_limit (" + std::to_string(cpu_limit.count()) +
+           " ms of CPU)";
+  }
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
     if (const char* abbrev = ::sigabbrev_np(sig)) return std::string("SIG") + abbrev;

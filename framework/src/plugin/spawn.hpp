@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,7 +18,10 @@ inline constexpr int kChildFd = 3;  // the socket's number in the child
 // between fork and exec; a failed exec exits 127. Returns the pid, or -1 with errno set.
 pid_t spawn(const std::vector<std::string>& args, int child_fd);
 
-// "SIGSEGV", "exit status 3": a waitpid() status for messages.
-std::string describe_exit(int status);
+// "SIGSEGV", "exit status 3": a waitpid() status for messages. With a host's limits (0:
+// none), the exit statuses that report one (limits.hpp) read "it exceeded its memory_limit
+// (64 MiB)" and "a call used more than its cpu_limit (2000 ms of CPU)".
+std::string describe_exit(int status, std::uint64_t memory_limit = 0,
+                          std::chrono::milliseconds cpu_limit = {});
 
 }  // namespace hookd::plugin

@@ -1,6 +1,7 @@
 // plugin::Host through real `hookd plugin-host` children (HOOKD_BINARY) and the "crashy"
 // fixture: round trips, concurrent callers, deaths by signal and exit, a hung call killed,
-// create() failures backed off, no inherited descriptors, no child left behind.
+// create() failures backed off, no inherited descriptors, no child left behind, memory and
+// CPU limits exceeded.
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -44,6 +46,25 @@ Event event(std::string_view id, std::string_view body) {
   ev.body = body;
   return ev;
 }
+
+// AddressSanitizer and ThreadSanitizer reserve terabytes of address space: their hosts
+// do not apply memory_limit (they warn), so it cannot be tested there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kMemoryLimitApplies = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kMemoryLimitApplies = false;
+#else
+constexpr bool kMemoryLimitApplies = true;
+#endif
+#else
+constexpr bool kMemoryLimitApplies = true;
+#endif
+
+// A precondition, not enable_if: a test selected by name (--run_test) runs even when
+// disabled, and "alloc" without a limit allocates until the machine runs out.
+const auto memory_limit_applies = boost::unit_test::precondition(
+    [](boost::unit_test::test_unit_id) { return kMemoryLimitApplies; });
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
@@ -262,6 +283,76 @@ BOOST_AUTO_TEST_CASE(child_keeps_only_its_socket_and_stdio) {
   }
   ::close(leaked);
   for (int fd : fds) BOOST_TEST(fd <= 3, "child has fd " << fd);
+}
+
+BOOST_AUTO_TEST_CASE(a_call_past_the_memory_limit_is_a_crash_that_names_it, *memory_limit_applies) {
+  HostOptions o = crashy();
+  o.memory_limit = std::uint64_t{256} << 20;
+  Host host(o);
+  const pid_t first = started_pid(host);
+  CallResult innocent;
+  std::thread beside([&] { innocent = host.call(event("innocent", "sleep"), 20s); });
+  std::this_thread::sleep_for(200ms);  // let it reach the host (either way it is in flight)
+  const CallResult hog = host.call(event("hog", "alloc"), 20s);
+  beside.join();
+  const std::string expected =
+      "plugin host for 'crashy' died: it exceeded its memory_limit (256 MiB)";
+  BOOST_TEST(hog.crashed());
+  BOOST_TEST(hog.result.message == expected);
+  BOOST_TEST(innocent.crashed());
+  BOOST_TEST(innocent.result.message == expected);
+  BOOST_TEST(!alive(first));
+
+  const CallResult next = host.call(event("next", "ok"), 10s);
+  BOOST_TEST((next.status == CallResult::Status::answered), next.result.message);
+  BOOST_TEST(host.restarts() == 1u);
+  // Far from the limit, a fatal signal is reported as itself.
+  const CallResult aborted = host.call(event("a", "abort"), 10s);
+  BOOST_TEST(aborted.result.message == "plugin host for 'crashy' died: SIGABRT");
+}
+
+BOOST_AUTO_TEST_CASE(a_memory_limit_too_small_to_start_is_a_start_failure, *memory_limit_applies) {
+  HostOptions o = crashy();
+  o.memory_limit = std::uint64_t{1} << 20;  // less than the binary itself
+  Host host(o);
+  const CallResult r = host.call(event("a", "ok"), 10s);
+  BOOST_TEST((r.status == CallResult::Status::unavailable));
+  BOOST_TEST(contains(r.result.message, "plugin host for 'crashy' could not start: "),
+             r.result.message);
+}
+
+BOOST_AUTO_TEST_CASE(a_call_past_the_cpu_limit_is_a_crash_that_names_it) {
+  HostOptions o = crashy();
+  o.cpu_limit = 300ms;
+  Host host(o);
+  const pid_t first = started_pid(host);
+  // The budget is per call: three calls of 200 ms of CPU each, on up to three threads of
+  // the same host, all answer.
+  std::vector<std::thread> burners;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 3; ++i) {
+    burners.emplace_back([&] {
+      if (host.call(event("b", "burn"), 20s).status == CallResult::Status::answered) ++answered;
+    });
+  }
+  for (auto& t : burners) t.join();
+  BOOST_TEST(answered.load() == 3);
+  for (int i = 0; i < 3; ++i) {
+    const CallResult burn = host.call(event("b", "burn"), 20s);
+    BOOST_TEST((burn.status == CallResult::Status::answered), burn.result.message);
+  }
+  BOOST_TEST(host.pid() == first);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const CallResult spin = host.call(event("s", "spin"), 20s);
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 10s));
+  BOOST_TEST(spin.crashed());
+  BOOST_TEST(spin.result.message ==
+             "plugin host for 'crashy' died: a call used more than its cpu_limit (300 ms of CPU)");
+  BOOST_TEST(!alive(first));
+  const CallResult next = host.call(event("next", "ok"), 10s);
+  BOOST_TEST((next.status == CallResult::Status::answered), next.result.message);
+  BOOST_TEST(host.restarts() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(restart_backoff_grows_caps_and_resets) {

@@ -39,6 +39,13 @@ struct HostOptions {
   unsigned threads = 1;           // handle() calls the host runs at once
   std::chrono::milliseconds start_timeout{10'000};  // load + create() → Ready
   std::chrono::milliseconds shutdown_grace{2'000};  // after the socket closes, before SIGKILL
+  // Optional limits (0: none); exceeding one kills the host: a crash, with a message naming
+  // the limit. memory_limit is the host's address space in bytes (RLIMIT_AS: mappings,
+  // thread stacks and malloc arenas count, not only what is resident).
+  std::uint64_t memory_limit = 0;
+  // The CPU time ONE handle() call may use (a per-call budget, counted on the thread that
+  // runs it): a host lives long, so a limit over its lifetime would kill healthy hosts.
+  std::chrono::milliseconds cpu_limit{0};
   RestartBackoffOptions backoff;
   // Called (under the host's lock: keep it short) each time a host is started after the
   // first one, for the restarts metric.
