@@ -25,8 +25,9 @@ Command add_plugin_host(CLI::App& app) {
   };
   auto options = std::make_shared<Options>();
   sub->add_option("--library", options->library, "the plugin library")->required();
-  sub->add_option("--fd", options->fd, "the connected socket to the engine")->required();
-  sub->add_option("--threads", options->threads, "handle() calls run at once")
+  sub->add_option("--fd", options->fd, "the control socket to the engine; the lanes follow it")
+      ->required();
+  sub->add_option("--threads", options->threads, "lanes: handle() calls run at once")
       ->check(CLI::Range(1u, 1024u));
   sub->add_option("--memory-limit", options->memory_limit, "RLIMIT_AS in bytes (0: none)");
   sub->add_option("--cpu-limit", options->cpu_limit_ms,

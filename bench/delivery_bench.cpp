@@ -159,12 +159,14 @@ void recovery(const std::string& noop, int rounds) {
     if (c.host->call(ev, std::chrono::seconds(10)).status != plugin::CallResult::Status::answered) {
       throw std::runtime_error("the host does not answer");
     }
-    ::kill(c.host->pid(), SIGSEGV);
+    const pid_t pid = c.host->pid();
+    if (pid <= 0) throw std::runtime_error("no host runs");
+    ::kill(pid, SIGSEGV);
     const auto crashed = Clock::now();
-    // The first call after the crash may still find the dying host (crashed): count until
-    // an answer.
+    // Calls on the dying host end crashed; count until another host answers.
     while (c.host->call(ev, std::chrono::seconds(10)).status !=
-           plugin::CallResult::Status::answered) {
+               plugin::CallResult::Status::answered ||
+           c.host->pid() == pid) {
     }
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - crashed).count());
   }

@@ -1,15 +1,15 @@
-// plugin::Host: starts `hookd plugin-host` children, sends them Calls, hands Replies to the
-// waiting callers, and turns a child's death into crashed results and a backed-off restart.
+// plugin::Host: starts `hookd plugin-host` children, sends them Calls, reads their Replies,
+// and turns a child's death into crashed results and a backed-off restart.
 //
 // One Generation per child. Its thread forks the child (so PR_SET_PDEATHSIG, which fires
 // when the forking *thread* ends, only fires when the process ends: the thread lives until
-// it has reaped the child), does the handshake, waits for the end of the stream, reads the
-// Replies left, then waits for the child's exit and fails the calls still in it.
+// it has reaped the child), does the handshake on the control socket, waits for the end of
+// that stream, then for the child's exit, and tells the callers still waiting.
 //
-// Replies are read by the callers themselves: one waiting caller at a time holds the read
-// role, reads until its own Reply is in (handing the others' to them) and passes the role
-// on. A call thus costs no hop through a reader thread (a wake-up each way, which is most
-// of a call's cost on a small machine).
+// Calls go over lanes: one socket per call the host may run at once, each served by its
+// own thread in the host. A caller takes a free lane, writes its Call, and reads its Reply
+// from that lane itself: a call costs one wake-up on each side and no lock held across it.
+// A lane whose caller gave up (its Reply may still come) is never used again.
 #include "hookd/plugin/host.hpp"
 
 #include <poll.h>
@@ -19,12 +19,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_map>
 
 #include "hookd/plugin/wire.hpp"
 #include "spawn.hpp"
@@ -42,51 +42,97 @@ CallResult failure(CallResult::Status status, std::string message) {
   return r;
 }
 
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// Reads one frame from `fd` into `decoder` until one is complete, `deadline` passes
+// (nullopt, `timed_out` set) or the stream ends (nullopt). Throws WireError for a
+// malformed frame.
+std::optional<wire::Frame> read_frame(int fd, wire::FrameDecoder& decoder,
+                                      Clock::time_point deadline, bool& timed_out) {
+  char chunk[4096];
+  for (;;) {
+    if (std::optional<wire::Frame> frame = decoder.next()) return frame;
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      timed_out = true;
+      return std::nullopt;
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(
+        &p, 1,
+        static_cast<int>(std::min<std::chrono::milliseconds::rep>(
+            std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count(), 60'000)));
+    if (ready < 0 && errno != EINTR) return std::nullopt;
+    if (ready <= 0) continue;
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n == 0) return std::nullopt;
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return std::nullopt;  // a reset: the host is gone
+    }
+    decoder.feed(std::string_view(chunk, static_cast<std::size_t>(n)));
+  }
+}
+
 }  // namespace
 
-struct Host::Pending {
-  std::string_view event_id;  // the caller's, for the log line of a death
-  std::condition_variable cv;  // done, or the read role is free
-  bool done = false;
-  bool awaiting = false;  // the caller waits for its Reply (and may take the read role)
-  CallResult result;
+struct Host::Lane {
+  ~Lane() { close_fd(fd); }
+  int fd = -1;        // the engine's end
+  int child_fd = -1;  // the child's end, until the fork
+  wire::FrameDecoder decoder;  // its caller's alone while it holds the lane
+  std::string event_id;        // guarded by mu_: the call in it, for the log line of a death
+  bool busy = false;           // guarded by mu_: taken (or lost to a caller that gave up)
 };
 
 struct Host::Generation {
   enum class State { starting, ready, dead };
 
   ~Generation() {
-    if (fd >= 0) ::close(fd);
+    close_fd(fd);
+    close_fd(child_fd);
   }
 
-  std::uint64_t number = 0;          // CallResult::host_generation
-  int fd = -1;                       // the engine's end; closed when the last user lets go
-  int child_fd = -1;                 // the child's end, until the fork
-  std::condition_variable write_cv;  // `writing` became false
+  std::uint64_t number = 0;  // CallResult::host_generation
+  int fd = -1;               // the control socket, the engine's end
+  int child_fd = -1;         // the child's end, until the fork
+  std::vector<std::unique_ptr<Lane>> lanes;  // the fds are fixed after start_locked()
+  std::condition_variable lane_cv;           // a lane became free
 
   // Guarded by Host::mu_.
   State state = State::starting;
   pid_t pid = -1;
   bool reaped = false;
-  bool writing = false;     // a caller is writing its Call frame (one at a time)
   bool ending = false;      // its stream ended: new calls are not sent to it
   bool killed = false;      // by kill_locked(): the reason is the message
   bool deliberate = false;  // by Host::kill() or retire(): not a death for the backoff
   bool retired = false;     // by retire(): finishing its calls, then killed
   std::string kill_reason;
-  std::uint32_t in_flight = 0;  // Calls written and not answered (timed-out callers' too)
-  bool reading = false;  // a thread holds the read role (decoder and reads are its alone)
-  bool eof = false;      // the stream ended, or broke: nothing more is read
-  std::condition_variable read_cv;  // the read role is free (for the generation's thread)
-  wire::FrameDecoder decoder;
   std::string create_failure;  // CreateFailed's message
   std::optional<Clock::time_point> ready_since;
   std::string failure;  // once dead: what the calls are told
-  std::unordered_map<std::uint64_t, Pending*> pending;
+  bool sole_at_death = false;  // once dead: one call was in it, and it died by itself
   std::thread thread;
   bool finished = false;  // the thread is done (join it)
   std::thread killer;     // retire(): kills the host when it outlives its grace
   bool killer_done = false;
+
+  std::size_t busy_lanes() const {
+    std::size_t n = 0;
+    for (const auto& lane : lanes) n += lane->busy;
+    return n;
+  }
+  // Shuts the engine's ends for writing: the host reads the end of its calls, finishes
+  // those it runs (their Replies still arrive) and exits.
+  void shut_writes(int how) {
+    if (fd >= 0) ::shutdown(fd, how);
+    for (const auto& lane : lanes) {
+      if (lane->fd >= 0) ::shutdown(lane->fd, how);
+    }
+  }
 };
 
 Host::Host(HostOptions options) : options_(std::move(options)), backoff_(options_.backoff) {}
@@ -98,7 +144,7 @@ Host::~Host() {
     stopping_ = true;
     gens = generations_;
     for (auto& gen : gens) {
-      if (!gen->finished) ::shutdown(gen->fd, SHUT_RDWR);
+      if (!gen->finished) gen->shut_writes(SHUT_RDWR);
     }
     state_cv_.notify_all();  // retire()'s killers stop waiting
   }
@@ -111,13 +157,8 @@ Host::~Host() {
 CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::string frame;
-  const std::uint64_t id = [&] {
-    std::lock_guard lock(mu_);
-    return ++next_call_id_;
-  }();
-  wire::encode_call(frame, id, event);
-
   std::unique_lock lock(mu_);
+  const std::uint64_t id = ++next_call_id_;
   join_finished_locked();
   std::string why;
   const std::shared_ptr<Generation> gen = current_or_start_locked(why);
@@ -134,66 +175,94 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
                            "plugin host for '" + options_.name + "' is still starting after " +
                                std::to_string(timeout.count()) + " ms"));
   }
+  const auto exiting = [&] {
+    return gen->state == Generation::State::dead || gen->ending || gen->killed;
+  };
+  Lane* lane = nullptr;
+  gen->lane_cv.wait_until(lock, deadline, [&] {
+    if (exiting()) return true;
+    for (const auto& l : gen->lanes) {
+      if (!l->busy) {
+        lane = l.get();
+        return true;
+      }
+    }
+    return false;
+  });
   if (gen->state == Generation::State::dead) {
     return stamped(failure(CallResult::Status::unavailable, gen->failure));
   }
-  if (gen->ending || gen->killed) {  // never blame a crash on a call the plugin cannot see
+  if (exiting()) {  // never blame a crash on a call the plugin cannot see
     return stamped(failure(CallResult::Status::unavailable,
                            "plugin host for '" + options_.name + "' is exiting"));
   }
-
-  Pending pending;
-  pending.event_id = event.id;
-  gen->pending.emplace(id, &pending);
-  ++gen->in_flight;  // before the write: its Reply may be read before this thread relocks
-  // One Call frame at a time; a host that stopped reading (stopped, thrashing) must not hold
-  // the caller past its deadline: the write gives up then, and the host, whose stream now
-  // holds a partial frame, is killed. (A flag under mu_ rather than a timed mutex, whose
-  // timed lock ThreadSanitizer does not see.)
-  const bool locked = gen->write_cv.wait_until(lock, deadline, [&] { return !gen->writing; });
-  bool written = false;
-  if (locked) {
-    gen->writing = true;
-    lock.unlock();
-    try {
-      written = wire::write_all(gen->fd, frame, deadline);
-    } catch (const wire::WireError&) {
-      written = true;  // the host is gone: its thread sees the end and fails this call
-    }
-    lock.lock();
-    gen->writing = false;
-    gen->write_cv.notify_one();
+  if (lane == nullptr) {  // every lane is taken (or lost to calls that timed out)
+    return stamped(failure(CallResult::Status::timeout,
+                           "plugin host for '" + options_.name + "' had no free lane within " +
+                               std::to_string(timeout.count()) + " ms"));
   }
-  if (!written) {
-    gen->pending.erase(id);
-    --gen->in_flight;
-    if (locked) {
-      kill_locked(*gen, "it stopped reading calls", false);
-      if (current_ == gen) current_.reset();  // the next call starts another host
-    }
+  lane->busy = true;
+  lane->event_id = event.id;
+  lock.unlock();
+
+  wire::encode_call(frame, id, event);
+  // A host that stopped reading (stopped, thrashing) must not hold the caller past its
+  // deadline: the write gives up then, and the host, whose lane now holds a partial frame,
+  // is killed.
+  bool written = false;
+  bool gone = false;
+  try {
+    written = wire::write_all(lane->fd, frame, deadline);
+  } catch (const wire::WireError&) {
+    gone = true;  // the host is gone: wait for its thread to say how
+  }
+  if (!written && !gone) {
+    lock.lock();
+    kill_locked(*gen, "it stopped reading calls", false);
+    if (current_ == gen) current_.reset();  // the next call starts another host
     return stamped(failure(CallResult::Status::timeout,
                            "plugin host for '" + options_.name + "' did not take the call within " +
                                std::to_string(timeout.count()) + " ms"));
   }
-  pending.awaiting = true;
-  while (!pending.done && Clock::now() < deadline) {
-    if (!gen->reading && !gen->eof) {
-      gen->reading = true;
-      read_replies_locked(*gen, lock, &pending, deadline);
-      gen->reading = false;
-      hand_over_read_role_locked(*gen, &pending);
-      continue;
+  bool timed_out = false;
+  std::optional<wire::Frame> reply;
+  if (!gone) {
+    try {
+      reply = read_frame(lane->fd, lane->decoder, deadline, timed_out);
+    } catch (const wire::WireError& e) {
+      lock.lock();
+      kill_locked(*gen, std::string("protocol error: ") + e.what(), false);
+      lock.unlock();
     }
-    pending.cv.wait_until(lock, deadline);
   }
-  pending.awaiting = false;
-  if (!pending.done) {
-    gen->pending.erase(id);
+  if (reply) {
+    try {
+      if (reply->type != wire::FrameType::reply) throw wire::WireError("wire: expected Reply");
+      wire::ReplyMessage message = wire::decode_reply(reply->payload);
+      if (message.call_id != id) throw wire::WireError("wire: a Reply to another call");
+      lock.lock();
+      lane->busy = false;
+      gen->lane_cv.notify_one();
+      CallResult r;
+      r.result = std::move(message.result);
+      return stamped(std::move(r));
+    } catch (const wire::WireError& e) {
+      lock.lock();
+      kill_locked(*gen, std::string("protocol error: ") + e.what(), false);
+      lock.unlock();
+    }
+  }
+  lock.lock();
+  if (timed_out) {  // the lane stays busy: its Reply may still come
     return stamped(failure(CallResult::Status::timeout,
                            "plugin '" + options_.name + "' did not answer within " +
                                std::to_string(timeout.count()) + " ms"));
   }
-  return stamped(std::move(pending.result));
+  // The lane ended: the host died (or was killed). Its thread says how once it is reaped.
+  state_cv_.wait(lock, [&] { return gen->state == Generation::State::dead; });
+  CallResult r = failure(CallResult::Status::crashed, gen->failure);
+  r.sole = gen->sole_at_death;
+  return stamped(std::move(r));
 }
 
 Host::StartResult Host::ensure_started(std::chrono::milliseconds timeout) {
@@ -240,9 +309,8 @@ void Host::retire(std::string_view reason, std::uint64_t host_generation,
   gen->retired = true;
   gen->deliberate = true;
   gen->ending = true;
-  // The host reads the end of its calls, finishes those it runs and exits; their Replies
-  // still arrive on the read side.
-  if (gen->fd >= 0) ::shutdown(gen->fd, SHUT_WR);
+  gen->lane_cv.notify_all();
+  gen->shut_writes(SHUT_WR);
   gen->killer = std::thread([this, gen, reason = std::string(reason), grace] {
     std::unique_lock guard(mu_);
     state_cv_.wait_for(guard, grace, [&] { return gen->reaped || stopping_; });
@@ -291,12 +359,25 @@ void Host::join_finished_locked() {
 
 std::shared_ptr<Host::Generation> Host::start_locked() {
   auto gen = std::make_shared<Generation>();
-  int fds[2];
   gen->number = ++starts_;
   if (starts_ > 1 && options_.on_restart) options_.on_restart();
   current_ = gen;
   generations_.push_back(gen);
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+  const unsigned lanes = std::clamp(options_.threads, 1u, unsigned{kMaxChildFds - 1});
+  const auto pair = [](int& mine, int& theirs) {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return false;
+    mine = fds[0];
+    theirs = fds[1];
+    return true;
+  };
+  bool ok = pair(gen->fd, gen->child_fd);
+  for (unsigned i = 0; ok && i < lanes; ++i) {
+    auto lane = std::make_unique<Lane>();
+    ok = pair(lane->fd, lane->child_fd);
+    gen->lanes.push_back(std::move(lane));
+  }
+  if (!ok) {
     gen->state = Generation::State::dead;
     gen->failure = "plugin host for '" + options_.name +
                    "' could not start: socketpair: " + std::strerror(errno);
@@ -305,8 +386,6 @@ std::shared_ptr<Host::Generation> Host::start_locked() {
     gen->finished = true;
     return gen;
   }
-  gen->fd = fds[0];
-  gen->child_fd = fds[1];
   gen->thread = std::thread([this, g = gen.get()] { run_generation(*g); });
   return gen;
 }
@@ -319,19 +398,21 @@ void Host::run_generation(Generation& gen) {
                                 "--fd",
                                 std::to_string(kChildFd),
                                 "--threads",
-                                std::to_string(options_.threads == 0 ? 1 : options_.threads)};
+                                std::to_string(gen.lanes.size())};
   if (options_.memory_limit != 0) {
     args.insert(args.end(), {"--memory-limit", std::to_string(options_.memory_limit)});
   }
   if (options_.cpu_limit.count() > 0) {
     args.insert(args.end(), {"--cpu-limit", std::to_string(options_.cpu_limit.count())});
   }
-  const pid_t pid = spawn(args, gen.child_fd);
+  std::vector<int> child_fds{gen.child_fd};
+  for (const auto& lane : gen.lanes) child_fds.push_back(lane->child_fd);
+  const pid_t pid = spawn(args, child_fds);
   const int spawn_errno = errno;
-  ::close(gen.child_fd);
+  close_fd(gen.child_fd);
+  for (const auto& lane : gen.lanes) close_fd(lane->child_fd);
   {
     std::lock_guard lock(mu_);
-    gen.child_fd = -1;
     if (pid < 0) {
       gen.reaped = true;
       gen.state = Generation::State::dead;
@@ -341,6 +422,7 @@ void Host::run_generation(Generation& gen) {
       backoff_.on_death(Clock::now(), nullptr);
       gen.finished = true;
       state_cv_.notify_all();
+      gen.lane_cv.notify_all();
       return;
     }
     gen.pid = pid;
@@ -350,13 +432,13 @@ void Host::run_generation(Generation& gen) {
   {
     std::lock_guard lock(mu_);
     gen.ending = true;
-    gen.eof = true;
+    gen.lane_cv.notify_all();
   }
   on_exit(gen);
 }
 
-// Handshake, then the end of the stream; the Replies left are read before the calls still
-// in the host are failed.
+// Handshake on the control socket, then the end of that stream (the host exits, dies or
+// is killed; nothing more is sent on it).
 void Host::serve_generation(Generation& gen) {
   try {
     std::string config;
@@ -366,27 +448,18 @@ void Host::serve_generation(Generation& gen) {
     } catch (const wire::WireError&) {
       // Died at once (exec failed?): the read below sees the end of the stream.
     }
-    pollfd p{gen.fd, POLLIN, 0};
-    int ready = 0;
-    while ((ready = ::poll(&p, 1, static_cast<int>(options_.start_timeout.count()))) < 0 &&
-           errno == EINTR) {
-    }
-    if (ready == 0) {
+    wire::FrameDecoder decoder;
+    bool timed_out = false;
+    const std::optional<wire::Frame> first =
+        read_frame(gen.fd, decoder, Clock::now() + options_.start_timeout, timed_out);
+    if (timed_out) {
       std::lock_guard lock(mu_);
       kill_locked(gen,
                   "did not start within " + std::to_string(options_.start_timeout.count()) + " ms",
                   false);
       return;
     }
-    // Until Ready no caller reads: the decoder is this thread's.
-    std::optional<wire::Frame> first;
-    char chunk[4096];
-    while (!(first = gen.decoder.next())) {
-      const ssize_t n = ::recv(gen.fd, chunk, sizeof chunk, 0);
-      if (n == 0) return;
-      if (n < 0 && errno != EINTR) return;
-      if (n > 0) gen.decoder.feed(std::string_view(chunk, static_cast<std::size_t>(n)));
-    }
+    if (!first) return;
     if (first->type == wire::FrameType::create_failed) {
       const std::string message = wire::decode_create_failed(first->payload);
       std::lock_guard lock(mu_);
@@ -410,73 +483,8 @@ void Host::serve_generation(Generation& gen) {
   pollfd p{gen.fd, POLLRDHUP, 0};
   while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
   }
-  std::unique_lock lock(mu_);
-  gen.ending = true;
-  gen.read_cv.wait(lock, [&] { return !gen.reading; });
-  gen.reading = true;
-  read_replies_locked(gen, lock, nullptr, Clock::time_point::max());
-  gen.reading = false;
 }
 
-void Host::read_replies_locked(Generation& gen, std::unique_lock<std::mutex>& lock,
-                               const Pending* own, Clock::time_point deadline) {
-  char chunk[16 * 1024];
-  while (!gen.eof && !(own != nullptr && own->done)) {
-    try {
-      if (std::optional<wire::Frame> frame = gen.decoder.next()) {
-        if (frame->type != wire::FrameType::reply) throw wire::WireError("wire: expected Reply");
-        wire::ReplyMessage reply = wire::decode_reply(frame->payload);
-        if (gen.in_flight > 0) --gen.in_flight;
-        const auto it = gen.pending.find(reply.call_id);
-        if (it == gen.pending.end()) continue;  // its caller timed out
-        it->second->result.result = std::move(reply.result);
-        it->second->done = true;
-        it->second->cv.notify_one();  // under mu_: the caller's Pending outlives this
-        gen.pending.erase(it);
-        continue;
-      }
-    } catch (const wire::WireError& e) {
-      kill_locked(gen, std::string("protocol error: ") + e.what(), false);
-      gen.eof = true;
-      break;
-    }
-    const auto now = Clock::now();
-    if (now >= deadline) break;
-    const int wait_ms =
-        deadline == Clock::time_point::max()
-            ? -1
-            : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count());
-    lock.unlock();
-    pollfd p{gen.fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, wait_ms);
-    ssize_t n = 0;
-    int error = ready < 0 ? errno : 0;
-    if (ready > 0) {
-      n = ::recv(gen.fd, chunk, sizeof chunk, MSG_DONTWAIT);
-      if (n < 0) error = errno;
-    }
-    lock.lock();
-    if (ready == 0 || error == EINTR || error == EAGAIN) continue;
-    if (error != 0 || n == 0) {  // the end of the stream (a reset too: the host is gone)
-      gen.eof = true;
-      gen.ending = true;
-      break;
-    }
-    gen.decoder.feed(std::string_view(chunk, static_cast<std::size_t>(n)));
-  }
-}
-
-void Host::hand_over_read_role_locked(Generation& gen, const Pending* from) {
-  gen.read_cv.notify_one();
-  for (auto& [id, pending] : gen.pending) {
-    if (pending != from && pending->awaiting && !pending->done) {
-      pending->cv.notify_one();
-      return;
-    }
-  }
-}
-
-// The stream ended: wait for the child (SIGKILL after the grace), reap it, fail its calls.
 void Host::on_exit(Generation& gen) {
   const auto give_up = Clock::now() + options_.shutdown_grace;
   for (;;) {
@@ -517,17 +525,12 @@ void Host::on_exit(Generation& gen) {
                   describe_exit(status, options_.memory_limit, options_.cpu_limit);
   }
   gen.state = Generation::State::dead;
-  const bool sole = gen.in_flight == 1 && !gen.killed && !gen.retired;
+  // Calls whose callers gave up count as running: any call in the host may have killed it.
+  gen.sole_at_death = gen.busy_lanes() == 1 && !gen.killed && !gen.retired;
   std::string events;  // for the log line
-  for (auto& [id, pending] : gen.pending) {
-    events += (events.empty() ? "" : ", ") + std::string(pending->event_id);
-    pending->result = failure(
-        was_ready ? CallResult::Status::crashed : CallResult::Status::unavailable, gen.failure);
-    pending->result.sole = was_ready && sole;
-    pending->done = true;
-    pending->cv.notify_one();
+  for (const auto& lane : gen.lanes) {
+    if (lane->busy) events += (events.empty() ? "" : ", ") + lane->event_id;
   }
-  gen.pending.clear();
   if (!gen.deliberate && !stopping_) {
     last_failure_ = gen.failure;
     const auto delay =
@@ -544,6 +547,7 @@ void Host::on_exit(Generation& gen) {
   }
   gen.finished = true;
   state_cv_.notify_all();
+  gen.lane_cv.notify_all();
 }
 
 }  // namespace hookd::plugin

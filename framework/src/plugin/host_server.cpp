@@ -1,15 +1,12 @@
-// The plugin host process: one plugin instance, a pool of threads running its handle(),
-// replies written under a mutex as the calls finish (in any order).
+// The plugin host process: one plugin instance, one thread per lane running its handle().
 #include "hookd/plugin/host_server.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdlib>
-#include <deque>
-#include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -22,48 +19,14 @@
 namespace hookd::plugin {
 namespace {
 
-// Calls read from the socket, waiting for a pool thread.
-class CallQueue {
- public:
-  void push(wire::CallMessage call) {
-    {
-      std::lock_guard lock(mu_);
-      calls_.push_back(std::move(call));
-    }
-    cv_.notify_one();
-  }
-  // Calls not started yet are dropped: nobody reads their replies any more.
-  void close() {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = true;
-      calls_.clear();
-    }
-    cv_.notify_all();
-  }
-  // The next call, or nullopt once closed.
-  std::optional<wire::CallMessage> pop() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return closed_ || !calls_.empty(); });
-    if (calls_.empty()) return std::nullopt;
-    auto call = std::move(calls_.front());
-    calls_.pop_front();
-    return call;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<wire::CallMessage> calls_;
-  bool closed_ = false;
-};
-
+// One instance; each lane (a socket of its own) served by its own thread: read a Call,
+// run it, write its Reply, until the lane ends.
 class Server {
  public:
   Server(const HostServerOptions& options, const Instance& instance)
       : options_(options), instance_(instance) {}
 
-  void run_worker() {
+  void run_lane(int fd) {
     std::optional<CallLimits> limits;
     try {
       limits.emplace(options_.memory_limit, options_.cpu_limit);
@@ -73,34 +36,44 @@ class Server {
                        options_.library.string(), e.what());
       std::_Exit(2);
     }
+    wire::FrameReader reader(fd);
     std::vector<Header> headers;
     std::string frame;
-    while (auto call = queue_.pop()) {
+    for (;;) {
+      std::optional<wire::CallMessage> call;
+      try {
+        std::optional<wire::Frame> f = reader.read();
+        if (!f) return;  // the engine closed the lane
+        if (f->type != wire::FrameType::call) {
+          throw wire::WireError("wire: unexpected frame type " +
+                                std::to_string(static_cast<int>(f->type)));
+        }
+        call = wire::decode_call(f->payload);
+      } catch (const wire::WireError& e) {
+        spdlog::error("plugin host for {}: {}", options_.library.string(), e.what());
+        failed_ = true;
+        return;
+      }
       limits->begin_call();
       const Result result = instance_.handle(call->event(headers));
       limits->end_call();
       frame.clear();
       wire::encode_reply(frame, call->call_id, result);
-      std::lock_guard lock(write_mu_);
-      if (write_failed_) continue;
       try {
-        wire::write_all(options_.fd, frame);
+        wire::write_all(fd, frame);
       } catch (const wire::WireError& e) {
-        // The engine is gone; the reader sees the end of the stream and stops the pool.
-        write_failed_ = true;
-        spdlog::debug("plugin host: {}", e.what());
+        spdlog::debug("plugin host: {}", e.what());  // the engine is gone
+        return;
       }
     }
   }
 
-  CallQueue& queue() { return queue_; }
+  bool failed() const { return failed_; }
 
  private:
   const HostServerOptions& options_;
   const Instance& instance_;
-  CallQueue queue_;
-  std::mutex write_mu_;
-  bool write_failed_ = false;
+  std::atomic<bool> failed_{false};
 };
 
 void send_quietly(int fd, const std::string& frame) {
@@ -113,6 +86,7 @@ void send_quietly(int fd, const std::string& frame) {
 
 int serve(const HostServerOptions& options) {
   const int fd = options.fd;
+  const unsigned lanes = options.threads == 0 ? 1 : options.threads;
   wire::FrameReader reader(fd);
   std::string config_yaml;
   {
@@ -137,17 +111,20 @@ int serve(const HostServerOptions& options) {
   }
   Server server(options, *instance);
   std::vector<std::thread> pool;
-  const auto stop_pool = [&] {
-    server.queue().close();
+  // The lanes end when the engine shuts them; after the control socket ended (the engine
+  // is done with this host) a lane still open is ended here, after its running call.
+  const auto stop_lanes = [&] {
+    for (unsigned i = 0; i < lanes; ++i) ::shutdown(fd + 1 + static_cast<int>(i), SHUT_RD);
     for (auto& t : pool) t.join();
   };
   try {
-    const unsigned threads = options.threads == 0 ? 1 : options.threads;
-    for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&] { server.run_worker(); });
+    for (unsigned i = 0; i < lanes; ++i) {
+      pool.emplace_back([&server, lane = fd + 1 + static_cast<int>(i)] { server.run_lane(lane); });
+    }
   } catch (const std::system_error& e) {
     // Before Ready: a host that cannot start its threads (at its memory_limit, say) could not
     // start, rather than dying on its first calls.
-    stop_pool();
+    stop_lanes();
     std::string frame;
     wire::encode_create_failed(frame, std::string("cannot start its threads: ") + e.what());
     send_quietly(fd, frame);
@@ -158,19 +135,17 @@ int serve(const HostServerOptions& options) {
     std::string ready;
     wire::encode_ready(ready);
     wire::write_all(fd, ready);
-    while (auto frame = reader.read()) {
-      if (frame->type != wire::FrameType::call) {
-        throw wire::WireError("wire: unexpected frame type " +
-                              std::to_string(static_cast<int>(frame->type)));
-      }
-      server.queue().push(wire::decode_call(frame->payload));
+    // Nothing more comes on the control socket: its end is the end of this host.
+    if (auto frame = reader.read()) {
+      throw wire::WireError("wire: unexpected frame type " +
+                            std::to_string(static_cast<int>(frame->type)) + " on the control socket");
     }
   } catch (const wire::WireError& e) {
     spdlog::error("plugin host for {}: {}", options.library.string(), e.what());
     code = 2;
   }
-  stop_pool();
-  return code;
+  stop_lanes();
+  return server.failed() ? 2 : code;
 }
 
 }  // namespace
@@ -182,7 +157,8 @@ int serve_host(const HostServerOptions& options) {
   } catch (const std::exception& e) {
     spdlog::error("plugin host for {}: {}", options.library.string(), e.what());
   }
-  ::close(options.fd);
+  const unsigned lanes = options.threads == 0 ? 1 : options.threads;
+  for (unsigned i = 0; i <= lanes; ++i) ::close(options.fd + static_cast<int>(i));
   return code;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <utility>
 
@@ -47,7 +48,7 @@ std::string describe_exit(int status, std::uint64_t memory_limit,
   return "status " + std::to_string(status);
 }
 
-pid_t spawn(const std::vector<std::string>& args, int child_fd) {
+pid_t spawn(const std::vector<std::string>& args, const std::vector<int>& child_fds) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -57,6 +58,10 @@ pid_t spawn(const std::vector<std::string>& args, int child_fd) {
                          ? 65536
                          : static_cast<int>(files.rlim_cur);
   const pid_t parent = ::getpid();
+  if (child_fds.size() > static_cast<std::size_t>(kMaxChildFds)) {
+    errno = EMFILE;
+    return -1;
+  }
 
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
@@ -66,13 +71,19 @@ pid_t spawn(const std::vector<std::string>& args, int child_fd) {
   sigset_t all;
   ::sigemptyset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, nullptr);
-  if (child_fd == kChildFd) {
-    ::fcntl(kChildFd, F_SETFD, 0);
-  } else if (::dup2(child_fd, kChildFd) < 0) {
-    ::_exit(127);
+  // Each descriptor to kChildFd + i: first all of them above that range (a source may be a
+  // target's number), then into place, without close-on-exec.
+  const int count = static_cast<int>(child_fds.size());
+  int moved[kMaxChildFds];
+  for (int i = 0; i < count; ++i) {
+    moved[i] = ::fcntl(child_fds[static_cast<std::size_t>(i)], F_DUPFD_CLOEXEC, kChildFd + count);
+    if (moved[i] < 0) ::_exit(127);
   }
-  if (::close_range(kChildFd + 1, ~0U, 0) != 0) {
-    for (int fd = kChildFd + 1; fd < max_fd; ++fd) ::close(fd);
+  for (int i = 0; i < count; ++i) {
+    if (::dup2(moved[i], kChildFd + i) < 0) ::_exit(127);
+  }
+  if (::close_range(static_cast<unsigned>(kChildFd + count), ~0U, 0) != 0) {
+    for (int fd = kChildFd + count; fd < max_fd; ++fd) ::close(fd);
   }
   ::execv(argv[0], argv.data());
   ::_exit(127);

@@ -23,7 +23,8 @@ std::chrono::system_clock::time_point modified(const FileId& id) {
 bool same_host(const plugin::HostOptions& a, const plugin::HostOptions& b) {
   return a.name == b.name && a.binary == b.binary && a.library == b.library &&
          a.config_yaml == b.config_yaml && a.threads == b.threads &&
-         a.start_timeout == b.start_timeout && a.shutdown_grace == b.shutdown_grace;
+         a.start_timeout == b.start_timeout && a.shutdown_grace == b.shutdown_grace &&
+         a.memory_limit == b.memory_limit && a.cpu_limit == b.cpu_limit;
 }
 
 void log_loaded(const config::PluginConfig& p, std::string_view how, const FileId& file,
@@ -95,6 +96,8 @@ std::shared_ptr<plugin::Host> start_host(const config::Config& config,
   host.threads = host_threads(config, p.name);
   host.start_timeout = options.start_timeout;
   host.shutdown_grace = config.server.shutdown_grace;
+  host.memory_limit = p.memory_limit;
+  host.cpu_limit = p.cpu_limit;
   if (options.metrics != nullptr) {
     metrics::Counter* restarts = &options.metrics->counter(
         "hookd_plugin_host_restarts_total",

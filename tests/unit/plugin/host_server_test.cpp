@@ -1,5 +1,6 @@
-// serve_host() in-process over a socketpair (no child): handshake, calls answered on the
-// pool, CreateFailed for a refused config, a protocol error ends the session.
+// serve_host() in-process over socketpairs (no child): handshake on the control socket,
+// calls answered on their lanes, CreateFailed for a refused config, a protocol error ends
+// the session.
 #include <boost/test/unit_test.hpp>
 
 #include <sys/socket.h>
@@ -17,29 +18,39 @@ using namespace hookd::plugin::wire;
 
 namespace {
 
-// serve_host on one end of a socketpair, the test on the other.
+// serve_host on one end of socketpairs (the control socket and two lanes, at consecutive
+// descriptors from kBase as serve_host wants them), the test on the other.
+constexpr int kBase = 900;
+
 struct Session {
   explicit Session(const std::string& fixture) {
-    int fds[2];
-    BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-    engine = fds[0];
+    for (int i = 0; i < 3; ++i) {
+      int fds[2];
+      BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+      (i == 0 ? engine : lanes[i - 1]) = fds[0];
+      BOOST_REQUIRE(::dup2(fds[1], kBase + i) == kBase + i);
+      ::close(fds[1]);
+    }
     HostServerOptions o;
     o.library = std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_" + fixture + ".so";
-    o.fd = fds[1];
+    o.fd = kBase;
     o.threads = 2;
     exit_code = std::async(std::launch::async, [o] { return serve_host(o); });
   }
   ~Session() {
-    if (engine >= 0) ::close(engine);
+    for (int fd : {engine, lanes[0], lanes[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
   }
   void send(const std::string& bytes) { write_all(engine, bytes); }
-  // Closes the engine's end and returns serve_host's exit code.
+  // Closes the engine's ends and returns serve_host's exit code.
   int finish() {
-    ::shutdown(engine, SHUT_WR);
+    for (int fd : {engine, lanes[0], lanes[1]}) ::shutdown(fd, SHUT_WR);
     return exit_code.get();
   }
 
   int engine = -1;
+  int lanes[2] = {-1, -1};
   std::future<int> exit_code;
 };
 
@@ -51,21 +62,27 @@ BOOST_AUTO_TEST_CASE(handshake_then_calls_then_clean_end) {
   Session s("crashy");
   std::string out;
   encode_config(out, "{}");
-  Event ev;
-  ev.id = "a";
-  ev.body = "retry";
-  encode_call(out, 1, ev);
-  ev.id = "b";
-  ev.body = "x";
-  encode_call(out, 2, ev);
   s.send(out);
   FrameReader reader(s.engine);
   auto ready = reader.read();
   BOOST_REQUIRE(ready);
   BOOST_TEST((ready->type == FrameType::ready));
+  // One call per lane, the second sent while the first may still run.
+  Event ev;
+  ev.id = "a";
+  ev.body = "retry";
+  out.clear();
+  encode_call(out, 1, ev);
+  write_all(s.lanes[0], out);
+  ev.id = "b";
+  ev.body = "x";
+  out.clear();
+  encode_call(out, 2, ev);
+  write_all(s.lanes[1], out);
   std::map<std::uint64_t, Result> replies;
-  for (int i = 0; i < 2; ++i) {
-    auto f = reader.read();
+  for (int lane : s.lanes) {
+    FrameReader lane_reader(lane);
+    auto f = lane_reader.read();
     BOOST_REQUIRE(f);
     BOOST_REQUIRE((f->type == FrameType::reply));
     auto r = decode_reply(f->payload);
@@ -116,7 +133,15 @@ BOOST_AUTO_TEST_CASE(protocol_errors_end_the_session) {
     Session s("crashy");
     std::string out;
     encode_config(out, "{}");
-    out += std::string("\x02\x00\x00\x00\x04\x00", 6);  // a Call of one byte
+    s.send(out);
+    write_all(s.lanes[0], std::string("\x02\x00\x00\x00\x04\x00", 6));  // a Call of one byte
+    BOOST_TEST(s.finish() == 2);
+  }
+  {
+    Session s("crashy");
+    std::string out;
+    encode_config(out, "{}");
+    encode_config(out, "{}");  // the control socket carries nothing after Config
     s.send(out);
     BOOST_TEST(s.finish() == 2);
   }

@@ -271,18 +271,24 @@ BOOST_AUTO_TEST_CASE(hung_create_is_unavailable_then_killed_at_start_timeout) {
   BOOST_TEST(host.pid() == -1);
 }
 
-BOOST_AUTO_TEST_CASE(child_keeps_only_its_socket_and_stdio) {
+BOOST_AUTO_TEST_CASE(child_keeps_only_its_sockets_and_stdio) {
   const int leaked = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC on purpose
   BOOST_REQUIRE(leaked >= 0);
   Host host(crashy());
   const pid_t pid = started_pid(host);
-  std::vector<int> fds;
+  std::vector<std::pair<int, std::string>> fds;  // number, what it is
   for (const auto& entry :
        std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
-    fds.push_back(std::stoi(entry.path().filename().string()));
+    fds.emplace_back(std::stoi(entry.path().filename().string()),
+                     std::filesystem::read_symlink(entry.path()).string());
   }
   ::close(leaked);
-  for (int fd : fds) BOOST_TEST(fd <= 3, "child has fd " << fd);
+  // 0-2, then the control socket (3) and one lane per thread (4 threads: 4-7).
+  BOOST_TEST(fds.size() == 3u + 1u + 4u);
+  for (const auto& [fd, what] : fds) {
+    BOOST_TEST(fd <= 7, "child has fd " << fd << " (" << what << ")");
+    if (fd >= 3) BOOST_TEST(what.starts_with("socket:"), "fd " << fd << " is " << what);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_call_past_the_memory_limit_is_a_crash_that_names_it, *memory_limit_applies) {

@@ -1,16 +1,17 @@
 // The engine's side of process isolation: runs one plugin in a `hookd plugin-host` child
-// process and calls it over a Unix socket, so a plugin that crashes, exits or hangs costs
-// a restart of its host, never the receiver.
+// process and calls it over Unix sockets, so a plugin that crashes, exits or hangs costs a
+// restart of its host, never the receiver.
 //
-// Thread-safety: call(), kill(), pid() and restarts() may be called from any number of
-// threads at once. The destructor must not run while a call() is in progress.
+// Thread-safety: every member but the destructor may be called from any number of threads
+// at once. The destructor must not run while a call() is in progress.
 //
-// Ownership: a Host owns its child process (and the one reader thread per child, which
-// dispatches Replies to the waiting callers by call_id and reaps the child). The child
-// keeps only its end of the socket and stdin/stdout/stderr: every other descriptor is closed
-// before exec, and it gets SIGKILL when the thread that started it goes (PR_SET_PDEATHSIG;
-// that thread lives until the child is reaped). The destructor shuts the socket down (the
-// host then finishes and exits), gives the child `shutdown_grace`, then SIGKILLs and reaps it.
+// Ownership: a Host owns its child process (and one thread per child, which does the
+// handshake and reaps the child). The child keeps only its ends of the sockets (a control
+// socket and one lane per call it may run at once) and stdin/stdout/stderr: every other
+// descriptor is closed before exec, and it gets SIGKILL when the thread that started it
+// goes (PR_SET_PDEATHSIG; that thread lives until the child is reaped). The destructor
+// shuts the sockets down (the host then finishes and exits), gives the child
+// `shutdown_grace`, then SIGKILLs and reaps it.
 #pragma once
 
 #include <sys/types.h>
@@ -36,7 +37,7 @@ struct HostOptions {
   std::filesystem::path binary;   // the hookd executable (/proc/self/exe in serve)
   std::filesystem::path library;  // the plugin library
   std::string config_yaml;        // the plugin's config block; sent over the socket
-  unsigned threads = 1;           // handle() calls the host runs at once
+  unsigned threads = 1;           // handle() calls the host runs at once (lanes), 1-1024
   std::chrono::milliseconds start_timeout{10'000};  // load + create() → Ready
   std::chrono::milliseconds shutdown_grace{2'000};  // after the socket closes, before SIGKILL
   // Optional limits (0: none); exceeding one kills the host: a crash, with a message naming
@@ -134,20 +135,12 @@ class Host {
   const std::string& name() const noexcept { return options_.name; }
 
  private:
-  struct Pending;
+  struct Lane;
   struct Generation;
 
   std::shared_ptr<Generation> start_locked();
   void run_generation(Generation& gen);
   void serve_generation(Generation& gen);
-  // With the read role: reads Replies and hands them to their callers until `own` (null:
-  // none) is done, `deadline` passes or the stream ends. Unlocks `lock` (on mu_) while it
-  // waits for bytes.
-  void read_replies_locked(Generation& gen, std::unique_lock<std::mutex>& lock,
-                           const Pending* own, std::chrono::steady_clock::time_point deadline);
-  // The read role is free: wakes the generation's thread or one caller waiting for a Reply
-  // (other than `from`) to take it.
-  void hand_over_read_role_locked(Generation& gen, const Pending* from);
   void on_exit(Generation& gen);
   void kill_locked(Generation& gen, std::string reason, bool deliberate);
   void join_finished_locked();
