@@ -19,6 +19,11 @@ namespace hookd::app {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitUserError = 1;
 inline constexpr int kExitRuntimeError = 2;
+// `plugin-run`: what the plugin's one call came to (ok is kExitOk; a plugin that could not
+// be loaded or started, or refused its config, is kExitUserError).
+inline constexpr int kExitPluginRetry = 3;
+inline constexpr int kExitPluginFail = 4;
+inline constexpr int kExitPluginCrashed = 5;  // crashed, or no answer within --timeout
 
 // Each adds its subcommand to `app`; the returned callback runs it after parsing.
 struct Command {
@@ -32,6 +37,7 @@ Command add_sign(CLI::App& app);
 Command add_events(CLI::App& app);  // events list, events show
 Command add_stats(CLI::App& app);
 Command add_replay(CLI::App& app);
+Command add_plugin_run(CLI::App& app);   // one delivery through a plugin, for its author
 Command add_plugin_host(CLI::App& app);  // internal: runs one plugin for plugin::Host
 
 // For the store commands (defined in events.cpp): loads the config at `config_path`, opens

@@ -23,9 +23,9 @@ int main(int argc, char** argv) {
   CLI::App app{"hookd: an HTTPS webhook receiver with a durable outbox"};
   app.require_subcommand(1);
   std::vector<hookd::app::Command> commands{
-      hookd::app::add_serve(app),      hookd::app::add_check(app), hookd::app::add_sign(app),
-      hookd::app::add_events(app),     hookd::app::add_stats(app), hookd::app::add_replay(app),
-      hookd::app::add_plugin_host(app)};
+      hookd::app::add_serve(app),      hookd::app::add_check(app),      hookd::app::add_sign(app),
+      hookd::app::add_events(app),     hookd::app::add_stats(app),      hookd::app::add_replay(app),
+      hookd::app::add_plugin_run(app), hookd::app::add_plugin_host(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

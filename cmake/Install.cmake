@@ -1,7 +1,7 @@
 # Install rules for plugin authors and the CMake package `hookd`: after
 # `cmake --install <build> --prefix P`, an out-of-tree plugin project finds it with
 # `find_package(hookd 0.1 REQUIRED)` (CMAKE_PREFIX_PATH=P) and gets the imported target
-# hookd::plugin (the two plugin headers) and hookd_add_plugin() (cmake/hookdPluginHelpers.cmake).
+# hookd::plugin (the plugin headers) and hookd_add_plugin() (cmake/hookdPluginHelpers.cmake).
 # The hookd binary (app/) and the bundled plugins (plugins/) install themselves; the
 # framework library is not installed: a plugin only speaks the C ABI of plugin.h.
 include(CMakePackageConfigHelpers)
@@ -11,6 +11,7 @@ set(HOOKD_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/hookd
 
 install(FILES ${PROJECT_SOURCE_DIR}/plugins/include/hookd/plugin.h
               ${PROJECT_SOURCE_DIR}/plugins/include/hookd/plugin.hpp
+              ${PROJECT_SOURCE_DIR}/plugins/include/hookd/plugin_testing.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/hookd)
 
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/hookdConfig.cmake.in

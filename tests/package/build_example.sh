@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # build_example.sh BUILD_DIR WORK_DIR: the out-of-tree plugin workflow of docs/plugins.md,
 # end to end. Installs BUILD_DIR into WORK_DIR/prefix, builds examples/plugin against it
-# with find_package(hookd), checks that the plugin exports exactly hookd_plugin_v1, drives
-# its handler (HOOKD_DRIVER) and runs the installed `hookd check` on a config naming it.
+# with find_package(hookd), checks that the plugin exports exactly hookd_plugin_v1, runs the
+# example's unit tests (ctest: counter_test.cpp with the installed hookd/plugin_testing.hpp),
+# runs one delivery with the installed `hookd plugin-run` and `hookd check` on a config
+# naming it.
 # WORK_DIR is emptied first. Registered by tests/package/CMakeLists.txt, which sets the
 # environment below; by hand, only BUILD_DIR has no default:
 #   tests/package/build_example.sh build/dev /tmp/pkg-test
@@ -14,7 +16,7 @@ source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 cmake=${HOOKD_CMAKE:-cmake}
 libdir=${HOOKD_INSTALL_LIBDIR:-lib}
 binary=${HOOKD_BINARY:-$build/app/hookd}
-driver=${HOOKD_DRIVER:-$build/tests/package/hookd_package_driver}
+ctest=${HOOKD_CTEST:-ctest}
 
 fail() {
   echo "FAIL: $*" >&2
@@ -31,9 +33,7 @@ run_logged() {
   fi
 }
 
-for f in "$binary" "$driver"; do
-  [ -x "$f" ] || fail "$f is not built: run the full build (cmake --build $build) first"
-done
+[ -x "$binary" ] || fail "$binary is not built: run the full build (cmake --build $build) first"
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -41,7 +41,7 @@ prefix=$work/prefix
 
 step "install $build into $prefix"
 run_logged "$work/install.log" "$cmake" --install "$build" --prefix "$prefix"
-for f in bin/hookd include/hookd/plugin.h include/hookd/plugin.hpp \
+for f in bin/hookd include/hookd/plugin.h include/hookd/plugin.hpp include/hookd/plugin_testing.hpp \
   "$libdir/cmake/hookd/hookdConfig.cmake" "$libdir/cmake/hookd/hookdConfigVersion.cmake" \
   "$libdir/cmake/hookd/hookdPluginHelpers.cmake" "$libdir/cmake/hookd/hookd-plugin-exports.map"; do
   [ -f "$prefix/$f" ] || fail "the install lacks $f"
@@ -83,36 +83,27 @@ run_logged "$work/major.log" "$cmake" -S "$work/major" -B "$work/major/build" \
   "-DCMAKE_PREFIX_PATH=$prefix"
 grep -q 'hookd 1.0 found: 0' "$work/major.log" || fail "find_package(hookd 1.0) accepted 0.x"
 
-step "drive the handler"
+step "the example's unit tests (hookd/plugin_testing.hpp)"
+run_logged "$work/ctest.log" "$ctest" --test-dir "$work/build" --output-on-failure --no-tests=error
+
+step "hookd plugin-run with the plugin"
 log=$work/counter.log
-out=$("$driver" "$so" "path: $log" invitation.created='{"id":1}' invitation.created='{"id":2}' \
-  assessment.completed='{"id":3}' invitation.created= =nobody)
-expected="ok invitation.created #1
-ok invitation.created #2
-ok assessment.completed #1
-fail empty body: nothing to count
-ok (none) #1"
-[ "$out" = "$expected" ] || fail "outcomes differ; expected:
-$expected
-got:
-$out"
-expected_log="2025-11-28T13:34:08.123456Z example evt_1 invitation.created #1
-2025-11-28T13:34:08.123456Z example evt_2 invitation.created #2
-2025-11-28T13:34:08.123456Z example evt_3 assessment.completed #1
-2025-11-28T13:34:08.123456Z example evt_5 (none) #1"
-[ "$(cat "$log")" = "$expected_log" ] || fail "$log differs; expected:
-$expected_log
-got:
-$(cat "$log")"
-out=$("$driver" "$so" "path: $work/no/such/dir/counter.log" t='{}')
-case $out in
-  "retry $work/no/such/dir/counter.log: cannot open: No such file or directory") ;;
-  *) fail "an unwritable file should be a retry, got: $out" ;;
-esac
+printf 'path: %s\n' "$log" >"$work/counter.yaml"
+printf '{"id":1}' >"$work/body.json"
 status=0
-out=$("$driver" "$so" "{}") || status=$?
-[ "$status" = 3 ] && [ "$out" = "refused counter: the config needs \`path\`, the file to append to" ] ||
-  fail "a config without path should be refused, got $status: $out"
+out=$("$prefix/bin/hookd" plugin-run --library "$so" --config "$work/counter.yaml" \
+  --body "$work/body.json" --type invitation.created --id evt_1 2>&1) || status=$?
+[ "$status" = 0 ] && [ "$out" = "outcome: ok
+message: invitation.created #1" ] || fail "plugin-run exited $status:
+$out"
+grep -q ' plugin-run evt_1 invitation.created #1$' "$log" || fail "plugin-run wrote no line to $log"
+status=0
+out=$(printf '' | "$prefix/bin/hookd" plugin-run --library "$so" --config "$work/counter.yaml" \
+  --body - --json 2>&1) || status=$?
+[ "$status" = 4 ] &&
+  [ "$out" = '{"outcome":"fail","retry_after_ms":0,"message":"empty body: nothing to count"}' ] ||
+  fail "plugin-run of an empty body exited $status:
+$out"
 
 step "hookd check with the plugin"
 write_config() { # $1: the plugin's config block

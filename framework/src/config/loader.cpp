@@ -94,6 +94,26 @@ void read_store_scope(Reader& r, const YAML::Node& root, Config& config) {
   }
 }
 
+// The one YAML document of a file; nullopt, after reporting, when it does not parse or
+// holds more than one.
+std::optional<YAML::Node> parse_document(Reader& r, std::string_view yaml) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    r.error(e.mark, "invalid YAML: " + e.msg);
+    return std::nullopt;
+  }
+  if (documents.size() > 1) {
+    // Often a stray dedent: yaml-cpp then starts a new document instead of failing.
+    r.error(documents[1].Mark(),
+            "a second YAML document starts here; a config file holds one (check the "
+            "indentation)");
+    return std::nullopt;
+  }
+  return documents.empty() ? YAML::Node() : documents[0];
+}
+
 }  // namespace
 
 std::string ConfigError::str() const {
@@ -126,20 +146,9 @@ LoadResult load_string(std::string_view yaml, const std::string& file, const Env
   Reader r(file, env);
   Config config;
   config.file = file;
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    r.error(e.mark, "invalid YAML: " + e.msg);
-  }
-  if (documents.size() > 1) {
-    // Often a stray dedent: yaml-cpp then starts a new document instead of failing.
-    r.error(documents[1].Mark(),
-            "a second YAML document starts here; a config file holds one (check the "
-            "indentation)");
-  }
-  if (documents.size() == 1 && !documents[0].IsNull()) {
-    const YAML::Node& root = documents[0];
+  const auto document = parse_document(r, yaml);
+  if (document && !document->IsNull()) {
+    const YAML::Node& root = *document;
     if (!root.IsMap()) {
       r.error(root.Mark(),
               "expected a map of sections (server, admin, storage, routes) at the "
@@ -180,6 +189,28 @@ LoadResult load_string(std::string_view yaml, const std::string& file, const Env
   result.errors = r.take_errors();
   result.notes = r.take_notes();
   if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+PluginConfigText load_plugin_config_file(const std::string& path, const Environment& env) {
+  PluginConfigText result;
+  std::string why;
+  const auto text = read_text_file(path, why);
+  if (!text) {
+    result.errors.push_back(ConfigError{Location{path, 0, 0}, "cannot read file: " + why});
+    return result;
+  }
+  Reader r(path, env);
+  std::string yaml;
+  if (const auto document = parse_document(r, *text)) {
+    try {
+      read_plugin_config(r, Entry{*document, document->Mark(), "config"}, yaml);
+    } catch (const YAML::Exception& e) {
+      r.error(e.mark, "invalid YAML: " + e.msg);
+    }
+  }
+  result.errors = r.take_errors();
+  if (result.errors.empty()) result.yaml = std::move(yaml);
   return result;
 }
 

@@ -31,6 +31,9 @@ void read_field_ref(Reader& r, const Entry& e, FieldRef& out);
 void read_handlers(Reader& r, const Entry& e, std::vector<HandlerConfig>& out);
 void read_workers(Reader& r, const Entry& e, WorkersConfig& out, RetryOverride& retry);
 void read_plugins(Reader& r, const Entry& e, std::vector<PluginConfig>& out);
+// A plugin's `config:` value (a map, or nothing for the empty text) → the YAML text its
+// create() receives: substituted and re-emitted in block style (workers.cpp).
+void read_plugin_config(Reader& r, const Entry& e, std::string& out);
 // Applies the retry policies and checks that each handler names a known plugin.
 void resolve_handlers(Reader& r, Config& config, const RetryOverride& global_retry);
 // The top-level `oauth` section (oauth.cpp).

@@ -151,6 +151,22 @@ YAML::Node substituted(Reader& r, const Entry& e) {
   return YAML::Node();
 }
 
+}  // namespace
+
+void read_plugin_config(Reader& r, const Entry& e, std::string& out) {
+  if (e.value.IsNull()) return;
+  if (!e.value.IsMap()) {
+    r.error(e.mark(), e.path + ": expected a map (the plugin's own settings), got " +
+                          Reader::kind(e.value));
+    return;
+  }
+  YAML::Emitter emitter;
+  emitter << substituted(r, e);
+  out = emitter.c_str();
+}
+
+namespace {
+
 void read_isolation(Reader& r, const Entry& e, Isolation& out) {
   auto value = r.scalar(e, "process or thread");
   if (!value) return;
@@ -185,20 +201,7 @@ void read_plugin(Reader& r, const Entry& e, PluginConfig& p) {
                        has_library = true;
                        r.read_string(v, p.library);
                      }},
-                    {"config",
-                     [&](const Entry& v) {
-                       if (v.value.IsNull()) return;
-                       if (!v.value.IsMap()) {
-                         r.error(v.mark(), v.path +
-                                               ": expected a map (the plugin's own "
-                                               "settings), got " +
-                                               Reader::kind(v.value));
-                         return;
-                       }
-                       YAML::Emitter out;
-                       out << substituted(r, v);
-                       p.config_yaml = out.c_str();
-                     }},
+                    {"config", [&](const Entry& v) { read_plugin_config(r, v, p.config_yaml); }},
                 });
   if (!has_library) r.error(p.where, e.path + ": missing the required key 'library'");
 }

@@ -44,4 +44,14 @@ LoadResult load_file(const std::string& path, const Environment& env = process_e
 LoadResult load_string(std::string_view yaml, const std::string& file,
                        const Environment& env = process_environment(), Scope scope = Scope::all);
 
+// The text a plugin's create() receives for a file holding only its `config:` block (a map,
+// or nothing for the empty text): substituted and re-emitted exactly as load_file does for a
+// `plugins.NAME.config`, so `hookd plugin-run` hands a plugin what `serve` would.
+struct PluginConfigText {
+  std::optional<std::string> yaml;  // set when errors is empty
+  std::vector<ConfigError> errors;
+};
+PluginConfigText load_plugin_config_file(const std::string& path,
+                                         const Environment& env = process_environment());
+
 }  // namespace hookd::config
