@@ -185,12 +185,23 @@ double restarts_metric(std::uint16_t admin_port) {
   return std::regex_search(text, m, line) ? std::stod(m[1]) : -1;
 }
 
+// AddressSanitizer and ThreadSanitizer reserve terabytes of address space: their hosts do
+// not apply memory_limit. A precondition, not enable_if (--run_test overrides that), since
+// "alloc" without a limit allocates until the machine runs out.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kMemoryLimitApplies = false;
+#else
+constexpr bool kMemoryLimitApplies = true;
+#endif
+const auto memory_limit_applies = boost::unit_test::precondition(
+    [](boost::unit_test::test_unit_id) { return kMemoryLimitApplies; });
+
 // The poison event `marker` under load: what every case checks.
 void poison_under_load(const std::string& marker, const std::string& reason,
-                       bool crashes = true) {
+                       bool crashes = true, const std::string& plugin_extra = "") {
   TempDir dir;
   install_plugin(dir);
-  ServerProcess server(dir, config());
+  ServerProcess server(dir, config("{}", plugin_extra));
   Load load(server.port());
   std::this_thread::sleep_for(500ms);  // innocent calls in flight
   const std::string body = R"({"do":")" + marker + R"("})";
@@ -241,6 +252,11 @@ BOOST_AUTO_TEST_CASE(abort_on_one_event) {
 
 BOOST_AUTO_TEST_CASE(exit_on_one_event) {
   poison_under_load("exit3", "exit status 3");
+}
+
+BOOST_AUTO_TEST_CASE(unbounded_allocation_on_one_event, *memory_limit_applies) {
+  poison_under_load("alloc", "it exceeded its memory_limit (256 MiB)", true,
+                    ", memory_limit: 256MiB");
 }
 
 BOOST_AUTO_TEST_CASE(hang_on_one_event) {
