@@ -80,7 +80,10 @@ std::optional<wire::Frame> read_frame(int fd, wire::FrameDecoder& decoder,
 }  // namespace
 
 struct Host::Lane {
-  ~Lane() { close_fd(fd); }
+  ~Lane() {
+    close_fd(fd);
+    close_fd(child_fd);
+  }
   int fd = -1;        // the engine's end
   int child_fd = -1;  // the child's end, until the fork
   wire::FrameDecoder decoder;  // its caller's alone while it holds the lane
@@ -343,6 +346,7 @@ void Host::kill_locked(Generation& gen, std::string reason, bool deliberate) {
   gen.killed = true;
   gen.deliberate = gen.deliberate || deliberate;
   gen.kill_reason = std::move(reason);
+  gen.lane_cv.notify_all();  // callers waiting for a lane: it is exiting
   if (gen.pid > 0 && !gen.reaped) ::kill(gen.pid, SIGKILL);
   // pid not known yet: run_generation kills the child as soon as it is forked.
 }
