@@ -185,9 +185,11 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_is_rescued_and_runs_again) {
 BOOST_AUTO_TEST_CASE(a_queued_delivery_behind_an_overrunning_call_is_not_dead_without_running) {
   EngineFixture f;
   EngineOptions options = no_polling(1);
-  options.handler_timeout = 200ms;  // lease 600 ms
+  // Lease 1.2 s. Under process isolation e1's timeout restarts the host, and e2's call
+  // (host start included) must fit in the timeout even in a sanitizer's build.
+  options.handler_timeout = 400ms;
   f.start({f.handler("a", 1, 1)}, options);
-  f.append("e1", "sleep:1500", {"a"});
+  f.append("e1", "sleep:2500", {"a"});
   BOOST_REQUIRE(eventually([&] { return !f.calls("a").empty(); }));  // e1 holds the thread
   // e2 is claimed and queued behind e1; it takes a moment, so that a claim made once e1
   // has returned (which rescued expired leases) cannot miss it.
