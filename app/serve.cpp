@@ -252,6 +252,9 @@ int serve(const std::string& path) {
     outbox::Writer writer(options, &metrics);
     worker::Engine engine(writer, engine_options(*cfg), worker::handlers_for(*cfg, *instances),
                           &metrics);
+    // The handlers hold the plugins now: a reload that replaces one lets it go (an old host
+    // exits once its last call returned).
+    instances.reset();
     writer.on_new_deliveries([&engine] { engine.wake(); });
     outbox::Retention retention(writer, {cfg->storage.retention.done, cfg->storage.retention.dead},
                                 &metrics);

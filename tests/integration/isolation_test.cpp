@@ -161,17 +161,18 @@ std::size_t undelivered(const TempDir& dir, const std::vector<std::string>& ids)
   return n;
 }
 
-// Processes whose command line names this test's plugin copy (its hosts).
+// This test's plugin hosts: `hookd plugin-host` processes working in its directory.
 std::vector<int> hosts_of(const TempDir& dir) {
   std::vector<int> out;
-  const std::string library = dir.file("crashy.so");
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream in(entry.path() / "cmdline");
     std::string cmdline(std::istreambuf_iterator<char>(in), {});
-    if (cmdline.find("plugin-host") != std::string::npos &&
-        cmdline.find(library) != std::string::npos) {
+    std::error_code error;
+    const auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", error);
+    if (!error && cwd == dir.path() && cmdline.find("plugin-host") != std::string::npos &&
+        cmdline.find("crashy.so") != std::string::npos) {
       out.push_back(std::stoi(name));
     }
   }
@@ -233,6 +234,7 @@ void poison_under_load(const std::string& marker, const std::string& reason,
     BOOST_TEST(restarts_metric(server.admin_port()) >= 1);
   }
   // SIGTERM drains the hosts: none outlives the server.
+  BOOST_TEST(!hosts_of(dir).empty());
   server.signal(SIGTERM);
   BOOST_TEST(server.wait() == 0);
   BOOST_TEST(eventually([&] { return hosts_of(dir).empty(); }, 5s));
@@ -302,6 +304,33 @@ BOOST_AUTO_TEST_CASE(create_crash_keeps_ingesting_and_deliveries_wait) {
              server.log());
   server.signal(SIGTERM);
   BOOST_TEST(server.wait() == 0);
+}
+
+// SIGHUP with a changed plugin config starts a new host and lets the old one finish the
+// call it runs; a SIGKILLed server takes its hosts with it (parent-death signal).
+BOOST_AUTO_TEST_CASE(reload_lets_the_old_host_finish_and_no_host_outlives_the_server) {
+  TempDir dir;
+  install_plugin(dir);
+  ServerProcess server(dir, config("{ generation: 1 }"));
+  const auto before = hosts_of(dir);
+  BOOST_REQUIRE_EQUAL(before.size(), 1u);
+  BOOST_TEST(post(server.port(), "napping", R"({"nap":true})") == 202);
+  std::this_thread::sleep_for(50ms);  // the nap runs in the first host
+  dir.write("hookd.yaml", with_test_isolation(config("{ generation: 2 }")));
+  server.signal(SIGHUP);
+  BOOST_REQUIRE(eventually([&] { return state(dir, "napping") == "done"; }));
+  {
+    Db db(dir.file("hookd.db"));
+    BOOST_TEST(db.integer("SELECT count(*) FROM attempts") == 1);  // answered, not crashed
+  }
+  BOOST_REQUIRE(eventually([&] {
+    const auto now = hosts_of(dir);
+    return now.size() == 1u && now[0] != before[0];
+  }, 10s));
+  BOOST_TEST(post(server.port(), "after", R"({"ok":true})") == 202);
+  BOOST_TEST(eventually([&] { return state(dir, "after") == "done"; }));
+  server.kill_hard();
+  BOOST_TEST(eventually([&] { return hosts_of(dir).empty(); }, 5s));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
