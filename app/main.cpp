@@ -2,6 +2,7 @@
 // up logging (stderr, so that a service manager's journal keeps it).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <vector>
@@ -13,6 +14,12 @@ int main(int argc, char** argv) {
   // -shm (webhook bodies and headers), the plugins' files, keys, directories (0700). Also
   // inherited by the children of the exec plugin.
   ::umask(077);
+  // Started with stdin, stdout or stderr closed, the first files opened (a listening
+  // socket, the store) would take their numbers and be handed to every plugin host and
+  // exec child as such: hold them with /dev/null.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) != fd) return 2;
+  }
   auto logger = spdlog::stderr_color_mt("hookd");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   spdlog::set_default_logger(logger);

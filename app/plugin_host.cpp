@@ -35,6 +35,11 @@ Command add_plugin_host(CLI::App& app) {
   return {sub, [options] {
             // Never outlive the engine (the engine also sets this before exec).
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            // Stop signals are serve's (a service manager sends them to every process of
+            // the service): serve drains its hosts by closing their sockets.
+            ::signal(SIGINT, SIG_IGN);
+            ::signal(SIGTERM, SIG_IGN);
+            ::signal(SIGHUP, SIG_IGN);
             plugin::HostServerOptions o;
             o.library = options->library;
             o.fd = options->fd;

@@ -62,6 +62,7 @@ struct PluginCaches {
 std::optional<worker::Instances> load_plugins(const config::Config& cfg, PluginCaches& caches,
                                               metrics::Registry& metrics) {
   std::vector<std::string> errors;
+  caches.hosts.discard();  // hosts of an earlier, refused reload
   worker::LoadOptions options;
   options.libraries = &caches.libraries;
   options.hosts = &caches.hosts;
@@ -173,6 +174,7 @@ class Reloader {
       running_oauth_ = next.oauth.has_value();
       server_.set_router(std::move(router));
       engine_.set_handlers(worker::handlers_for(next, *instances));
+      plugins_.hosts.commit();
     } catch (const auth::BuildError& e) {
       spdlog::error("reload refused: {}", e.str());
       return;
@@ -255,6 +257,7 @@ int serve(const std::string& path) {
     // The handlers hold the plugins now: a reload that replaces one lets it go (an old host
     // exits once its last call returned).
     instances.reset();
+    plugins.hosts.commit();
     writer.on_new_deliveries([&engine] { engine.wake(); });
     outbox::Retention retention(writer, {cfg->storage.retention.done, cfg->storage.retention.dead},
                                 &metrics);

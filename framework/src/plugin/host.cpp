@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "hookd/plugin/wire.hpp"
@@ -33,6 +35,10 @@ namespace hookd::plugin {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long a caller whose lane ended waits for the host's death to be seen before it
+// kills a host that is still alive (then it waits for the kill: SIGKILL is not refused).
+constexpr auto kDeathNotice = std::chrono::seconds(2);
 
 CallResult failure(CallResult::Status status, std::string message) {
   CallResult r;
@@ -128,12 +134,12 @@ struct Host::Generation {
     for (const auto& lane : lanes) n += lane->busy;
     return n;
   }
-  // Shuts the engine's ends for writing: the host reads the end of its calls, finishes
-  // those it runs (their Replies still arrive) and exits.
-  void shut_writes(int how) {
-    if (fd >= 0) ::shutdown(fd, how);
+  // Shuts every socket both ways: the host sees the end of everything and exits after
+  // the calls it runs; nothing more is read here.
+  void shut_down() {
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
     for (const auto& lane : lanes) {
-      if (lane->fd >= 0) ::shutdown(lane->fd, how);
+      if (lane->fd >= 0) ::shutdown(lane->fd, SHUT_RDWR);
     }
   }
 };
@@ -147,7 +153,7 @@ Host::~Host() {
     stopping_ = true;
     gens = generations_;
     for (auto& gen : gens) {
-      if (!gen->finished) gen->shut_writes(SHUT_RDWR);
+      if (!gen->finished) gen->shut_down();
     }
     state_cv_.notify_all();  // retire()'s killers stop waiting
   }
@@ -200,7 +206,7 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
                            "plugin host for '" + options_.name + "' is exiting"));
   }
   if (lane == nullptr) {  // every lane is taken (or lost to calls that timed out)
-    return stamped(failure(CallResult::Status::timeout,
+    return stamped(failure(CallResult::Status::unavailable,
                            "plugin host for '" + options_.name + "' had no free lane within " +
                                std::to_string(timeout.count()) + " ms"));
   }
@@ -245,7 +251,7 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
       if (message.call_id != id) throw wire::WireError("wire: a Reply to another call");
       lock.lock();
       lane->busy = false;
-      gen->lane_cv.notify_one();
+      gen->lane_cv.notify_all();  // waiters have deadlines: let each look
       CallResult r;
       r.result = std::move(message.result);
       return stamped(std::move(r));
@@ -261,8 +267,19 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
                            "plugin '" + options_.name + "' did not answer within " +
                                std::to_string(timeout.count()) + " ms"));
   }
-  // The lane ended: the host died (or was killed). Its thread says how once it is reaped.
-  state_cv_.wait(lock, [&] { return gen->state == Generation::State::dead; });
+  if (gone && (gen->retired || gen->killed) && gen->state != Generation::State::dead) {
+    // Sent to a host on its way out: the plugin never saw it.
+    return stamped(failure(CallResult::Status::unavailable,
+                           "plugin host for '" + options_.name + "' is exiting"));
+  }
+  // The lane ended: the host died (or was killed), and its thread says how once it has
+  // reaped it. A lane that ended while the host lives (a plugin closing descriptors it
+  // does not own) gets it killed.
+  if (!state_cv_.wait_for(lock, kDeathNotice,
+                          [&] { return gen->state == Generation::State::dead; })) {
+    kill_locked(*gen, "a call's socket ended while it ran", false);
+    state_cv_.wait(lock, [&] { return gen->state == Generation::State::dead; });
+  }
   CallResult r = failure(CallResult::Status::crashed, gen->failure);
   r.sole = gen->sole_at_death;
   return stamped(std::move(r));
@@ -313,13 +330,20 @@ void Host::retire(std::string_view reason, std::uint64_t host_generation,
   gen->deliberate = true;
   gen->ending = true;
   gen->lane_cv.notify_all();
-  gen->shut_writes(SHUT_WR);
-  gen->killer = std::thread([this, gen, reason = std::string(reason), grace] {
-    std::unique_lock guard(mu_);
-    state_cv_.wait_for(guard, grace, [&] { return gen->reaped || stopping_; });
-    if (!gen->reaped) kill_locked(*gen, reason, true);
-    gen->killer_done = true;
-  });
+  // The host reads the end of the control socket, ends its lanes once their calls are
+  // answered (the Replies still arrive) and exits. Busy lanes are not cut: a caller may
+  // be writing its Call.
+  if (gen->fd >= 0) ::shutdown(gen->fd, SHUT_WR);
+  try {
+    gen->killer = std::thread([this, gen, reason = std::string(reason), grace] {
+      std::unique_lock guard(mu_);
+      state_cv_.wait_for(guard, grace, [&] { return gen->reaped || stopping_; });
+      if (!gen->reaped) kill_locked(*gen, reason, true);
+      gen->killer_done = true;
+    });
+  } catch (const std::system_error&) {  // no thread to wait with (RLIMIT_NPROC?): no grace
+    kill_locked(*gen, std::string(reason), true);
+  }
 }
 
 void Host::kill(std::string_view reason, std::uint64_t host_generation) {
@@ -390,7 +414,15 @@ std::shared_ptr<Host::Generation> Host::start_locked() {
     gen->finished = true;
     return gen;
   }
-  gen->thread = std::thread([this, g = gen.get()] { run_generation(*g); });
+  try {
+    gen->thread = std::thread([this, g = gen.get()] { run_generation(*g); });
+  } catch (const std::system_error& e) {  // RLIMIT_NPROC, no memory: like a failed start
+    gen->state = Generation::State::dead;
+    gen->failure = "plugin host for '" + options_.name + "' could not start: " + e.what();
+    last_failure_ = gen->failure;
+    backoff_.on_death(Clock::now(), nullptr);
+    gen->finished = true;
+  }
   return gen;
 }
 
@@ -483,10 +515,13 @@ void Host::serve_generation(Generation& gen) {
     kill_locked(gen, std::string("protocol error: ") + e.what(), false);
     return;
   }
-  // The host ends by closing its end (exit, death, kill): wait for that without reading.
-  pollfd p{gen.fd, POLLRDHUP, 0};
-  while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+  // The host ends by closing its end (exit, death, kill), or its process ends while
+  // something it started holds the socket open: wait for either without reading.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, gen.pid, 0));
+  pollfd p[2] = {{gen.fd, POLLRDHUP, 0}, {pidfd, POLLIN, 0}};
+  while (::poll(p, pidfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR) {
   }
+  if (pidfd >= 0) ::close(pidfd);
 }
 
 void Host::on_exit(Generation& gen) {
@@ -514,6 +549,8 @@ void Host::on_exit(Generation& gen) {
   while (::waitpid(gen.pid, &status, 0) < 0 && errno == EINTR) {
   }
   gen.reaped = true;
+  // Callers still reading a lane that something else holds open: they see its end now.
+  for (const auto& lane : gen.lanes) ::shutdown(lane->fd, SHUT_RDWR);
   const bool was_ready = gen.state == Generation::State::ready;
   const std::string host = "plugin host for '" + options_.name + "'";
   if (gen.killed) {

@@ -1,12 +1,15 @@
 // The plugin host process: one plugin instance, one thread per lane running its handle().
 #include "hookd/plugin/host_server.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <latch>
+#include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -26,16 +29,21 @@ class Server {
   Server(const HostServerOptions& options, const Instance& instance)
       : options_(options), instance_(instance) {}
 
-  void run_lane(int fd) {
+  // Runs one lane; counts `started` down once its limits are in place (or could not be:
+  // then limits_error() says why and the lane does not run).
+  void run_lane(int fd, std::latch& started) {
     std::optional<CallLimits> limits;
     try {
       limits.emplace(options_.memory_limit, options_.cpu_limit);
     } catch (const std::system_error& e) {
-      // Running calls past a limit the operator set is worse than not running them.
-      spdlog::critical("plugin host for {}: cannot enforce its limits: {}",
-                       options_.library.string(), e.what());
-      std::_Exit(2);
+      {
+        std::lock_guard lock(mu_);
+        limits_error_ = e.what();
+      }
+      started.count_down();
+      return;
     }
+    started.count_down();
     wire::FrameReader reader(fd);
     std::vector<Header> headers;
     std::string frame;
@@ -69,11 +77,18 @@ class Server {
   }
 
   bool failed() const { return failed_; }
+  // Why a lane could not set up its limits; empty when all could.
+  std::string limits_error() {
+    std::lock_guard lock(mu_);
+    return limits_error_;
+  }
 
  private:
   const HostServerOptions& options_;
   const Instance& instance_;
   std::atomic<bool> failed_{false};
+  std::mutex mu_;
+  std::string limits_error_;
 };
 
 void send_quietly(int fd, const std::string& frame) {
@@ -87,6 +102,9 @@ void send_quietly(int fd, const std::string& frame) {
 int serve(const HostServerOptions& options) {
   const int fd = options.fd;
   const unsigned lanes = options.threads == 0 ? 1 : options.threads;
+  // Not for the plugin's own children (system(), popen()): a socket held open by one of
+  // them would hide this host's death from the engine.
+  for (unsigned i = 0; i <= lanes; ++i) ::fcntl(fd + static_cast<int>(i), F_SETFD, FD_CLOEXEC);
   wire::FrameReader reader(fd);
   std::string config_yaml;
   {
@@ -117,16 +135,28 @@ int serve(const HostServerOptions& options) {
     for (unsigned i = 0; i < lanes; ++i) ::shutdown(fd + 1 + static_cast<int>(i), SHUT_RD);
     for (auto& t : pool) t.join();
   };
+  // Before Ready: a host that cannot start its threads or set up its limits (at its
+  // memory_limit, say) could not start, rather than failing on its first calls.
+  std::latch started(lanes);
+  std::string start_error;
   try {
     for (unsigned i = 0; i < lanes; ++i) {
-      pool.emplace_back([&server, lane = fd + 1 + static_cast<int>(i)] { server.run_lane(lane); });
+      pool.emplace_back([&server, &started, lane = fd + 1 + static_cast<int>(i)] {
+        server.run_lane(lane, started);
+      });
+    }
+    started.wait();
+    if (const std::string error = server.limits_error(); !error.empty()) {
+      start_error = "cannot enforce its limits: " + error;
     }
   } catch (const std::system_error& e) {
-    // Before Ready: a host that cannot start its threads (at its memory_limit, say) could not
-    // start, rather than dying on its first calls.
+    started.count_down(static_cast<std::ptrdiff_t>(lanes - pool.size()));
+    start_error = std::string("cannot start its threads: ") + e.what();
+  }
+  if (!start_error.empty()) {
     stop_lanes();
     std::string frame;
-    wire::encode_create_failed(frame, std::string("cannot start its threads: ") + e.what());
+    wire::encode_create_failed(frame, start_error);
     send_quietly(fd, frame);
     return 1;
   }

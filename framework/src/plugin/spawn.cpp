@@ -68,6 +68,9 @@ pid_t spawn(const std::vector<std::string>& args, const std::vector<int>& child_
   // The child.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+  // A session of its own: a signal to hookd's process group (Ctrl-C, a terminal hangup,
+  // `kill -TERM -PGID`) is not the host's; its life follows its sockets and its parent.
+  ::setsid();
   sigset_t all;
   ::sigemptyset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, nullptr);

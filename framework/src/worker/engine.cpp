@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 
 #include "gauges.hpp"
 #include "hookd/metrics/registry.hpp"
@@ -82,9 +83,9 @@ struct Engine::Shared {
   std::deque<std::shared_ptr<Job>> queue;     // claimed, not started
   std::vector<std::shared_ptr<Job>> running;  // started, not returned
   std::vector<char> in_job;                   // per worker thread
-  // Deliveries whose call was in a plugin host when it died, beside other calls: any of
-  // them may be the culprit, so each runs alone in its host from then on, until it gets
-  // an answer (then it is innocent) or, crashing alone, is blamed (counted toward
+  // Deliveries whose call was in a plugin host when it died beside other calls (any of
+  // them may be the culprit), or hung it: each runs alone in its host from then on, until
+  // it gets an answer (then it is innocent) or, crashing alone, is blamed (counted toward
   // max_crashes). In memory: after a restart a suspect is first retried beside others.
   std::unordered_set<std::int64_t> suspects;
   std::map<std::string, HostGate> gates;  // hosted calls by plugin
@@ -107,8 +108,10 @@ struct Engine::Shared {
   Shared(outbox::Writer& w, EngineOptions o, metrics::Registry* m)
       : writer(&w), options(std::move(o)), registry(m) {}
 
-  // Under `mutex`.
-  void set(std::vector<Handler> list);
+  // Under `mutex`. Returns what it replaced: the caller destroys that after unlocking (the
+  // last reference to a plugin's instance or host may be in it, and destroying one runs
+  // the plugin's destroy() or waits for its host to exit).
+  std::vector<Handler> set(std::vector<Handler> list);
   // The first queued job whose handler is below its concurrency limit; queue.end() if none.
   std::deque<std::shared_ptr<Job>>::iterator runnable();
   outbox::ClaimRequest build_request();
@@ -135,7 +138,8 @@ struct Engine::Shared {
   void worker_loop(std::size_t index);
 };
 
-void Engine::Shared::set(std::vector<Handler> list) {
+std::vector<Handler> Engine::Shared::set(std::vector<Handler> list) {
+  std::vector<Handler> replaced;
   std::map<Key, std::shared_ptr<HandlerState>> next;
   for (Handler& h : list) {
     Key key{h.route, h.plugin};
@@ -143,11 +147,15 @@ void Engine::Shared::set(std::vector<Handler> list) {
     auto state = it != handlers.end() ? it->second : std::make_shared<HandlerState>();
     if (registry != nullptr && !state->series) state->series.emplace(*registry, h.route, h.plugin);
     h.concurrency = std::max<std::uint32_t>(h.concurrency, 1);
-    state->config = std::move(h);
+    replaced.push_back(std::exchange(state->config, std::move(h)));
     next[key] = std::move(state);
+  }
+  for (auto& [key, state] : handlers) {
+    if (!next.contains(key)) replaced.push_back(state->config);  // a job may still hold it
   }
   handlers = std::move(next);
   dirty = true;
+  return replaced;
 }
 
 outbox::ClaimRequest Engine::Shared::build_request() {
@@ -231,10 +239,14 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
   job.reported = true;
   outbox::DeliveryResult result = decide(attempt, job.retry, random_unit(), job.max_crashes);
   const auto& d = job.delivery;
-  if (attempt.outcome == outbox::DeliveryResult::Outcome::crashed &&
-      result.state != outbox::DeliveryResult::State::dead) {
+  // A crash beside other calls, or a hang (whose host restart kills its neighbours' calls):
+  // from now on the delivery runs alone in its plugin's host.
+  const bool suspect = attempt.outcome == outbox::DeliveryResult::Outcome::crashed ||
+                       (attempt.outcome == outbox::DeliveryResult::Outcome::timeout &&
+                        job.callee.host != nullptr);
+  if (suspect && result.state != outbox::DeliveryResult::State::dead) {
     suspects.insert(d.id);
-  } else if (attempt.outcome != outbox::DeliveryResult::Outcome::timeout) {
+  } else {
     suspects.erase(d.id);  // answered (innocent), or dead
   }
   // `registry` is cleared by stop(): a stuck call returning later counts nothing.
@@ -363,19 +375,25 @@ void Engine::Shared::dispatch_loop() {
 }
 
 std::deque<std::shared_ptr<Job>>::iterator Engine::Shared::runnable() {
-  // Plugins with a suspect waiting for its host to drain: nothing more starts there.
+  // Plugins with a suspect queued: nothing else of theirs starts (their hosts drain), and
+  // the suspect starts once its host runs nothing.
   std::set<std::string_view> draining;
+  if (!suspects.empty()) {
+    for (const auto& job : queue) {
+      if (job->callee.host && suspects.contains(job->delivery.id)) {
+        draining.insert(job->delivery.handler);
+      }
+    }
+  }
   return std::find_if(queue.begin(), queue.end(), [&](const std::shared_ptr<Job>& job) {
     if (job->handler->running >= job->handler->config.concurrency) return false;
     if (!job->callee.host) return true;
     const std::string& plugin = job->delivery.handler;
     const auto gate = gates.find(plugin);
     if (gate != gates.end() && gate->second.exclusive) return false;
-    if (draining.contains(plugin)) return false;
-    if (!suspects.contains(job->delivery.id)) return true;
-    if (gate == gates.end() || gate->second.running == 0) return true;
-    draining.insert(plugin);
-    return false;
+    if (!draining.contains(plugin)) return true;
+    return suspects.contains(job->delivery.id) &&
+           (gate == gates.end() || gate->second.running == 0);
   });
 }
 
@@ -433,6 +451,16 @@ void Engine::Shared::worker_loop(std::size_t index) {
     dispatcher_cv.notify_one();
     worker_cv.notify_all();  // a job of this handler may have become runnable
     idle_cv.notify_all();
+    // After a reload the job may hold the last reference to the plugin's instance or host,
+    // whose destruction runs destroy() or waits for the host to exit: never under `mutex`,
+    // which the writer (ingest) takes too.
+    if (job.use_count() == 1 &&
+        (job->handler.use_count() == 1 || job->callee.host.use_count() == 1 ||
+         job->callee.instance.use_count() == 1)) {
+      lock.unlock();
+      job.reset();
+      lock.lock();
+    }
   }
 }
 
@@ -442,7 +470,7 @@ Engine::Engine(outbox::Writer& writer, EngineOptions options, std::vector<Handle
   auto& s = *shared_;
   {
     std::lock_guard lock(s.mutex);
-    s.set(std::move(handlers));
+    (void)s.set(std::move(handlers));  // nothing replaced
     s.in_job.assign(std::max<std::uint32_t>(s.options.threads, 1), 0);
   }
   for (std::size_t i = 0; i < s.in_job.size(); ++i) {
@@ -456,9 +484,13 @@ Engine::~Engine() {
 }
 
 void Engine::set_handlers(std::vector<Handler> handlers) {
-  std::lock_guard lock(shared_->mutex);
-  shared_->set(std::move(handlers));
-  shared_->dispatcher_cv.notify_one();
+  std::vector<Handler> replaced;
+  {
+    std::lock_guard lock(shared_->mutex);
+    replaced = shared_->set(std::move(handlers));
+    shared_->dispatcher_cv.notify_one();
+  }
+  // `replaced` goes here, unlocked.
 }
 
 void Engine::wake() {

@@ -71,14 +71,24 @@ LibraryCache::Loaded LibraryCache::load(const std::string& path) {
 
 HostCache::Got HostCache::get(const plugin::HostOptions& options, const FileId& file) {
   // A host loads the library afresh: a changed file needs a new host.
-  Entry& entry = entries_[options.name];
-  auto host = entry.host.lock();
-  if (host && entry.file == file && same_host(entry.options, options)) return {host, false};
-  const bool changed = host && entry.file != file;
+  std::shared_ptr<plugin::Host> host;
+  bool changed = false;
+  if (const auto it = entries_.find(options.name); it != entries_.end()) {
+    host = it->second.host.lock();
+    if (host && it->second.file == file && same_host(it->second.options, options)) {
+      return {host, false};
+    }
+    changed = host && it->second.file != file;
+  }
   host = std::make_shared<plugin::Host>(options);
-  entry = Entry{file, options, host};
-  entry.options.on_restart = nullptr;  // the entry must not keep the metric's owner alive
+  Entry& staged = staged_[options.name] = Entry{file, options, host};
+  staged.options.on_restart = nullptr;  // the entry must not keep the metric's owner alive
   return {host, changed};
+}
+
+void HostCache::commit() {
+  for (auto& [name, entry] : staged_) entries_[name] = std::move(entry);
+  staged_.clear();
 }
 
 namespace {

@@ -68,7 +68,13 @@ Attempt run_hosted_attempt(const outbox::ClaimedDelivery& d, plugin::Host& host,
   std::vector<plugin::Header> headers;
   const plugin::Event event = event_of(d, headers);
   Attempt a = begun(d);
-  plugin::CallResult r = host.call(event, timeout);
+  plugin::CallResult r;
+  try {
+    r = host.call(event, timeout);
+  } catch (const std::exception& e) {  // std::bad_alloc and the like: the plugin saw nothing
+    r.status = plugin::CallResult::Status::unavailable;
+    r.result.message = std::string("plugin host for '") + host.name() + "': " + e.what();
+  }
   a.finished_at_us = outbox::unix_now_us();
   switch (r.status) {
     case Status::answered:

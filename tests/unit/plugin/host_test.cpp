@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -287,8 +288,19 @@ BOOST_AUTO_TEST_CASE(child_keeps_only_its_sockets_and_stdio) {
   BOOST_TEST(fds.size() == 3u + 1u + 4u);
   for (const auto& [fd, what] : fds) {
     BOOST_TEST(fd <= 7, "child has fd " << fd << " (" << what << ")");
-    if (fd >= 3) BOOST_TEST(what.starts_with("socket:"), "fd " << fd << " is " << what);
+    if (fd < 3) continue;
+    BOOST_TEST(what.starts_with("socket:"), "fd " << fd << " is " << what);
+    // Close-on-exec: a process the plugin starts must not hold the host's sockets.
+    std::ifstream info("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd));
+    std::string line;
+    unsigned long flags = 0;
+    while (std::getline(info, line)) {
+      if (line.starts_with("flags:")) flags = std::stoul(line.substr(6), nullptr, 8);
+    }
+    BOOST_TEST((flags & O_CLOEXEC) != 0u, "fd " << fd << " flags " << std::oct << flags);
   }
+  // A session of its own: signals to hookd's process group are not the host's.
+  BOOST_TEST(::getsid(pid) == pid);
 }
 
 BOOST_AUTO_TEST_CASE(a_call_past_the_memory_limit_is_a_crash_that_names_it, *memory_limit_applies) {

@@ -59,10 +59,15 @@ class LibraryCache {
 // The plugin hosts of process isolation, kept by `serve` across reloads: a plugin whose
 // host options and library file did not change keeps its host (and the calls in it); a
 // changed one gets a new host, and the old one, once its last call has returned and the
-// engine let go of it, exits (plugin::Host's destructor).
+// engine let go of it, exits (plugin::Host's destructor). New hosts are remembered only
+// once the config that made them runs (commit()): a refused reload changes nothing.
 // Thread-safety: none; serve loads from one thread at a time.
 class HostCache {
  public:
+  // The hosts made by get() since the last commit() or discard() are in use / are not.
+  void commit();
+  void discard() { staged_.clear(); }
+
   // The host still in use for these options and `file` (the library's), or a new one (not
   // started); `changed`: a host in use runs an older file.
   struct Got {
@@ -77,7 +82,8 @@ class HostCache {
     plugin::HostOptions options;  // on_restart aside
     std::weak_ptr<plugin::Host> host;
   };
-  std::map<std::string, Entry> entries_;  // by plugin name
+  std::map<std::string, Entry> entries_;  // by plugin name: in use
+  std::map<std::string, Entry> staged_;   // made for a config not yet in use
 };
 
 struct LoadOptions {
