@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "db.hpp"
+#include "eventually.hpp"
 #include "hookd/crypto/encoding.hpp"
 #include "server_process.hpp"
 #include "signing.hpp"
@@ -127,21 +128,8 @@ class Load {
   std::thread thread_;
 };
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 40s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
-
 std::string state(const TempDir& dir, const std::string& id) {
-  Db db(dir.file("hookd.db"));
-  return db
-      .text("SELECT d.state FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE e.id = ?",
-            {id})
-      .value_or("(none)");
+  return delivery_state(dir.file("hookd.db"), id);
 }
 
 std::string last_error(const TempDir& dir, const std::string& id) {
@@ -207,7 +195,9 @@ void poison_under_load(const std::string& marker, const std::string& reason,
   std::this_thread::sleep_for(500ms);  // innocent calls in flight
   const std::string body = R"({"do":")" + marker + R"("})";
   BOOST_TEST(post(server.port(), "poison", body) == 202);
-  BOOST_REQUIRE_MESSAGE(eventually([&] { return state(dir, "poison") == "dead"; }), server.log());
+  // Several host restarts with backoff: more time than the default.
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return state(dir, "poison") == "dead"; }, 40s),
+                        server.log());
   std::this_thread::sleep_for(500ms);  // requests keep arriving after the quarantine
   load.stop();
   const auto ids = load.ids();
@@ -215,7 +205,7 @@ void poison_under_load(const std::string& marker, const std::string& reason,
                                                  << (load.refused().empty() ? "" : load.refused()[0]));
   BOOST_TEST(ids.size() > 20u);
   BOOST_TEST_MESSAGE(marker << ": " << ids.size() << " requests during the test");
-  BOOST_TEST(eventually([&] { return undelivered(dir, ids) == 0; }),
+  BOOST_TEST(eventually([&] { return undelivered(dir, ids) == 0; }, 40s),
              undelivered(dir, ids) << " innocent events not delivered\n" << server.log());
 
   const std::string error = last_error(dir, "poison");

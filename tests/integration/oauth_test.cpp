@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "db.hpp"
+#include "eventually.hpp"
 #include "hookd/crypto/encoding.hpp"
 #include "server_process.hpp"
 #include "tls_client.hpp"
@@ -41,15 +42,6 @@ std::string oauth_config() {
 
 const HeaderList kForm{{"Content-Type", "application/x-www-form-urlencoded"}};
 
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "db.hpp"
+#include "eventually.hpp"
 #include "server_process.hpp"
 #include "tls_client.hpp"
 
@@ -53,23 +54,8 @@ int post(std::uint16_t port, const std::string& path, const std::string& id,
   return c.post(path, body, {{"X-Event-Id", id}, {"X-Event-Type", type}}).status;
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 20s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 std::string state(const TempDir& dir, const std::string& id) {
-  Db db(dir.file("hookd.db"));
-  return db
-      .text(
-          "SELECT d.state FROM deliveries d JOIN events e ON e.seq = d.event_seq "
-          "WHERE e.id = ?",
-          {id})
-      .value_or("(none)");
+  return delivery_state(dir.file("hookd.db"), id);
 }
 
 std::string read_file(const std::string& path) {

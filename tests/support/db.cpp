@@ -58,4 +58,14 @@ std::vector<std::string> Db::column(const std::string& sql, const std::vector<st
   return out;
 }
 
+std::string delivery_state(const std::string& path, const std::string& event_id) {
+  Db db(path);
+  return db
+      .text(
+          "SELECT d.state FROM deliveries d JOIN events e ON e.seq = d.event_seq "
+          "WHERE e.id = ?",
+          {event_id})
+      .value_or("(none)");
+}
+
 }  // namespace hookd::test

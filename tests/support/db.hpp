@@ -29,4 +29,7 @@ class Db {
   sqlite3* db_ = nullptr;
 };
 
+// The state of the (one) delivery of event `event_id` in the store at `path`, or "(none)".
+std::string delivery_state(const std::string& path, const std::string& event_id);
+
 }  // namespace hookd::test

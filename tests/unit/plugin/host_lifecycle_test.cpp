@@ -10,40 +10,11 @@
 #include <thread>
 
 #include "hookd/plugin/host.hpp"
+#include "host_fixture.hpp"
 
 using namespace hookd::plugin;
+using namespace hookd::plugin::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-HostOptions crashy(std::string config = "{}") {
-  HostOptions o;
-  o.name = "crashy";
-  o.binary = HOOKD_BINARY;
-  o.library = std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_crashy.so";
-  o.config_yaml = std::move(config);
-  o.threads = 4;
-  o.shutdown_grace = 500ms;
-  o.backoff.first_delay = 2s;
-  return o;
-}
-
-Event event(std::string_view id, std::string_view body) {
-  Event ev;
-  ev.id = id;
-  ev.route = "r";
-  ev.type = "t";
-  ev.received_at_us = 1;
-  ev.attempt = 1;
-  ev.body = body;
-  return ev;
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(plugin_host_lifecycle)
 

@@ -19,34 +19,13 @@
 #include <vector>
 
 #include "hookd/plugin/host.hpp"
+#include "host_fixture.hpp"
 
 using namespace hookd::plugin;
+using namespace hookd::plugin::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-HostOptions crashy(std::string config = "{}") {
-  HostOptions o;
-  o.name = "crashy";
-  o.binary = HOOKD_BINARY;
-  o.library = std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_crashy.so";
-  o.config_yaml = std::move(config);
-  o.threads = 4;
-  o.shutdown_grace = 500ms;
-  o.backoff.first_delay = 2s;
-  return o;
-}
-
-Event event(std::string_view id, std::string_view body) {
-  Event ev;
-  ev.id = id;
-  ev.route = "r";
-  ev.type = "t";
-  ev.received_at_us = 1'700'000'000'000'001;
-  ev.attempt = 2;
-  ev.body = body;
-  return ev;
-}
 
 // AddressSanitizer and ThreadSanitizer reserve terabytes of address space: their hosts
 // do not apply memory_limit (they warn), so it cannot be tested there.
@@ -66,10 +45,6 @@ constexpr bool kMemoryLimitApplies = true;
 // disabled, and "alloc" without a limit allocates until the machine runs out.
 const auto memory_limit_applies = boost::unit_test::precondition(
     [](boost::unit_test::test_unit_id) { return kMemoryLimitApplies; });
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 
 bool alive(pid_t pid) {
   return ::kill(pid, 0) == 0 || errno != ESRCH;

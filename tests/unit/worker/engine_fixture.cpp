@@ -13,15 +13,6 @@
 
 namespace hookd::worker::test {
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 EngineFixture::EngineFixture() {
   outbox::WriterOptions options;
   options.path = path();

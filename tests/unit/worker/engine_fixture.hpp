@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "db.hpp"
+#include "eventually.hpp"
 #include "hookd/outbox/writer.hpp"
 #include "hookd/worker/engine.hpp"
 #include "temp_dir.hpp"
@@ -23,8 +24,7 @@ struct Call {
   std::uint32_t attempt = 0;
 };
 
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds limit = std::chrono::seconds(20));
+using hookd::test::eventually;
 
 class EngineFixture {
  public:
