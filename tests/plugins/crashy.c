@@ -3,7 +3,7 @@
  * returns; "alloc": allocates and touches 1 MiB blocks forever and, like careless code,
  * writes through the NULL that malloc returns at last (for memory_limit); "spin": burns
  * CPU forever (for cpu_limit); "burn": burns 200 ms of CPU, then goes on as below; "sleep"
- * sleeps 30 s then answers ok (an innocent call in flight), "nap" 200 ms; "retry":
+ * sleeps 30 s then answers ok (an innocent call in flight), "doze" 1 s, "nap" 200 ms; "retry":
  * HOOKD_RETRY after 1500 ms, message "try later"; "fail": HOOKD_FAIL, message "no".
  * Anything else: HOOKD_OK with a message echoing every event field
  * ("id|route|type|received_at|attempt|name=value;...|hex of body").
@@ -85,6 +85,11 @@ static void crashy_handle(void* instance, const hookd_event* ev, hookd_result* r
   if (has(body, size, "burn")) burn_cpu_ms(200);
   if (has(body, size, "sleep")) {
     struct timespec ts = {30, 0};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+  }
+  if (has(body, size, "doze")) {
+    struct timespec ts = {1, 0};
     while (nanosleep(&ts, &ts) != 0) {
     }
   }

@@ -27,8 +27,9 @@ BOOST_AUTO_TEST_CASE(a_crash_is_blamed_only_on_the_hosts_only_call) {
   BOOST_TEST(contains(alone.result.message, "died: SIGSEGV"), alone.result.message);
 
   // Beside an innocent call in flight: neither is blamed.
-  auto innocent = std::async(std::launch::async, [&] { return host.call(event("nap", "nap"), 10s); });
-  std::this_thread::sleep_for(100ms);  // the nap is in the host
+  auto innocent =
+      std::async(std::launch::async, [&] { return host.call(event("sleep", "sleep"), 20s); });
+  std::this_thread::sleep_for(300ms);  // the call is in the host, even on a busy machine
   const CallResult poison = host.call(event("poison", "segv"), 10s);
   const CallResult beside = innocent.get();
   BOOST_TEST(poison.crashed());
@@ -55,17 +56,18 @@ BOOST_AUTO_TEST_CASE(retire_lets_the_other_calls_finish_and_new_calls_go_to_a_ne
   const CallResult hung = host.call(event("hang", "hang"), 200ms);
   BOOST_REQUIRE((hung.status == CallResult::Status::timeout));
   const pid_t old_pid = host.pid();
-  auto innocent = std::async(std::launch::async, [&] { return host.call(event("nap", "nap"), 10s); });
-  std::this_thread::sleep_for(50ms);  // the nap is in the old host
-  host.retire("a call ran past handler_timeout", hung.host_generation, 1s);
+  auto innocent =
+      std::async(std::launch::async, [&] { return host.call(event("doze", "doze"), 10s); });
+  std::this_thread::sleep_for(300ms);  // the 1 s call is in the old host
+  host.retire("a call ran past handler_timeout", hung.host_generation, 3s);
   // New calls: a new host at once (no backoff: retiring is not a death).
   const CallResult next = host.call(event("next", "ok"), 10s);
   BOOST_TEST((next.status == CallResult::Status::answered));
   BOOST_TEST(host.pid() != old_pid);
   BOOST_TEST(next.host_generation == hung.host_generation + 1);
-  // The nap finishes in the retired host; its answer arrives.
-  const CallResult nap = innocent.get();
-  BOOST_TEST((nap.status == CallResult::Status::answered), nap.result.message);
+  // The call finishes in the retired host; its answer arrives.
+  const CallResult doze = innocent.get();
+  BOOST_TEST((doze.status == CallResult::Status::answered), doze.result.message);
   BOOST_TEST(restarts.load() == 1);
   // A second retire of the old generation does nothing to the new host.
   host.retire("late", hung.host_generation, 1s);
