@@ -1,10 +1,11 @@
-// The plugin host protocol: length-prefixed binary frames over a SOCK_STREAM Unix socket
+// The plugin host protocol: length-prefixed binary frames over SOCK_STREAM Unix sockets
 // between the engine (plugin::Host) and a `hookd plugin-host` process.
 //
 // Frame: u32 little-endian length of what follows, u8 FrameType, payload. Integers are
-// little-endian; a string is a u32 length and its bytes. Order of a session: the engine
-// sends Config; the host answers Ready or CreateFailed (then exits); then the engine sends
-// Calls and the host answers each with a Reply carrying the same call_id, in any order.
+// little-endian; a string is a u32 length and its bytes. On the control socket the engine
+// sends Config and the host answers Ready or CreateFailed (then exits); nothing more is
+// sent there. Each lane (one socket per call the host may run at once) then carries one
+// Call at a time and its Reply, with the same call_id.
 //
 // Decoding is strict: sizes are bounded, every byte of a payload must be consumed, enum
 // values must be known; anything else throws WireError (never reads out of bounds).
