@@ -184,6 +184,8 @@ BOOST_AUTO_TEST_CASE(tls_alpn_certificate_for_ip_addresses) {
 BOOST_AUTO_TEST_CASE(names_that_could_smuggle_entries_are_refused) {
   BOOST_CHECK_THROW(tls_alpn_certificate("a.example,DNS:evil.example", "a.b"), std::runtime_error);
   BOOST_CHECK_THROW(tls_alpn_certificate("", "a.b"), std::runtime_error);
+  BOOST_CHECK_THROW(tls_alpn_certificate(std::string("127.0.0.1\0.evil", 15), "a.b"),
+                    std::runtime_error);
   KeyPtr key = generate_p256_key();
   BOOST_CHECK_THROW(csr_der({}, *key), std::runtime_error);
   BOOST_CHECK_THROW(csr_der({"ok.example", "bad name"}, *key), std::runtime_error);

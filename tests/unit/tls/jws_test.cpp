@@ -5,7 +5,8 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -151,6 +152,18 @@ BOOST_AUTO_TEST_CASE(bad_private_keys_are_refused_without_quoting_them) {
     BOOST_TEST(std::string(e.what()).find("TOPSECRET") == std::string::npos);
   }
   BOOST_CHECK_THROW(parse_private_key_pem(""), std::runtime_error);
+
+  // An encrypted key is refused (not prompted for on a terminal).
+  KeyPtr key = generate_p256_key();
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  char passphrase[] = "pass phrase";
+  BOOST_REQUIRE(PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), EVP_aes_256_cbc(), passphrase,
+                                              sizeof passphrase - 1, nullptr, nullptr) == 1);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  const std::string encrypted(data, static_cast<std::size_t>(n));
+  BOOST_REQUIRE(encrypted.find("ENCRYPTED PRIVATE KEY") != std::string::npos);
+  BOOST_CHECK_THROW(parse_private_key_pem(encrypted), std::runtime_error);
 
   // Other key types parse as PEM but cannot sign ES256.
   std::shared_ptr<EVP_PKEY> p384(EVP_EC_gen("P-384"), EVP_PKEY_free);

@@ -112,6 +112,10 @@ std::string flattened(const std::string& protected_b64, const std::string& paylo
          R"(","signature":")" + crypto::base64url_encode(signature) + R"("})";
 }
 
+// OpenSSL's default callback would prompt on the terminal for an encrypted key; a daemon
+// has none, so such a key is refused instead.
+int no_passphrase(char*, int, int, void*) { return -1; }
+
 }  // namespace
 
 KeyPtr generate_p256_key() {
@@ -138,8 +142,8 @@ std::string private_key_pem(const EVP_PKEY& key) {
 KeyPtr parse_private_key_pem(std::string_view pem) {
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) fail("out of memory");
-  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-  if (raw == nullptr) fail("the ACME account key is not a PEM private key");
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr);
+  if (raw == nullptr) fail("the ACME account key is not an unencrypted PEM private key");
   KeyPtr key(raw, EVP_PKEY_free);
   require_p256(*key);
   return key;
