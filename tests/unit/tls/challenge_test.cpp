@@ -44,8 +44,9 @@ std::vector<San> describe(const GENERAL_NAMES* names) {
                                  reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
                                  static_cast<std::size_t>(ASN1_STRING_length(value)))));
     } else {
-      out.emplace_back(type, std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
-                                         static_cast<std::size_t>(ASN1_STRING_length(value))));
+      out.emplace_back(type,
+                       std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                                   static_cast<std::size_t>(ASN1_STRING_length(value))));
     }
   }
   return out;
@@ -53,8 +54,8 @@ std::vector<San> describe(const GENERAL_NAMES* names) {
 
 std::vector<San> cert_sans(X509* cert) {
   int critical = -1;
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, &critical, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &critical, nullptr));
   BOOST_REQUIRE(names != nullptr);
   std::vector<San> out = describe(names);
   GENERAL_NAMES_free(names);
@@ -105,8 +106,8 @@ std::vector<San> csr_sans(X509_REQ* req) {
 
 std::string subject_cn(X509_REQ* req) {
   char buf[256] = {};
-  const int n = X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req), NID_commonName, buf,
-                                          sizeof buf);
+  const int n =
+      X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req), NID_commonName, buf, sizeof buf);
   return n < 0 ? std::string() : std::string(buf, static_cast<std::size_t>(n));
 }
 
@@ -126,8 +127,8 @@ BOOST_AUTO_TEST_CASE(ip_identifiers) {
   for (const char* ip : {"127.0.0.1", "192.0.2.7", "::1", "2001:db8::1"}) {
     BOOST_TEST(is_ip_identifier(ip), ip);
   }
-  for (const char* name : {"hooks.example.com", "", "1.2.3", "127.0.0.1 ", "[::1]", "fe80::1%eth0",
-                           "0x7f.0.0.1"}) {
+  for (const char* name :
+       {"hooks.example.com", "", "1.2.3", "127.0.0.1 ", "[::1]", "fe80::1%eth0", "0x7f.0.0.1"}) {
     BOOST_TEST(!is_ip_identifier(name), name);
   }
 }
@@ -156,9 +157,8 @@ BOOST_AUTO_TEST_CASE(tls_alpn_certificate_for_a_dns_name) {
   // Self-signed by the key it carries, and a CertifiedKey the file path would accept too.
   BOOST_TEST(X509_verify(leaf, cert->key.get()) == 1);
   BOOST_TEST(X509_check_private_key(leaf, cert->key.get()) == 1);
-  auto reparsed = hookd::tls::parse_certified_key(hookd::tls::chain_pem(*cert),
-                                                  private_key_pem(*cert->key),
-                                                  std::chrono::system_clock::now());
+  auto reparsed = hookd::tls::parse_certified_key(
+      hookd::tls::chain_pem(*cert), private_key_pem(*cert->key), std::chrono::system_clock::now());
   BOOST_TEST(reparsed->serial == cert->serial);
   BOOST_TEST((cert->not_before <= std::chrono::system_clock::now()));
   BOOST_TEST((cert->not_after > std::chrono::system_clock::now() + std::chrono::hours(24)));
@@ -200,10 +200,11 @@ BOOST_AUTO_TEST_CASE(csr_carries_every_name_and_verifies) {
   BOOST_TEST(EVP_PKEY_eq(X509_REQ_get0_pubkey(req.get()), key.get()) == 1);
   BOOST_TEST(X509_REQ_get_version(req.get()) == 0);
   BOOST_TEST(subject_cn(req.get()) == "hooks.example.com");  // the first DNS name
-  BOOST_TEST((csr_sans(req.get()) == std::vector<San>{{GEN_IPADD, "c0000207"},
-                                                      {GEN_DNS, "hooks.example.com"},
-                                                      {GEN_DNS, "*.example.com"},
-                                                      {GEN_IPADD, "20010db8000000000000000000000001"}}));
+  BOOST_TEST(
+      (csr_sans(req.get()) == std::vector<San>{{GEN_IPADD, "c0000207"},
+                                               {GEN_DNS, "hooks.example.com"},
+                                               {GEN_DNS, "*.example.com"},
+                                               {GEN_IPADD, "20010db8000000000000000000000001"}}));
 
   // The same check rejects a request whose signed content was altered.
   std::string tampered = der;

@@ -64,8 +64,8 @@ std::shared_ptr<EVP_PKEY> key_from_jwk(const json::object& jwk) {
   BOOST_REQUIRE(y.size() == 32);
   std::string point = "\x04" + x + y;
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                       const_cast<char*>("prime256v1"), 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("prime256v1"),
+                                       0),
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
       OSSL_PARAM_construct_end()};
   std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
@@ -86,11 +86,11 @@ bool es256_verify(EVP_PKEY* key, std::string_view signing_input, std::string_vie
   const int der_size = i2d_ECDSA_SIG(sig, &der);
   ECDSA_SIG_free(sig);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok =
-      der_size > 0 && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-      EVP_DigestVerify(ctx, der, static_cast<std::size_t>(der_size),
-                       reinterpret_cast<const unsigned char*>(signing_input.data()),
-                       signing_input.size()) == 1;
+  const bool ok = der_size > 0 &&
+                  EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+                  EVP_DigestVerify(ctx, der, static_cast<std::size_t>(der_size),
+                                   reinterpret_cast<const unsigned char*>(signing_input.data()),
+                                   signing_input.size()) == 1;
   EVP_MD_CTX_free(ctx);
   OPENSSL_free(der);
   return ok;
@@ -143,8 +143,9 @@ BOOST_AUTO_TEST_CASE(private_key_pem_round_trips) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_private_keys_are_refused_without_quoting_them) {
-  const std::string secret = "-----BEGIN PRIVATE KEY-----\nTOPSECRETKEYMATERIAL\n"
-                             "-----END PRIVATE KEY-----\n";
+  const std::string secret =
+      "-----BEGIN PRIVATE KEY-----\nTOPSECRETKEYMATERIAL\n"
+      "-----END PRIVATE KEY-----\n";
   try {
     parse_private_key_pem(secret);
     BOOST_FAIL("a junk key was accepted");
@@ -232,8 +233,7 @@ BOOST_AUTO_TEST_CASE(many_signatures_all_verify) {
 
 BOOST_AUTO_TEST_CASE(header_strings_are_json_escaped) {
   KeyPtr key = generate_p256_key();
-  ParsedJws p =
-      parse_jws(sign_jws(*key, {"https://ca.example/a\"b\\c", "n\n", "k\"id"}, "{}"));
+  ParsedJws p = parse_jws(sign_jws(*key, {"https://ca.example/a\"b\\c", "n\n", "k\"id"}, "{}"));
   BOOST_TEST(p.header.at("url").as_string() == "https://ca.example/a\"b\\c");
   BOOST_TEST(p.header.at("nonce").as_string() == "n\n");
   BOOST_TEST(p.header.at("kid").as_string() == "k\"id");

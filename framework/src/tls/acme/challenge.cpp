@@ -84,7 +84,8 @@ Names subject_alt_names(const std::vector<std::string>& names) {
     const std::string ip = ip_bytes(name);
     ASN1_STRING* value = ASN1_STRING_type_new(ip.empty() ? V_ASN1_IA5STRING : V_ASN1_OCTET_STRING);
     const std::string& bytes = ip.empty() ? name : ip;
-    if (value == nullptr || ASN1_STRING_set(value, bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    if (value == nullptr ||
+        ASN1_STRING_set(value, bytes.data(), static_cast<int>(bytes.size())) != 1) {
       ASN1_STRING_free(value);
       GENERAL_NAME_free(gen);
       fail("out of memory");
@@ -145,7 +146,9 @@ std::string key_authorization(std::string_view token, std::string_view thumbprin
   return out;
 }
 
-bool is_ip_identifier(std::string_view name) { return !ip_bytes(name).empty(); }
+bool is_ip_identifier(std::string_view name) {
+  return !ip_bytes(name).empty();
+}
 
 std::shared_ptr<const CertifiedKey> tls_alpn_certificate(std::string_view identifier,
                                                          std::string_view key_authorization) {
@@ -188,8 +191,8 @@ std::string csr_der(const std::vector<std::string>& names, const EVP_PKEY& key) 
                                       [](const std::string& n) { return !is_ip_identifier(n); });
   if (first_dns != names.end() && first_dns->size() <= 64 &&
       X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_ASC,
-                                 reinterpret_cast<const unsigned char*>(first_dns->c_str()), -1,
-                                 -1, 0) != 1) {
+                                 reinterpret_cast<const unsigned char*>(first_dns->c_str()), -1, -1,
+                                 0) != 1) {
     fail("cannot set the CSR subject");
   }
   // X509_REQ_set_pubkey and X509_REQ_sign only read the key (they take their own
