@@ -358,7 +358,7 @@ Exchange Client::send(const Url& url, std::string_view head, std::string_view bo
   ERR_clear_error();
   if (parser.head_done()) {
     out.response = parser.response();
-    out.complete = parser.done();
+    out.complete = parser.done() && !parser.truncated();
     return out;
   }
   if (!write_error.empty()) return failure(Exchange::Error::io, write_error);

@@ -77,6 +77,7 @@ void ResponseParser::fail(std::string why) {
 void ResponseParser::keep(std::string_view bytes) {
   const std::size_t room = body_limit_ - std::min(body_limit_, response_.body.size());
   response_.body.append(bytes.substr(0, std::min(room, bytes.size())));
+  truncated_ = truncated_ || bytes.size() > room;
 }
 
 bool ResponseParser::step() {

@@ -35,6 +35,7 @@ class ResponseParser {
   bool done() const { return state_ == State::done; }
   bool failed() const { return state_ == State::error; }
   bool body_full() const { return head_done_ && response_.body.size() >= body_limit_; }
+  bool truncated() const { return truncated_; }  // body bytes past the limit were dropped
   const std::string& error() const { return error_; }
   const Response& response() const { return response_; }
 
@@ -58,6 +59,7 @@ class ResponseParser {
   std::size_t body_limit_;
   State state_ = State::head;
   bool head_done_ = false;
+  bool truncated_ = false;
   std::string buffer_;
   std::size_t remaining_ = 0;  // body bytes left (length) or chunk bytes left
   Response response_;
