@@ -39,13 +39,13 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Sends `head` (request line and headers, ending with the empty line; any method, so
-  // a GET passes an empty body) and `body` on a new connection and reads the response (keeping up
-  // to `body_limit` body bytes). Never throws for network or TLS trouble (it is reported in the
-  // Exchange); never raises SIGPIPE. Once the status line and headers are in, later trouble reading
-  // the body still reports the response (the server has answered) with complete == false. A
-  // response that has no body by definition (204, 304) ends at its head: the connection
-  // need not close.
+  // Sends `head` (request line and headers, ending with the empty line; any method: a GET
+  // passes an empty body) and `body` on a new connection and reads the response (keeping
+  // up to `body_limit` body bytes). Never throws for network or TLS trouble (it is reported
+  // in the Exchange); never raises SIGPIPE. Once the status line and headers are in, later
+  // trouble reading the body still reports the response (the server has answered), with
+  // complete == false. A response without a body by definition (204, 304) ends at its
+  // head: no need to wait for the close.
   Exchange send(const Url& url, std::string_view head, std::string_view body,
                 Clock::time_point deadline, std::size_t body_limit) const;
 
