@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "hookd/net/tls.hpp"
+#include "hookd/tls/files.hpp"
 
 namespace hookd::test {
 namespace {
@@ -111,7 +111,7 @@ std::size_t Received::count(std::string_view name) const {
 
 TlsTestServer::TlsTestServer(const std::string& dir) : cert_(dir + "/cert.pem") {
   const std::string key = dir + "/key.pem";
-  net::create_self_signed(cert_, key);
+  tls::create_self_signed(cert_, key);
   ctx_ = SSL_CTX_new(TLS_server_method());
   if (ctx_ == nullptr || SSL_CTX_use_certificate_chain_file(ctx_, cert_.c_str()) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx_, key.c_str(), SSL_FILETYPE_PEM) != 1) {
