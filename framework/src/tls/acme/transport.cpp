@@ -3,6 +3,7 @@
 #include "hookd/tls/acme/transport.hpp"
 
 #include <stdexcept>
+#include <string>
 
 #include "hookd/https/client.hpp"
 #include "hookd/https/url.hpp"
@@ -40,7 +41,7 @@ class HttpsTransport final : public Transport {
     head.append(method).append(" ").append(target.target).append(" HTTP/1.1\r\nHost: ");
     head.append(target.host_header).append("\r\nUser-Agent: ").append(kUserAgent);
     head.append("\r\nAccept: */*\r\nConnection: close\r\n");
-    if (method == "POST") {
+    if (!content_type.empty()) {  // POST, including POST-as-GET with an empty body
       head.append("Content-Type: ").append(content_type).append("\r\nContent-Length: ");
       head.append(std::to_string(body.size())).append("\r\n");
     }
