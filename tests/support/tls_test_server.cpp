@@ -1,4 +1,4 @@
-// The forward plugin tests' scripted HTTPS server; see tls_test_server.hpp.
+// The scripted HTTPS test server; see tls_test_server.hpp.
 #include "tls_test_server.hpp"
 
 #include <arpa/inet.h>
@@ -188,6 +188,7 @@ void TlsTestServer::serve(int fd) {
     } else if (!reply.close_early) {
       std::this_thread::sleep_for(reply.delay);
       write_all(ssl, format_reply(reply));
+      while (reply.keep_open && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       SSL_shutdown(ssl);
     }
   }
