@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -36,7 +37,9 @@ namespace {
 constexpr const char* kPebble = "/usr/bin/pebble";
 constexpr const char* kChallTestSrv = "/usr/bin/pebble-challtestsrv";
 
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error(what);
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -59,7 +62,8 @@ std::string write_listener_cert(const TempDir& dir) {
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("hookd test pebble"), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>("hookd test pebble"), -1, -1,
+                             0);
   X509_set_issuer_name(cert.get(), name);
   const std::pair<int, const char*> extensions[] = {
       {NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"},
@@ -86,7 +90,8 @@ std::string write_listener_cert(const TempDir& dir) {
   dir.write("listener.key", to_pem([&](BIO* b) {
               return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
             }));
-  return dir.write("listener.pem", to_pem([&](BIO* b) { return PEM_write_bio_X509(b, cert.get()); }));
+  return dir.write("listener.pem",
+                   to_pem([&](BIO* b) { return PEM_write_bio_X509(b, cert.get()); }));
 }
 
 // fork/exec with stdout and stderr appended to `log`. The environment is built before the
@@ -165,7 +170,8 @@ std::uint16_t free_port() {
 
 Pebble::Pebble(Options options) : options_(options) {
   if (::access(kPebble, X_OK) != 0) {
-    fail(std::string(kPebble) + " is not installed: `apt-get install pebble` (Debian 12), as "
+    fail(std::string(kPebble) +
+         " is not installed: `apt-get install pebble` (Debian 12), as "
          "the CI script does; the ACME tests run against it");
   }
   if (options_.http_port == 0) options_.http_port = free_port();
@@ -187,11 +193,11 @@ Pebble::Pebble(Options options) : options_(options) {
   if (options_.dns) {
     const std::uint16_t dns_port = free_port();
     const std::uint16_t challtest_management = free_port();
-    challtestsrv_ = spawn({kChallTestSrv, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-                           "-dns01", "127.0.0.1:" + std::to_string(dns_port), "-http01", "",
-                           "-https01", "", "-tlsalpn01", "", "-management",
-                           "127.0.0.1:" + std::to_string(challtest_management)},
-                          {}, dir_.file("challtestsrv.log"));
+    challtestsrv_ =
+        spawn({kChallTestSrv, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01",
+               "127.0.0.1:" + std::to_string(dns_port), "-http01", "", "-https01", "", "-tlsalpn01",
+               "", "-management", "127.0.0.1:" + std::to_string(challtest_management)},
+              {}, dir_.file("challtestsrv.log"));
     args.insert(args.end(), {"-dnsserver", "127.0.0.1:" + std::to_string(dns_port)});
   }
   // NOSLEEP: validations start at once instead of after up to 15 s. The default 5 % nonce
@@ -232,7 +238,8 @@ void Pebble::stop() {
 
 Pebble::~Pebble() {
   stop();
-  if (current_test_failed()) BOOST_TEST_MESSAGE("Pebble's logs:\n" << logs());
+  if (std::uncaught_exceptions() > 0 || current_test_failed())
+    BOOST_TEST_MESSAGE("Pebble's logs:\n" << logs());
 }
 
 std::string Pebble::directory_url() const {

@@ -98,10 +98,10 @@ class HttpResponder : public acme::ChallengeResponder {
           body = it->second;
         }
       }
-      const std::string reply = "HTTP/1.1 " + status +
-                                "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
-                                body;
+      const std::string reply =
+          "HTTP/1.1 " + status +
+          "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\nConnection: close\r\n\r\n" + body;
       (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
       ::close(c);
     }
@@ -122,7 +122,9 @@ bool real_sleep(std::chrono::milliseconds d) {
   return true;
 }
 
-acme::AccountRequest agreed() { return {"ops@hooks.test", true, {}, {}}; }
+acme::AccountRequest agreed() {
+  return {"ops@hooks.test", true, {}, {}};
+}
 
 // X509_verify_cert of the leaf with the downloaded intermediates as untrusted and Pebble's
 // root as the only trust anchor.
@@ -165,8 +167,8 @@ BOOST_AUTO_TEST_CASE(issues_certificates_for_an_ip_address_and_a_dns_name) {
   BOOST_TEST(client.directory().terms_of_service != "");
   client.register_account(agreed());
 
-  const acme::Issued ip = client.order_certificate({"127.0.0.1"}, acme::ChallengeType::http_01,
-                                                   responder);
+  const acme::Issued ip =
+      client.order_certificate({"127.0.0.1"}, acme::ChallengeType::http_01, responder);
   const auto first = std::chrono::steady_clock::now();
   using ms = std::chrono::milliseconds;
   BOOST_TEST_MESSAGE("time to the first certificate: "

@@ -23,7 +23,8 @@ struct Request {
   std::string method, url, body;
 };
 
-acme::HttpReply reply(int status, std::string body, std::map<std::string, std::string> headers = {}) {
+acme::HttpReply reply(int status, std::string body,
+                      std::map<std::string, std::string> headers = {}) {
   acme::HttpReply r;
   r.status = status;
   r.body = std::move(body);
@@ -32,8 +33,8 @@ acme::HttpReply reply(int status, std::string body, std::map<std::string, std::s
 }
 
 acme::HttpReply problem(const std::string& type, const std::string& detail) {
-  return reply(400, R"({"type":"urn:ietf:params:acme:error:)" + type + R"(","detail":")" + detail +
-                        R"("})");
+  return reply(
+      400, R"({"type":"urn:ietf:params:acme:error:)" + type + R"(","detail":")" + detail + R"("})");
 }
 
 // Answers each URL from its script (front first), else from the defaults: the directory, a
@@ -171,7 +172,8 @@ BOOST_AUTO_TEST_CASE(a_problem_becomes_an_acme_error_saying_what_was_done) {
   register_account();
   ca.script("https://ca/order", {problem("rejectedIdentifier", "not here")});
   const acme::AcmeError e = order_error();
-  BOOST_TEST(std::string(e.what()) == "newOrder for hooks.example.com: rejectedIdentifier: not here");
+  BOOST_TEST(std::string(e.what()) ==
+             "newOrder for hooks.example.com: rejectedIdentifier: not here");
   BOOST_REQUIRE(e.problem.has_value());
   BOOST_TEST(e.problem->short_type() == "rejectedIdentifier");
   // After the account exists, requests are signed with its URL as kid.
@@ -195,7 +197,7 @@ BOOST_AUTO_TEST_CASE(an_unreachable_server_is_named) {
   });
 }
 
-BOOST_AUTO_TEST_CASE(eab_and_terms_of_service_are_checked_before_any_post) {
+BOOST_AUTO_TEST_CASE(a_required_eab_without_a_kid_is_refused_before_any_post) {
   ca.set_default("https://ca/dir", reply(200, R"({"newNonce":"https://ca/nonce",
       "newAccount":"https://ca/account","newOrder":"https://ca/order",
       "meta":{"externalAccountRequired":true}})"));
@@ -208,7 +210,8 @@ BOOST_AUTO_TEST_CASE(eab_and_terms_of_service_are_checked_before_any_post) {
 
 BOOST_AUTO_TEST_CASE(a_missing_challenge_type_names_the_offered_ones) {
   register_account();
-  script_pending_order(R"({"status":"pending","identifier":{"type":"dns","value":"hooks.example.com"},
+  script_pending_order(
+      R"({"status":"pending","identifier":{"type":"dns","value":"hooks.example.com"},
       "challenges":[{"type":"dns-01","url":"https://ca/chall/d","token":"td"},
                     {"type":"tls-alpn-01","url":"https://ca/chall/a","token":"ta"}]})");
   BOOST_TEST(std::string(order_error().what()) ==
@@ -220,7 +223,8 @@ BOOST_AUTO_TEST_CASE(a_missing_challenge_type_names_the_offered_ones) {
 BOOST_AUTO_TEST_CASE(retry_after_is_obeyed_capped_and_the_challenge_error_reported) {
   register_account();
   script_pending_order();
-  ca.script("https://ca/chall/h", {reply(200, R"({"status":"processing"})", {{"retry-after", "3"}})});
+  ca.script("https://ca/chall/h",
+            {reply(200, R"({"status":"processing"})", {{"retry-after", "3"}})});
   ca.script("https://ca/authz/1",
             {reply(200, authz("pending", ""), {{"retry-after", "3600"}}),
              reply(200, authz("pending", ""), {{"retry-after", "Thu, 01 Jan 1970 00:00:00 GMT"}}),
@@ -247,8 +251,7 @@ BOOST_AUTO_TEST_CASE(polling_is_bounded_and_stops_when_asked) {
 
   script_pending_order();
   stopping = true;
-  BOOST_TEST(std::string(order_error().what()) ==
-             "authorization for hooks.example.com: stopped");
+  BOOST_TEST(std::string(order_error().what()) == "authorization for hooks.example.com: stopped");
   BOOST_TEST(responder.cleaned.size() == 2u);
 }
 

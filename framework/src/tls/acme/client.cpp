@@ -67,7 +67,9 @@ class CleanUp {
 
 struct Client::Impl {
   Impl(Transport& t, std::string url, KeyPtr key, Sleeper s)
-      : exchange(t, key), directory_url(std::move(url)), account_key(std::move(key)),
+      : exchange(t, key),
+        directory_url(std::move(url)),
+        account_key(std::move(key)),
         sleep(std::move(s)) {}
 
   Exchange exchange;
@@ -160,7 +162,8 @@ void Client::Impl::authorize(const std::string& authz_url, ChallengeType type,
   }
   const std::string token = string_member(*challenge, "token");
   const std::string challenge_url = string_member(*challenge, "url");
-  if (token.empty() || challenge_url.empty()) throw AcmeError(about + ": challenge without token or url");
+  if (token.empty() || challenge_url.empty())
+    throw AcmeError(about + ": challenge without token or url");
 
   responder.present(type, identifier, token,
                     key_authorization(token, jwk_thumbprint(*account_key)));
@@ -187,12 +190,13 @@ void Client::Impl::authorize(const std::string& authz_url, ChallengeType type,
   throw AcmeError(about + ": the authorization is " + final_status);
 }
 
-Client::Client(Transport& transport, std::string directory_url, KeyPtr account_key,
-               Sleeper sleep)
+Client::Client(Transport& transport, std::string directory_url, KeyPtr account_key, Sleeper sleep)
     : impl_(std::make_shared<Impl>(transport, std::move(directory_url), std::move(account_key),
                                    std::move(sleep))) {}
 
-const Directory& Client::directory() { return impl_->get_directory(); }
+const Directory& Client::directory() {
+  return impl_->get_directory();
+}
 
 std::string Client::register_account(const AccountRequest& request) {
   const Directory& dir = impl_->get_directory();
@@ -265,11 +269,12 @@ Issued Client::order_certificate(const std::vector<std::string>& names, Challeng
   const KeyPtr key = generate_p256_key();
   const std::string csr = crypto::base64url_encode(csr_der(names, *key));
   const std::string finalizing = "finalize" + for_names;
-  HttpReply finalized = ex.post(finalize_url, json::serialize(json::object{{"csr", csr}}),
-                                finalizing);
+  HttpReply finalized =
+      ex.post(finalize_url, json::serialize(json::object{{"csr", csr}}), finalizing);
   order = parse_object(finalized, finalizing);
   if (string_member(order, "status") != "valid") {
-    order = impl_->poll(order_url, finalizing, std::move(finalized), {"pending", "ready", "processing"});
+    order = impl_->poll(order_url, finalizing, std::move(finalized),
+                        {"pending", "ready", "processing"});
   }
   if (const std::string status = string_member(order, "status"); status != "valid") {
     std::optional<Problem> problem;

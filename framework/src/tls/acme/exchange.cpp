@@ -18,7 +18,9 @@ constexpr std::string_view kBadNonce = "urn:ietf:params:acme:error:badNonce";
 // retries absorb that, more would hide a server that rejects every nonce.
 constexpr int kBadNonceRetries = 4;
 
-bool is_success(const HttpReply& reply) { return reply.status >= 200 && reply.status < 300; }
+bool is_success(const HttpReply& reply) {
+  return reply.status >= 200 && reply.status < 300;
+}
 
 [[noreturn]] void fail(const HttpReply& reply, std::optional<Problem> problem,
                        const std::string& doing) {
@@ -26,8 +28,7 @@ bool is_success(const HttpReply& reply) { return reply.status >= 200 && reply.st
     std::string what = doing + ": " + problem->summary();
     throw AcmeError(what, std::move(problem));
   }
-  throw AcmeError(doing + ": HTTP " + std::to_string(reply.status) +
-                  " without a problem document");
+  throw AcmeError(doing + ": HTTP " + std::to_string(reply.status) + " without a problem document");
 }
 
 }  // namespace
@@ -77,8 +78,8 @@ HttpReply Exchange::get(const std::string& url, const std::string& doing) {
   return reply;
 }
 
-HttpReply Exchange::post(const std::string& url, std::string_view payload,
-                         const std::string& doing, bool with_jwk) {
+HttpReply Exchange::post(const std::string& url, std::string_view payload, const std::string& doing,
+                         bool with_jwk) {
   const JwsHeader header_template{url, {}, with_jwk ? std::string() : account_url_};
   for (int attempt = 0;; ++attempt) {
     JwsHeader header = header_template;
