@@ -38,7 +38,8 @@ acme::HttpReply problem(const std::string& type, const std::string& detail) {
 }
 
 // Answers each URL from its script (front first), else from the defaults: the directory, a
-// nonce and an account. Every answer carries a numbered Replay-Nonce unless it has one.
+// nonce and an account. POST and newNonce answers carry a numbered Replay-Nonce unless
+// scripted with one (the directory has none, like Pebble's).
 class FakeCa : public acme::Transport {
  public:
   FakeCa() {
@@ -73,7 +74,9 @@ class FakeCa : public acme::Transport {
     } else if (auto it = defaults_.find(request.url); it != defaults_.end()) {
       r = it->second;
     }
-    r.headers.try_emplace("replay-nonce", "nonce-" + std::to_string(++nonces_));
+    if (request.method == "POST" || request.url == "https://ca/nonce") {
+      r.headers.try_emplace("replay-nonce", "nonce-" + std::to_string(++nonces_));
+    }
     return r;
   }
   std::map<std::string, std::deque<acme::HttpReply>> scripts_;
