@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -48,6 +49,7 @@ constexpr const char* kAcmeIdentifierOid = "1.3.6.1.5.5.7.1.31";  // id-pe-acmeI
 // Network byte order; empty when `name` is not an address. inet_pton accepts only the
 // strict forms (dotted quad, RFC 4291 text), which is what ACME "ip" identifiers use.
 std::string ip_bytes(std::string_view name) {
+  if (name.find('\0') != std::string_view::npos) return {};  // c_str() would cut it short
   const std::string text(name);
   std::array<unsigned char, 16> buf{};
   if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1) {
@@ -82,7 +84,8 @@ Names subject_alt_names(const std::vector<std::string>& names) {
     const std::string ip = ip_bytes(name);
     ASN1_STRING* value = ASN1_STRING_type_new(ip.empty() ? V_ASN1_IA5STRING : V_ASN1_OCTET_STRING);
     const std::string& bytes = ip.empty() ? name : ip;
-    if (value == nullptr || ASN1_STRING_set(value, bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    if (value == nullptr ||
+        ASN1_STRING_set(value, bytes.data(), static_cast<int>(bytes.size())) != 1) {
       ASN1_STRING_free(value);
       GENERAL_NAME_free(gen);
       fail("out of memory");
@@ -143,7 +146,9 @@ std::string key_authorization(std::string_view token, std::string_view thumbprin
   return out;
 }
 
-bool is_ip_identifier(std::string_view name) { return !ip_bytes(name).empty(); }
+bool is_ip_identifier(std::string_view name) {
+  return !ip_bytes(name).empty();
+}
 
 std::shared_ptr<const CertifiedKey> tls_alpn_certificate(std::string_view identifier,
                                                          std::string_view key_authorization) {
@@ -182,15 +187,13 @@ std::string csr_der(const std::vector<std::string>& names, const EVP_PKEY& key) 
   X509_REQ_set_version(req.get(), 0);  // PKCS#10 v1, the only version
   // CAs take the names from the SANs; the CN is for older tooling. A CN is limited to 64
   // characters, so a longer first name goes without one rather than failing the order.
-  for (const std::string& name : names) {
-    if (is_ip_identifier(name)) continue;
-    if (name.size() <= 64 &&
-        X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1,
-                                   0) != 1) {
-      fail("cannot set the CSR subject");
-    }
-    break;
+  const auto first_dns = std::find_if(names.begin(), names.end(),
+                                      [](const std::string& n) { return !is_ip_identifier(n); });
+  if (first_dns != names.end() && first_dns->size() <= 64 &&
+      X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_ASC,
+                                 reinterpret_cast<const unsigned char*>(first_dns->c_str()), -1, -1,
+                                 0) != 1) {
+    fail("cannot set the CSR subject");
   }
   // X509_REQ_set_pubkey and X509_REQ_sign only read the key (they take their own
   // reference); their parameters lack const for historical reasons.

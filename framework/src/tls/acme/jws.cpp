@@ -65,7 +65,9 @@ std::string coordinate(const EVP_PKEY& key, const char* param) {
   return out;
 }
 
-std::string json_string(std::string_view text) { return boost::json::serialize(text); }
+std::string json_string(std::string_view text) {
+  return boost::json::serialize(text);
+}
 
 // The DER ECDSA-Sig-Value from EVP_DigestSign → the fixed 64-byte r||s JWS wants.
 std::string raw_signature(const unsigned char* der, std::size_t size) {
@@ -90,8 +92,8 @@ std::string es256(const EVP_PKEY& key, std::string_view signing_input) {
   if (!ctx) fail("out of memory");
   // EVP_DigestSignInit only takes a reference to the key and never modifies it; the
   // signature lacks const for historical reasons.
-  if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
-                         const_cast<EVP_PKEY*>(&key)) != 1) {
+  if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(&key)) !=
+      1) {
     fail("cannot initialise ES256 signing");
   }
   const auto* data = reinterpret_cast<const unsigned char*>(signing_input.data());
@@ -110,6 +112,12 @@ std::string flattened(const std::string& protected_b64, const std::string& paylo
                       std::string_view signature) {
   return R"({"protected":")" + protected_b64 + R"(","payload":")" + payload_b64 +
          R"(","signature":")" + crypto::base64url_encode(signature) + R"("})";
+}
+
+// OpenSSL's default callback would prompt on the terminal for an encrypted key; a daemon
+// has none, so such a key is refused instead.
+int no_passphrase(char*, int, int, void*) {
+  return -1;
 }
 
 }  // namespace
@@ -138,8 +146,8 @@ std::string private_key_pem(const EVP_PKEY& key) {
 KeyPtr parse_private_key_pem(std::string_view pem) {
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) fail("out of memory");
-  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-  if (raw == nullptr) fail("the ACME account key is not a PEM private key");
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr);
+  if (raw == nullptr) fail("the ACME account key is not an unencrypted PEM private key");
   KeyPtr key(raw, EVP_PKEY_free);
   require_p256(*key);
   return key;
@@ -165,10 +173,10 @@ std::string sign_jws(const EVP_PKEY& key, const JwsHeader& header, std::string_v
   // RFC 8555 §6.2: exactly one of `jwk` (newAccount, revocation by certificate key) and
   // `kid` (everything after the account exists).
   std::string protected_json = R"({"alg":"ES256",)";
-  protected_json += header.kid.empty() ? R"("jwk":)" + jwk_json(key)
-                                       : R"("kid":)" + json_string(header.kid);
-  protected_json += R"(,"nonce":)" + json_string(header.nonce) + R"(,"url":)" +
-                    json_string(header.url) + "}";
+  protected_json +=
+      header.kid.empty() ? R"("jwk":)" + jwk_json(key) : R"("kid":)" + json_string(header.kid);
+  protected_json +=
+      R"(,"nonce":)" + json_string(header.nonce) + R"(,"url":)" + json_string(header.url) + "}";
   const std::string protected_b64 = crypto::base64url_encode(protected_json);
   const std::string payload_b64 = crypto::base64url_encode(payload);
   return flattened(protected_b64, payload_b64, es256(key, protected_b64 + "." + payload_b64));
@@ -191,8 +199,8 @@ std::string external_account_binding(std::string_view kid, std::string_view hmac
   std::size_t mac_size = 0;
   const unsigned char* ok =
       EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, hmac_key->data(), hmac_key->size(),
-                reinterpret_cast<const unsigned char*>(signing_input.data()),
-                signing_input.size(), mac, sizeof mac, &mac_size);
+                reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(),
+                mac, sizeof mac, &mac_size);
   OPENSSL_cleanse(hmac_key->data(), hmac_key->size());
   if (ok == nullptr) fail("HMAC-SHA256 for the external account binding failed");
   return flattened(protected_b64, payload_b64,
