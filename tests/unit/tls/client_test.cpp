@@ -211,6 +211,32 @@ BOOST_AUTO_TEST_CASE(a_required_eab_without_a_kid_is_refused_before_any_post) {
   BOOST_TEST(posts_to(ca, "https://ca/account").empty());
 }
 
+BOOST_AUTO_TEST_CASE(eab_is_an_object_in_the_new_account_payload) {
+  client.register_account({"", true, "kid-1", "c2VjcmV0LWtleS1mb3ItaG1hYw"});
+  const json::object payload =
+      json::parse(
+          *hookd::crypto::base64url_decode(
+              json::parse(posts_to(ca, "https://ca/account").at(0).body).at("payload").as_string()))
+          .as_object();
+  BOOST_TEST(!payload.contains("contact"));
+  const json::object& eab = payload.at("externalAccountBinding").as_object();
+  const json::object header =
+      json::parse(*hookd::crypto::base64url_decode(eab.at("protected").as_string())).as_object();
+  BOOST_TEST(header.at("kid").as_string() == "kid-1");
+  BOOST_TEST(header.at("url").as_string() == "https://ca/account");
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_eab_key_is_refused_without_repeating_it) {
+  BOOST_CHECK_EXCEPTION(
+      client.register_account({"", true, "kid-1", "not base64url!!"}), acme::AcmeError,
+      [](const acme::AcmeError& e) {
+        BOOST_TEST_MESSAGE(e.what());
+        return std::string(e.what()).starts_with("newAccount: External Account Binding") &&
+               std::string(e.what()).find("base64url!!") == std::string::npos;
+      });
+  BOOST_TEST(posts_to(ca, "https://ca/account").empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_missing_challenge_type_names_the_offered_ones) {
   register_account();
   script_pending_order(

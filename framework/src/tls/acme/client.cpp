@@ -67,14 +67,10 @@ class CleanUp {
 
 struct Client::Impl {
   Impl(Transport& t, std::string url, KeyPtr key, Sleeper s)
-      : exchange(t, key),
-        directory_url(std::move(url)),
-        account_key(std::move(key)),
-        sleep(std::move(s)) {}
+      : exchange(t, std::move(key)), directory_url(std::move(url)), sleep(std::move(s)) {}
 
   Exchange exchange;
   std::string directory_url;
-  KeyPtr account_key;
   Sleeper sleep;
   std::optional<Directory> directory;
   std::string account_url;
@@ -166,7 +162,7 @@ void Client::Impl::authorize(const std::string& authz_url, ChallengeType type,
     throw AcmeError(about + ": challenge without token or url");
 
   responder.present(type, identifier, token,
-                    key_authorization(token, jwk_thumbprint(*account_key)));
+                    key_authorization(token, jwk_thumbprint(exchange.account_key())));
   CleanUp clean_up(responder, type, identifier, token);
   HttpReply answered = exchange.post(challenge_url, "{}", about);
   authz = poll(authz_url, about, std::move(answered), {"pending"});
@@ -214,8 +210,8 @@ std::string Client::register_account(const AccountRequest& request) {
   if (!request.eab_kid.empty()) {
     std::string eab;
     try {
-      eab = external_account_binding(request.eab_kid, request.eab_hmac_key, *impl_->account_key,
-                                     dir.new_account);
+      eab = external_account_binding(request.eab_kid, request.eab_hmac_key,
+                                     impl_->exchange.account_key(), dir.new_account);
     } catch (const std::exception& e) {
       // The reason names the problem, never the key (jws.hpp).
       throw AcmeError(std::string("newAccount: External Account Binding: ") + e.what());
