@@ -1,5 +1,5 @@
 // `hookd serve [-c FILE]`: runs the server until SIGTERM/SIGINT; SIGHUP reloads routes,
-// secrets, handlers, plugin config and the oauth section.
+// secrets, handlers, plugin config, the oauth section and the TLS certificate.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -24,6 +24,9 @@
 #include "hookd/outbox/lock.hpp"
 #include "hookd/outbox/retention.hpp"
 #include "hookd/outbox/writer.hpp"
+#include "hookd/tls/acme/manager.hpp"
+#include "hookd/tls/files.hpp"
+#include "hookd/tls/server_certificates.hpp"
 #include "hookd/worker/engine.hpp"
 #include "hookd/worker/handlers.hpp"
 
@@ -83,12 +86,15 @@ class Reloader {
   // `oauth` is the server's OAuthServer (empty when it has none); the reloader may create
   // it, and is the only one touching it while it runs.
   Reloader(std::string path, const config::Config& running, net::Server& server,
+           tls::ServerCertificates& certificates, tls::acme::Manager* acme,
            worker::Engine& engine, outbox::Writer& writer, metrics::Registry& metrics,
            std::optional<auth::OAuthServer>& oauth, auth::Throttle& throttle,
            PluginCaches& plugins)
       : path_(std::move(path)),
         running_(running),
         server_(server),
+        certificates_(certificates),
+        acme_(acme),
         engine_(engine),
         writer_(writer),
         metrics_(metrics),
@@ -137,6 +143,17 @@ class Reloader {
     }
     config::Config& next = *result.config;
     std::string oauth_changes;
+    // Certificate files are re-read at every reload (certbot's deploy hook sends SIGHUP);
+    // a pair that does not load refuses the reload, and the old pair keeps serving.
+    std::shared_ptr<const tls::CertifiedKey> files_cert;
+    if (!acme_ && !next.server.tls.acme) {
+      try {
+        files_cert = tls::load_tls_files(next.server.tls);
+      } catch (const std::exception& e) {
+        spdlog::error("reload refused: {}; the old certificate and config stay", e.what());
+        return;
+      }
+    }
     try {
       auto instances = load_plugins(next, plugins_, metrics_);
       if (!instances) {
@@ -173,6 +190,15 @@ class Reloader {
       }
       running_oauth_ = next.oauth.has_value();
       server_.set_router(std::move(router));
+      if (files_cert) {
+        auto old = certificates_.current();
+        certificates_.set_current(files_cert);
+        if (!old || old->serial != files_cert->serial) {
+          spdlog::info("reload: serving the TLS certificate {} (serial {}) to new connections",
+                       next.server.tls.cert, files_cert->serial);
+        }
+      }
+      if (acme_ && next.server.tls.acme) acme_->reconfigure(*next.server.tls.acme);
       engine_.set_handlers(worker::handlers_for(next, *instances));
       plugins_.hosts.commit();
     } catch (const auth::BuildError& e) {
@@ -196,6 +222,8 @@ class Reloader {
   const std::string path_;
   const config::Config& running_;  // as started: what restart_only_changes compares with
   net::Server& server_;
+  tls::ServerCertificates& certificates_;
+  tls::acme::Manager* acme_;  // null: certificates come from files
   worker::Engine& engine_;
   outbox::Writer& writer_;
   metrics::Registry& metrics_;
@@ -239,6 +267,16 @@ int serve(const std::string& path) {
     outbox::StoreLock store_lock(cfg->storage.path);
     outbox::check_store_access(cfg->storage.path);
     metrics::Registry metrics;
+    // What the listener serves: the files' pair, or (acme) the stored certificate until
+    // the manager orders one. Both before the plugins, so a bad pair fails fast.
+    tls::ServerCertificates certificates(&metrics);
+    std::optional<tls::acme::Manager> acme;
+    if (cfg->server.tls.acme) {
+      acme.emplace(*cfg->server.tls.acme, tls::acme::acme_dir_for_store(cfg->storage.path),
+                   certificates, &metrics);
+    } else {
+      certificates.set_current(tls::load_tls_files(cfg->server.tls));
+    }
     PluginCaches plugins;
     auto instances = load_plugins(*cfg, plugins, metrics);
     if (!instances) return kExitUserError;
@@ -265,11 +303,17 @@ int serve(const std::string& path) {
       net::Server server(*cfg,
                          ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr,
                                               throttle),
-                         metrics, [&writer] { return writer.unavailable_reason(); });
-      Reloader reloader(path, *cfg, server, engine, writer, metrics, oauth, throttle, plugins);
+                         metrics, certificates, [&writer] { return writer.unavailable_reason(); });
+      Reloader reloader(path, *cfg, server, certificates, acme ? &*acme : nullptr, engine, writer,
+                        metrics, oauth, throttle, plugins);
       server.on_hangup([&reloader] { reloader.request(); });
+      // Orders need the listeners (tls-alpn-01 and http-01 are answered there).
+      server.on_listening([&acme] {
+        if (acme) acme->start();
+      });
       server.run();
       reloader.stop();
+      if (acme) acme->stop();
       // In-flight requests are answered. Running handlers get the same grace; what is
       // claimed but not started goes back to pending. Then the writer commits the last
       // appends and results, before the server (whose executors append callbacks post to)

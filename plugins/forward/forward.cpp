@@ -10,16 +10,20 @@
 #include <utility>
 #include <vector>
 
+#include "hookd/https/client.hpp"
+#include "hookd/https/url.hpp"
 #include "hookd/plugin.hpp"
-#include "https_client.hpp"
 #include "plugin_config.hpp"
 #include "signer.hpp"
-#include "url.hpp"
 
 namespace hookd::plugins::forward {
 namespace {
 
 using namespace std::chrono_literals;
+using https::Client;
+using https::Exchange;
+using https::Response;
+using https::Url;
 
 constexpr std::size_t kBodyInMessage = 200;
 constexpr auto kMaxRetryAfter = std::chrono::seconds(3600);
@@ -106,7 +110,7 @@ std::string body_excerpt(std::string_view body) {
 }
 
 // Retry-After as delta-seconds (an HTTP-date is ignored), capped at one hour.
-std::chrono::milliseconds retry_after(const HttpResponse& response) {
+std::chrono::milliseconds retry_after(const Response& response) {
   const auto value = response.header("retry-after");
   if (!value || value->empty() || value->size() > 12) return 0ms;
   long long seconds = 0;
@@ -167,23 +171,23 @@ class Forward {
     add("X-Hookd-Attempt", std::to_string(event.attempt()));
     head += "\r\n";
 
-    const Exchange exchange = client_.post(
-        url_, head, event.body(), HttpsClient::Clock::now() + timeout_, kBodyInMessage + 1);
+    const Exchange exchange =
+        client_.send(url_, head, event.body(), Client::Clock::now() + timeout_, kBodyInMessage + 1);
     return outcome(exchange);
   }
 
  private:
-  HttpsUrl read_url() const {
+  Url read_url() const {
     try {
-      return parse_https_url(config_.string("url"));
+      return https::parse_url(config_.string("url"));
     } catch (const std::invalid_argument& e) {
       config_.fail("url", e.what());
     }
   }
 
-  HttpsClient make_client() const {
+  Client make_client() const {
     try {
-      return HttpsClient(config_.string("ca_file", ""));
+      return Client(config_.string("ca_file", ""));
     } catch (const ConfigError&) {
       throw;
     } catch (const std::runtime_error& e) {
@@ -224,7 +228,7 @@ class Forward {
                                    std::to_string(timeout_.count()) + "ms)");
     }
     if (exchange.error != Exchange::Error::none) return hookd::Outcome::retry(exchange.message);
-    const HttpResponse& r = exchange.response;
+    const Response& r = exchange.response;
     std::string message = "HTTP " + std::to_string(r.status);
     if (!r.reason.empty()) message += " " + body_excerpt(r.reason);
     message += " from " + url_.host_header;
@@ -238,9 +242,9 @@ class Forward {
   }
 
   PluginConfig config_;
-  HttpsUrl url_;
+  Url url_;
   std::chrono::milliseconds timeout_;
-  HttpsClient client_;
+  Client client_;
   std::vector<std::pair<std::string, std::string>> headers_;  // from `headers:`, in order
   std::optional<Signer> signer_;
 };

@@ -35,7 +35,7 @@ std::string with_test_isolation(std::string yaml) {
   return yaml + "workers:\n" + line;
 }
 
-ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml)
+ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml, bool wait_ready)
     : dir_(dir.path().string()), log_path_(dir.file("hookd.log")) {
   dir.write("hookd.yaml", with_test_isolation(config_yaml));
   dir.write("hookd.log", "");  // before the fork: never read an earlier run's ports
@@ -61,7 +61,7 @@ ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml)
     if (std::regex_search(text, m, webhooks)) port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     if (std::regex_search(text, m, admin))
       admin_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
-    if (port_ != 0 && admin_port_ != 0 && ready()) return;
+    if (port_ != 0 && admin_port_ != 0 && (!wait_ready || ready())) return;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

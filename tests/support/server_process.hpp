@@ -23,9 +23,9 @@ std::string with_test_isolation(std::string yaml);
 class ServerProcess {
  public:
   // Writes `config_yaml` (with_test_isolation) to DIR/hookd.yaml and starts the server in DIR; waits until it
-  // logs both listeners and /readyz answers 200 (the store is open), or throws with the
-  // log on failure or after 20 s.
-  ServerProcess(const TempDir& dir, const std::string& config_yaml);
+  // logs both listeners and /readyz answers 200 (the store is open; with `wait_ready`
+  // false, only the listeners), or throws with the log on failure or after 20 s.
+  ServerProcess(const TempDir& dir, const std::string& config_yaml, bool wait_ready = true);
   ~ServerProcess();  // SIGKILL if still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

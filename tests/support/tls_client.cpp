@@ -2,6 +2,9 @@
 // (Content-Length bodies, which is what hookd sends).
 #include "tls_client.hpp"
 
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -129,6 +132,45 @@ TlsClient::TlsClient(std::uint16_t port, int max_tls, bool ipv6, const std::stri
     ::close(fd_);
     throw std::runtime_error("TLS handshake failed");
   }
+}
+
+TlsClient::TlsClient(std::uint16_t port, const std::string& ca_file,
+                     const std::string& server_name) {
+  fd_ = connect_loopback(port, false, {});
+  ctx_ = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+  if (SSL_CTX_load_verify_locations(ctx_, ca_file.c_str(), nullptr) != 1) {
+    SSL_CTX_free(ctx_);
+    ::close(fd_);
+    throw std::runtime_error("cannot load CA file " + ca_file);
+  }
+  ssl_ = SSL_new(ctx_);
+  SSL_set_fd(ssl_, fd_);
+  SSL_set_tlsext_host_name(ssl_, server_name.c_str());
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+  if (X509_VERIFY_PARAM_set1_ip_asc(param, server_name.c_str()) != 1) {
+    X509_VERIFY_PARAM_set1_host(param, server_name.c_str(), 0);
+  }
+  if (SSL_connect(ssl_) != 1) {
+    long verify = SSL_get_verify_result(ssl_);
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+    ::close(fd_);
+    throw std::runtime_error(std::string("TLS handshake failed: ") +
+                             X509_verify_cert_error_string(verify));
+  }
+}
+
+std::string TlsClient::peer_serial() const {
+  X509* cert = SSL_get1_peer_certificate(ssl_);
+  if (cert == nullptr) return {};
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
+  char* hex = BN_bn2hex(bn);
+  std::string out = hex;
+  OPENSSL_free(hex);
+  BN_free(bn);
+  X509_free(cert);
+  return out;
 }
 
 TlsClient::~TlsClient() {

@@ -38,6 +38,13 @@ class TlsClient {
   TlsClient(const TlsClient&) = delete;
   TlsClient& operator=(const TlsClient&) = delete;
 
+  // Connects to 127.0.0.1:port with SNI `server_name` and verifies the server: its chain
+  // against the PEM certificates in `ca_file` only, and the name. Throws when it fails.
+  TlsClient(std::uint16_t port, const std::string& ca_file, const std::string& server_name);
+
+  // The served certificate's serial number (hex, upper case), "" when none.
+  std::string peer_serial() const;
+
   HttpResponse post(const std::string& path, const std::string& body,
                     const HeaderList& headers = {});
   HttpResponse request(const std::string& method, const std::string& path,

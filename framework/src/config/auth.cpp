@@ -26,18 +26,6 @@ std::string list(const std::array<const char*, N>& set) {
   return out;
 }
 
-// A secret value: substituted text is fine, but it must not be empty.
-void read_secret(Reader& r, const Entry& e, Secret& out) {
-  auto v = r.scalar(e, "a secret string");
-  if (!v) return;
-  if (v->text.empty()) {
-    r.error(e.mark(), e.path + ": must not be empty" +
-                          (v->substituted ? " (value from " + v->raw + ")" : std::string()));
-    return;
-  }
-  out = Secret(v->text);
-}
-
 void read_choice(Reader& r, const Entry& e, std::string& out, const std::string& allowed,
                  const std::function<bool(const std::string&)>& ok) {
   auto v = r.scalar(e, allowed);
@@ -271,6 +259,18 @@ void read_items(Reader& r, const Entry& e, std::vector<AuthItemConfig>& out, int
 }
 
 }  // namespace
+
+void read_secret(Reader& r, const Entry& e, Secret& out) {
+  auto v = r.scalar(e, "a secret string");
+  if (!v) return;
+  if (v->text.empty()) {
+    r.error(e.mark(), e.path + ": must not be empty" +
+                          (v->substituted ? " (value from " + v->raw + ")" : std::string()));
+    return;
+  }
+  out = Secret(v->text);
+}
+
 
 bool is_sha256_hex(const std::string& s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {

@@ -8,7 +8,15 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
   const ServerConfig& a = running.server;
   const ServerConfig& b = next.server;
   if (a.listen != b.listen) out.emplace_back("server.listen");
-  if (a.tls != b.tls) out.emplace_back("server.tls");
+  // A reload re-reads cert/key and applies the acme block's names, CA and renewal; what
+  // the listeners were built with stays.
+  if (a.tls.min_version != b.tls.min_version) out.emplace_back("server.tls.min_version");
+  if (a.tls.acme.has_value() != b.tls.acme.has_value()) {
+    out.emplace_back("server.tls.acme");
+  } else if (a.tls.acme && (a.tls.acme->challenge != b.tls.acme->challenge ||
+                            a.tls.acme->http_listen != b.tls.acme->http_listen)) {
+    out.emplace_back("server.tls.acme.challenge/http_listen");
+  }
   if (a.limits != b.limits) out.emplace_back("server.limits");
   if (a.io_threads != b.io_threads) out.emplace_back("server.io_threads");
   if (a.shutdown_grace != b.shutdown_grace) out.emplace_back("server.shutdown_grace");

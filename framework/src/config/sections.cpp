@@ -5,7 +5,6 @@
 #include <limits>
 
 namespace hookd::config {
-namespace {
 
 // SQLite's default SQLITE_MAX_LENGTH: a larger body could be accepted but never stored.
 constexpr std::uint64_t max_storable_body = 1'000'000'000;
@@ -49,6 +48,8 @@ void read_listen(Reader& r, const Entry& e, std::vector<std::string>& out, bool 
   if (ok) out = std::move(addresses);
 }
 
+namespace {
+
 // An integer field of type T (unsigned, std::size_t), limited to what T can hold.
 template <class T>
 void read_integer(Reader& r, const Entry& e, T& out, std::uint64_t min,
@@ -68,13 +69,18 @@ void read_min_version(Reader& r, const Entry& e, std::string& out) {
   }
 }
 
-void read_tls(Reader& r, const Entry& e, TlsConfig& out) {
+void read_tls(Reader& r, const Entry& e, TlsConfig& out, std::vector<ListenSeen>& seen) {
   r.read_map(e,
              {
                  {"cert", [&](const Entry& v) { r.read_string(v, out.cert); }},
                  {"key", [&](const Entry& v) { r.read_string(v, out.key); }},
                  {"self_signed", [&](const Entry& v) { r.read_bool(v, out.self_signed); }},
                  {"min_version", [&](const Entry& v) { read_min_version(r, v, out.min_version); }},
+                 {"acme",
+                  [&](const Entry& v) {
+                    out.acme.emplace();
+                    read_acme(r, v, *out.acme, seen);
+                  }},
              });
 }
 
@@ -134,7 +140,7 @@ void read_server(Reader& r, const Entry& e, ServerConfig& out, std::vector<Liste
   r.read_map(e,
              {
                  {"listen", [&](const Entry& v) { read_listen(r, v, out.listen, false, seen); }},
-                 {"tls", [&](const Entry& v) { read_tls(r, v, out.tls); }},
+                 {"tls", [&](const Entry& v) { read_tls(r, v, out.tls, seen); }},
                  {"limits", [&](const Entry& v) { read_limits(r, v, out.limits); }},
                  {"io_threads",
                   [&](const Entry& v) { read_integer(r, v, out.io_threads, 0, max_io_threads); }},

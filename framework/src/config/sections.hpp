@@ -16,6 +16,9 @@ struct ListenSeen {
   std::string path;
 };
 
+// Addresses in `listen`-style keys (one or a list); each one bound twice is an error.
+void read_listen(Reader& r, const Entry& e, std::vector<std::string>& out, bool allow_empty,
+                 std::vector<ListenSeen>& seen);
 void read_server(Reader& r, const Entry& e, ServerConfig& out, std::vector<ListenSeen>& seen);
 void read_admin(Reader& r, const Entry& e, AdminConfig& out, std::vector<ListenSeen>& seen);
 void read_storage(Reader& r, const Entry& e, StorageConfig& out);
@@ -36,6 +39,10 @@ void read_plugins(Reader& r, const Entry& e, std::vector<PluginConfig>& out);
 void read_plugin_config(Reader& r, const Entry& e, std::string& out);
 // Applies the retry policies and checks that each handler names a known plugin.
 void resolve_handlers(Reader& r, Config& config, const RetryOverride& global_retry);
+// A secret value: substituted text is fine, but it must not be empty (auth.cpp).
+void read_secret(Reader& r, const Entry& e, Secret& out);
+// server.tls.acme (acme.cpp).
+void read_acme(Reader& r, const Entry& e, AcmeConfig& out, std::vector<ListenSeen>& seen);
 // The top-level `oauth` section (oauth.cpp).
 void read_oauth(Reader& r, const Entry& e, OAuthConfig& out);
 

@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -67,10 +68,11 @@ std::string describe(const tcp::endpoint& ep) {
 
 struct Server::Impl {
   Impl(const config::Config& cfg, std::shared_ptr<const http::Router> r, metrics::Registry& m,
-       std::function<std::string()> store_unavailable)
+       tls::ServerCertificates& certs, std::function<std::string()> store_unavailable)
       : config(cfg),
         metrics(m),
-        tls(make_server_tls_context(cfg.server.tls)),
+        certificates(certs),
+        tls(make_server_tls_context(cfg.server.tls, certs)),
         router(std::move(r)),
         session_env{tls,
                     config.server.limits,
@@ -86,6 +88,7 @@ struct Server::Impl {
                   [this, store = std::move(store_unavailable)]() -> std::string {
                     if (draining.load()) return "draining";
                     if (!listening.load()) return "the listeners are not bound yet";
+                    if (auto why = certificates.unavailable_reason(); !why.empty()) return why;
                     return store();
                   }},
         accepted(m.counter("hookd_connections_accepted_total", "Accepted webhook connections.")),
@@ -97,7 +100,9 @@ struct Server::Impl {
     return router;
   }
 
-  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool admin) {
+  enum class Listener { webhook, admin, acme_http };
+
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Listener kind) {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
       if (ec) {
@@ -108,9 +113,15 @@ struct Server::Impl {
         co_await t.async_wait(kTuple);
         continue;
       }
-      if (admin) {
+      if (kind == Listener::admin) {
         auto ex = socket.get_executor();
         asio::co_spawn(ex, run_admin_session(std::move(socket), admin_env), asio::detached);
+        continue;
+      }
+      if (kind == Listener::acme_http) {
+        auto ex = socket.get_executor();
+        asio::co_spawn(ex, run_acme_http_session(std::move(socket), *acme_http_env),
+                       asio::detached);
         continue;
       }
       if (tracker.size() >= config.server.limits.max_connections) {
@@ -135,7 +146,7 @@ struct Server::Impl {
   // Stop accepting, close idle connections, wait for busy ones up to the grace period.
   asio::awaitable<void> drain() {
     draining = true;
-    for (auto* list : {&acceptors, &admin_acceptors}) {
+    for (auto* list : {&acceptors, &admin_acceptors, &acme_http_acceptors}) {
       for (auto& a : *list) {
         boost::system::error_code ignored;
         a.close(ignored);
@@ -156,11 +167,13 @@ struct Server::Impl {
 
   const config::Config& config;
   metrics::Registry& metrics;
+  tls::ServerCertificates& certificates;
   asio::io_context ioc;
   asio::ssl::context tls;
   // SIGHUP: one wait at a time, re-armed after each signal until the drain cancels it.
   asio::signal_set hangups{ioc};
   std::function<void()> on_hangup;
+  std::function<void()> on_listening;
   void wait_hangup() {
     hangups.async_wait([this](const boost::system::error_code& ec, int) {
       if (ec) return;
@@ -182,11 +195,14 @@ struct Server::Impl {
   metrics::Counter& rejected;
   std::vector<tcp::acceptor> acceptors;
   std::vector<tcp::acceptor> admin_acceptors;
+  std::vector<tcp::acceptor> acme_http_acceptors;
+  std::optional<AcmeHttpEnv> acme_http_env;  // set once the webhook port is known
 };
 
 Server::Server(const config::Config& config, std::shared_ptr<const http::Router> router,
-               metrics::Registry& metrics, std::function<std::string()> store_unavailable)
-    : impl_(std::make_unique<Impl>(config, std::move(router), metrics,
+               metrics::Registry& metrics, tls::ServerCertificates& certificates,
+               std::function<std::string()> store_unavailable)
+    : impl_(std::make_unique<Impl>(config, std::move(router), metrics, certificates,
                                    std::move(store_unavailable))) {
   const auto& limits = config.server.limits;
   if (impl_->bodies.limit() < limits.max_body) {
@@ -206,6 +222,10 @@ void Server::set_router(std::shared_ptr<const http::Router> router) {
 
 void Server::on_hangup(std::function<void()> callback) {
   impl_->on_hangup = std::move(callback);
+}
+
+void Server::on_listening(std::function<void()> callback) {
+  impl_->on_listening = std::move(callback);
 }
 
 void Server::run() {
@@ -236,9 +256,27 @@ void Server::run() {
                    describe(d.admin_acceptors.back().local_endpoint()));
     }
   }
-  for (auto& a : d.acceptors) asio::co_spawn(d.ioc, d.accept_loop(a, false), asio::detached);
-  for (auto& a : d.admin_acceptors) asio::co_spawn(d.ioc, d.accept_loop(a, true), asio::detached);
+  const auto& acme = d.config.server.tls.acme;
+  if (acme && acme->challenge == config::AcmeConfig::Challenge::http_01) {
+    d.acme_http_env.emplace(AcmeHttpEnv{d.certificates, d.acceptors.front().local_endpoint().port()});
+    for (const auto& ep : resolve_listen(d.ioc, acme->http_listen)) {
+      d.acme_http_acceptors.push_back(bind(d.ioc, ep, acme->http_listen));
+      spdlog::info("answering ACME http-01 challenges on http://{}",
+                   describe(d.acme_http_acceptors.back().local_endpoint()));
+    }
+  }
+  using Listener = Impl::Listener;
+  for (auto& a : d.acceptors) {
+    asio::co_spawn(d.ioc, d.accept_loop(a, Listener::webhook), asio::detached);
+  }
+  for (auto& a : d.admin_acceptors) {
+    asio::co_spawn(d.ioc, d.accept_loop(a, Listener::admin), asio::detached);
+  }
+  for (auto& a : d.acme_http_acceptors) {
+    asio::co_spawn(d.ioc, d.accept_loop(a, Listener::acme_http), asio::detached);
+  }
   d.listening = true;
+  if (d.on_listening) d.on_listening();
 
   unsigned n = d.config.server.io_threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());

@@ -19,6 +19,7 @@
 
 #include "hookd/http/response_writer.hpp"
 #include "hookd/metrics/registry.hpp"
+#include "hookd/net/tls.hpp"
 #include "hookd/net/tls_stream.hpp"
 
 namespace hookd::net {
@@ -248,6 +249,12 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
   if (hs_ec) {
     env.handshake_failures.inc();
     spdlog::debug("TLS handshake with {} failed: {}", peer, hs_ec.message());
+    co_return;
+  }
+  if (is_acme_validation(stream.native_handle())) {
+    // tls-alpn-01: the handshake was the answer; the CA's validator sends no request.
+    stream.expires_after(kTlsShutdownTimeout);
+    co_await stream.async_shutdown(kTuple);
     co_return;
   }
 

@@ -15,6 +15,7 @@
 
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
+#include "hookd/tls/server_certificates.hpp"
 
 namespace hookd::metrics {
 class Registry;
@@ -77,5 +78,13 @@ struct AdminEnv {
 
 boost::asio::awaitable<void> run_admin_session(boost::asio::ip::tcp::socket socket,
                                                AdminEnv& env);
+
+struct AcmeHttpEnv {
+  const tls::ServerCertificates& certificates;
+  std::uint16_t https_port;  // where redirects point (the first webhook listener's port)
+};
+
+boost::asio::awaitable<void> run_acme_http_session(boost::asio::ip::tcp::socket socket,
+                                                   AcmeHttpEnv& env);
 
 }  // namespace hookd::net

@@ -110,9 +110,11 @@ std::shared_ptr<const CertifiedKey> parse_certified_key(std::string_view chain_p
   if (certs.empty()) fail("no certificate found");
 
   auto key_bio = memory_bio(key_pem);
-  EVP_PKEY* raw = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
+  // A passphrase callback that gives none: an encrypted key is refused, never prompted for.
+  auto no_passphrase = [](char*, int, int, void*) { return 0; };
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_passphrase, nullptr);
   ERR_clear_error();
-  if (raw == nullptr) fail("the private key does not parse");
+  if (raw == nullptr) fail("the private key does not parse (an encrypted key is not supported)");
   std::shared_ptr<EVP_PKEY> key(raw, EVP_PKEY_free);
   if (X509_check_private_key(certs.front().get(), key.get()) != 1) {
     ERR_clear_error();

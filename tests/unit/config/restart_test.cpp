@@ -28,8 +28,30 @@ BOOST_AUTO_TEST_CASE(names_each_changed_section) {
   next.storage.batch.max_events = 1;
   next.workers.threads = 9;
   BOOST_TEST(restart_only_changes(running, next) ==
-                 (std::vector<std::string>{"server.listen", "server.tls", "server.io_threads",
+                 (std::vector<std::string>{"server.listen", "server.tls.min_version",
+                                           "server.io_threads",
                                            "server.shutdown_grace", "admin", "storage", "workers"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(tls_certificates_reload_but_the_listeners_do_not) {
+  Config running;
+  Config next = running;
+  next.server.tls.cert = "other.pem";  // re-read at each reload
+  next.server.tls.key = "other.key";
+  BOOST_TEST(restart_only_changes(running, next).empty());
+
+  next.server.tls.acme.emplace();  // files → ACME
+  BOOST_TEST(restart_only_changes(running, next) == (std::vector<std::string>{"server.tls.acme"}),
+             boost::test_tools::per_element());
+
+  running = next;
+  next.server.tls.acme->names = {"b.example.com"};  // names, CA, renew_before: applied
+  next.server.tls.acme->renew_before = std::chrono::hours(24);
+  BOOST_TEST(restart_only_changes(running, next).empty());
+  next.server.tls.acme->challenge = AcmeConfig::Challenge::http_01;  // a listener to bind
+  BOOST_TEST(restart_only_changes(running, next) ==
+                 (std::vector<std::string>{"server.tls.acme.challenge/http_listen"}),
              boost::test_tools::per_element());
 }
 

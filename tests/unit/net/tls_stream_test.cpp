@@ -16,6 +16,7 @@
 
 #include "hookd/net/tls.hpp"
 #include "hookd/net/tls_stream.hpp"
+#include "hookd/tls/files.hpp"
 #include "temp_dir.hpp"
 
 namespace asio = boost::asio;
@@ -28,6 +29,7 @@ namespace {
 struct Pair {
   asio::io_context io;
   hookd::test::TempDir dir;
+  hookd::tls::ServerCertificates certificates;
   asio::ssl::context server_tls = make_server();
   asio::ssl::context client_tls{asio::ssl::context::tls_client};
   std::unique_ptr<TlsStream> server, client;
@@ -37,7 +39,8 @@ struct Pair {
     c.cert = (dir.path() / "cert.pem").string();
     c.key = (dir.path() / "key.pem").string();
     c.self_signed = true;
-    return hookd::net::make_server_tls_context(c);
+    certificates.set_current(hookd::tls::load_tls_files(c));
+    return hookd::net::make_server_tls_context(c, certificates);
   }
 
   Pair() {

@@ -29,12 +29,32 @@ class Secret {
   explicit Secret(std::string value) : value_(std::move(value)) {}
   const std::string& str() const { return value_; }
   bool empty() const { return value_.empty(); }
+  // For config comparison on reload only, never to check a credential (not constant time).
+  bool operator==(const Secret&) const = default;
 
  private:
   std::string value_;
 };
 
+// server.tls.acme: certificates from an ACME CA (RFC 8555) instead of cert/key files.
+struct AcmeConfig {
+  enum class Challenge { tls_alpn_01, http_01 };
+  std::vector<std::string> names;  // DNS names or IP addresses, all in one certificate
+  std::string email;               // empty: no contact
+  bool agree_tos = false;          // must be true: the CA's terms are accepted explicitly
+  std::string directory = "https://acme-v02.api.letsencrypt.org/directory";
+  Challenge challenge = Challenge::tls_alpn_01;
+  std::string http_listen = "0.0.0.0:80";  // the http-01 listener (used with http-01 only)
+  std::string ca_bundle;                   // empty: the system's trust store
+  std::string eab_kid;                     // empty: no External Account Binding
+  Secret eab_hmac_key;                     // base64url
+  std::optional<Duration> renew_before;    // none: when a third of the lifetime remains
+
+  bool operator==(const AcmeConfig&) const = default;
+};
+
 struct TlsConfig {
+  std::optional<AcmeConfig> acme;  // when set, cert/key are not read
   std::string cert = "data/tls/cert.pem";
   std::string key = "data/tls/key.pem";
   bool self_signed = true;          // create a localhost cert when both files are missing

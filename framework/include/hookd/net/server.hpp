@@ -9,6 +9,7 @@
 
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
+#include "hookd/tls/server_certificates.hpp"
 
 namespace hookd::metrics {
 class Registry;
@@ -20,11 +21,12 @@ class Server {
  public:
   // `store_unavailable` answers /readyz together with the listeners' state: why the store
   // cannot take appends now, empty when it can (called on an I/O thread: keep it cheap).
-  // `metrics` must outlive the Server. Builds the TLS context (creating a self-signed
-  // certificate when configured); throws std::runtime_error naming the file or address
-  // on failure.
+  // `metrics` and `certificates` must outlive the Server; handshakes serve what
+  // `certificates` holds at the time (and /readyz is 503 while it holds none). With
+  // server.tls.acme and http-01, run() also binds acme.http_listen.
   Server(const config::Config& config, std::shared_ptr<const http::Router> router,
-         metrics::Registry& metrics, std::function<std::string()> store_unavailable);
+         metrics::Registry& metrics, tls::ServerCertificates& certificates,
+         std::function<std::string()> store_unavailable);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -38,6 +40,11 @@ class Server {
   // Called on the I/O thread at each SIGHUP while run() serves; keep it short (hand the
   // work to another thread). Set before run().
   void on_hangup(std::function<void()> callback);
+
+  // Called on the I/O thread once every listener is bound, before the first accept
+  // (where the ACME manager may start ordering: its challenges need the listeners).
+  // Set before run().
+  void on_listening(std::function<void()> callback);
 
   // The router answering new requests from now on (a config reload).
   void set_router(std::shared_ptr<const http::Router> router);

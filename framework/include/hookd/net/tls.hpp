@@ -1,22 +1,22 @@
-// The server TLS context (Mozilla "intermediate": TLS 1.2+ with ECDHE + AEAD suites only)
-// and the self-signed localhost certificate created on first start.
+// The server TLS context (Mozilla "intermediate": TLS 1.2+ with ECDHE + AEAD suites only),
+// serving whatever tls::ServerCertificates holds at each handshake.
 #pragma once
+
+#include <openssl/types.h>
 
 #include <boost/asio/ssl/context.hpp>
 
-#include <string>
-
 #include "hookd/config/config.hpp"
+#include "hookd/tls/server_certificates.hpp"
 
 namespace hookd::net {
 
-// Builds the context from the tls section. When self_signed is set and both files are
-// missing, creates them first (see create_self_signed). Throws std::runtime_error with a
-// message naming the file on failure.
-boost::asio::ssl::context make_server_tls_context(const config::TlsConfig& tls);
+// `certificates` must outlive the context. A handshake without a current certificate (or
+// an acme-tls/1 handshake without a challenge for its server name) fails with an alert.
+boost::asio::ssl::context make_server_tls_context(const config::TlsConfig& tls,
+                                                  tls::ServerCertificates& certificates);
 
-// Writes an EC P-256 key (mode 0600) and a one-year certificate for localhost,
-// 127.0.0.1 and ::1, creating parent directories.
-void create_self_signed(const std::string& cert_path, const std::string& key_path);
+// True after the handshake of a tls-alpn-01 validation: no HTTP follows (RFC 8737 §3).
+bool is_acme_validation(SSL* ssl);
 
 }  // namespace hookd::net

@@ -1,8 +1,8 @@
-// One deadline-bounded HTTPS POST over POSIX sockets and OpenSSL; see https_client.hpp.
+// One deadline-bounded HTTPS exchange over POSIX sockets and OpenSSL; see client.hpp.
 // The socket is non-blocking throughout and every wait is a poll() bounded by the
 // deadline. OpenSSL talks to it through a small BIO that writes with send(MSG_NOSIGNAL),
 // so a peer that goes away never raises SIGPIPE (no signal handler or mask is touched).
-#include "https_client.hpp"
+#include "hookd/https/client.hpp"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -21,10 +21,10 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace hookd::plugins::forward {
+namespace hookd::https {
 namespace {
 
-using Clock = HttpsClient::Clock;
+using Clock = Client::Clock;
 
 // What the BIO needs: the descriptor, and the errno of its last failed call.
 struct SocketState {
@@ -76,8 +76,7 @@ struct BioMethodFree {
 // Created once (thread-safe static initialisation), freed when the library unloads.
 const BIO_METHOD* socket_bio_method() {
   static const std::unique_ptr<BIO_METHOD, BioMethodFree> method = [] {
-    BIO_METHOD* m =
-        BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "hookd forward socket");
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "hookd https socket");
     if (m == nullptr || BIO_meth_set_write(m, bio_write) != 1 ||
         BIO_meth_set_read(m, bio_read) != 1 || BIO_meth_set_ctrl(m, bio_ctrl) != 1 ||
         BIO_meth_set_create(m, bio_create) != 1) {
@@ -133,8 +132,8 @@ struct SslFree {
 };
 
 // Resolves and connects (trying each address in turn) before the deadline.
-Exchange::Error connect_to(const HttpsUrl& url, const std::string& where,
-                           Clock::time_point deadline, Fd& out, std::string& message) {
+Exchange::Error connect_to(const Url& url, const std::string& where, Clock::time_point deadline,
+                           Fd& out, std::string& message) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -238,7 +237,7 @@ Exchange failure(Exchange::Error error, std::string message) {
 
 }  // namespace
 
-HttpsClient::HttpsClient(const std::string& ca_file) {
+Client::Client(const std::string& ca_file) {
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (ctx_ == nullptr || socket_bio_method() == nullptr) {
     SSL_CTX_free(ctx_);
@@ -272,12 +271,12 @@ HttpsClient::HttpsClient(const std::string& ca_file) {
   ERR_clear_error();
 }
 
-HttpsClient::~HttpsClient() {
+Client::~Client() {
   SSL_CTX_free(ctx_);
 }
 
-Exchange HttpsClient::post(const HttpsUrl& url, std::string_view head, std::string_view body,
-                           Clock::time_point deadline, std::size_t body_limit) const {
+Exchange Client::send(const Url& url, std::string_view head, std::string_view body,
+                      Clock::time_point deadline, std::size_t body_limit) const {
   const std::string where =
       (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" +
       std::to_string(url.port);
@@ -359,6 +358,7 @@ Exchange HttpsClient::post(const HttpsUrl& url, std::string_view head, std::stri
   ERR_clear_error();
   if (parser.head_done()) {
     out.response = parser.response();
+    out.complete = parser.done() && !parser.truncated();
     return out;
   }
   if (!write_error.empty()) return failure(Exchange::Error::io, write_error);
@@ -372,4 +372,4 @@ Exchange HttpsClient::post(const HttpsUrl& url, std::string_view head, std::stri
                  "reading the response from " + where + " failed: " + read_error);
 }
 
-}  // namespace hookd::plugins::forward
+}  // namespace hookd::https

@@ -1,10 +1,10 @@
-// Incremental HTTP/1.1 response parsing for the forward plugin; see http_response.hpp.
-#include "http_response.hpp"
+// Incremental HTTP/1.1 response parsing; see response.hpp.
+#include "hookd/https/response.hpp"
 
 #include <algorithm>
 #include <charconv>
 
-namespace hookd::plugins::forward {
+namespace hookd::https {
 namespace {
 
 constexpr std::size_t kMaxHead = 64 * 1024;
@@ -38,7 +38,7 @@ bool contains_token(std::string_view list, std::string_view token) {
 
 }  // namespace
 
-std::optional<std::string_view> HttpResponse::header(std::string_view lower_name) const {
+std::optional<std::string_view> Response::header(std::string_view lower_name) const {
   for (const auto& [name, value] : headers) {
     if (name == lower_name) return std::string_view(value);
   }
@@ -77,6 +77,7 @@ void ResponseParser::fail(std::string why) {
 void ResponseParser::keep(std::string_view bytes) {
   const std::size_t room = body_limit_ - std::min(body_limit_, response_.body.size());
   response_.body.append(bytes.substr(0, std::min(room, bytes.size())));
+  truncated_ = truncated_ || bytes.size() > room;
 }
 
 bool ResponseParser::step() {
@@ -172,7 +173,7 @@ bool ResponseParser::parse_head(std::string_view head) {
     fail("bad status code in the response");
     return false;
   }
-  HttpResponse response;
+  Response response;
   response.status = status;
   response.reason = std::string(trim(line.size() > 12 ? line.substr(13) : std::string_view()));
   std::string_view rest = head.substr(eol + 2);
@@ -225,4 +226,4 @@ bool ResponseParser::parse_head(std::string_view head) {
   return true;
 }
 
-}  // namespace hookd::plugins::forward
+}  // namespace hookd::https

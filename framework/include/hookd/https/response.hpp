@@ -1,4 +1,4 @@
-// An incremental HTTP/1.1 response parser for the forward plugin: status line, headers,
+// An incremental HTTP/1.1 response parser for the HTTPS client: status line, headers,
 // and a body framed by Content-Length, chunked encoding or the end of the connection.
 #pragma once
 
@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-namespace hookd::plugins::forward {
+namespace hookd::https {
 
-struct HttpResponse {
+struct Response {
   int status = 0;
   std::string reason;
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
@@ -35,8 +35,9 @@ class ResponseParser {
   bool done() const { return state_ == State::done; }
   bool failed() const { return state_ == State::error; }
   bool body_full() const { return head_done_ && response_.body.size() >= body_limit_; }
+  bool truncated() const { return truncated_; }  // body bytes past the limit were dropped
   const std::string& error() const { return error_; }
-  const HttpResponse& response() const { return response_; }
+  const Response& response() const { return response_; }
 
  private:
   enum class State {
@@ -58,10 +59,11 @@ class ResponseParser {
   std::size_t body_limit_;
   State state_ = State::head;
   bool head_done_ = false;
+  bool truncated_ = false;
   std::string buffer_;
   std::size_t remaining_ = 0;  // body bytes left (length) or chunk bytes left
-  HttpResponse response_;
+  Response response_;
   std::string error_;
 };
 
-}  // namespace hookd::plugins::forward
+}  // namespace hookd::https

@@ -1,6 +1,7 @@
-// A scripted HTTPS test server for the forward plugin's tests: blocking OpenSSL on
-// 127.0.0.1 (ephemeral port, self-signed localhost certificate), one thread per
-// connection, answering every request with the current Reply and recording what arrived.
+// A scripted HTTPS test server for the tests of the HTTPS client's users (the forward
+// plugin, the ACME transport): blocking OpenSSL on 127.0.0.1 (ephemeral port, self-signed
+// localhost certificate), one thread per connection, answering every request with the
+// current Reply and recording what arrived.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -28,6 +29,7 @@ struct Reply {
   bool until_close = false;            // neither Content-Length nor chunked: the body ends at close
   bool never_answer = false;           // read the request, then keep silent until the server stops
   bool close_early = false;            // read only the request head, then close the connection
+  bool keep_open = false;              // answer, then hold the connection open until the end
   std::chrono::milliseconds delay{0};  // before answering
 };
 

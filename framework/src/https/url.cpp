@@ -1,11 +1,11 @@
-// Parsing the forward plugin's https:// URL; see url.hpp.
-#include "url.hpp"
+// Parsing an https:// URL; see url.hpp.
+#include "hookd/https/url.hpp"
 
 #include <arpa/inet.h>
 
 #include <stdexcept>
 
-namespace hookd::plugins::forward {
+namespace hookd::https {
 namespace {
 
 char lower(char c) {
@@ -41,9 +41,9 @@ std::uint16_t parse_port(std::string_view text) {
 
 }  // namespace
 
-HttpsUrl parse_https_url(std::string_view url) {
+Url parse_url(std::string_view url) {
   if (starts_with_nocase(url, "http://")) {
-    bad("only https:// URLs are accepted (plain http:// would send events unencrypted)");
+    bad("only https:// URLs are accepted (plain http:// would send data unencrypted)");
   }
   if (!starts_with_nocase(url, "https://")) bad("expected an https:// URL");
   std::string_view rest = url.substr(8);
@@ -62,7 +62,7 @@ HttpsUrl parse_https_url(std::string_view url) {
     bad("user info in the URL is not supported (set an Authorization header in headers:)");
   }
 
-  HttpsUrl out;
+  Url out;
   std::string_view host;
   std::string_view port;
   bool v6 = false;
@@ -103,4 +103,4 @@ HttpsUrl parse_https_url(std::string_view url) {
   return out;
 }
 
-}  // namespace hookd::plugins::forward
+}  // namespace hookd::https

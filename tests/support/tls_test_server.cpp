@@ -1,4 +1,4 @@
-// The forward plugin tests' scripted HTTPS server; see tls_test_server.hpp.
+// The scripted HTTPS test server; see tls_test_server.hpp.
 #include "tls_test_server.hpp"
 
 #include <arpa/inet.h>
@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "hookd/net/tls.hpp"
+#include "hookd/tls/files.hpp"
 
 namespace hookd::test {
 namespace {
@@ -111,7 +111,7 @@ std::size_t Received::count(std::string_view name) const {
 
 TlsTestServer::TlsTestServer(const std::string& dir) : cert_(dir + "/cert.pem") {
   const std::string key = dir + "/key.pem";
-  net::create_self_signed(cert_, key);
+  tls::create_self_signed(cert_, key);
   ctx_ = SSL_CTX_new(TLS_server_method());
   if (ctx_ == nullptr || SSL_CTX_use_certificate_chain_file(ctx_, cert_.c_str()) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx_, key.c_str(), SSL_FILETYPE_PEM) != 1) {
@@ -188,6 +188,7 @@ void TlsTestServer::serve(int fd) {
     } else if (!reply.close_early) {
       std::this_thread::sleep_for(reply.delay);
       write_all(ssl, format_reply(reply));
+      while (reply.keep_open && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       SSL_shutdown(ssl);
     }
   }

@@ -1,14 +1,14 @@
-// The `url:` of the forward plugin: an https:// URL split into what the connection and the
-// request line need.
+// An https:// URL (the forward plugin's `url:`, an ACME CA's URLs) split into what the
+// connection and the request line need.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace hookd::plugins::forward {
+namespace hookd::https {
 
-struct HttpsUrl {
+struct Url {
   std::string host;  // lower case; an IPv6 literal without its brackets
   std::uint16_t port = 443;
   std::string target;       // "/path?query" as written, "/" when empty; never a fragment
@@ -20,6 +20,6 @@ struct HttpsUrl {
 // Throws std::invalid_argument with a reason that never repeats the path or query (they
 // may carry tokens): other schemes (http:// included), user info, a bad host or port,
 // spaces or control characters.
-HttpsUrl parse_https_url(std::string_view url);
+Url parse_url(std::string_view url);
 
-}  // namespace hookd::plugins::forward
+}  // namespace hookd::https

@@ -1,24 +1,20 @@
 // A self-signed localhost certificate (EC P-256, SANs localhost/127.0.0.1/::1) so that
 // the default config serves HTTPS out of the box.
-#include <fcntl.h>
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
 
-#include "hookd/net/tls.hpp"
+#include "hookd/tls/files.hpp"
 
-namespace hookd::net {
+namespace hookd::tls {
 namespace {
 
 template <class T, void (*F)(T*)>
@@ -37,27 +33,6 @@ void add_extension(X509* cert, int nid, const char* value) {
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
   Ext ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) fail("cannot add certificate extension");
-}
-
-// Writes via a FILE* opened on a descriptor created with `mode`, so that a private key
-// is never readable by others, not even for a moment.
-template <class WriteFn>
-void write_pem(const std::string& path, mode_t mode, WriteFn write) {
-  std::filesystem::path p(path);
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) fail("cannot create " + path);
-  ::fchmod(fd, mode);
-  FILE* f = ::fdopen(fd, "w");
-  if (f == nullptr) {
-    ::close(fd);
-    fail("cannot open " + path);
-  }
-  bool ok = write(f) == 1;
-  ok = (std::fflush(f) == 0) && ok;
-  ok = (::fsync(fd) == 0) && ok;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) fail("cannot write " + path);
 }
 
 }  // namespace
@@ -90,10 +65,20 @@ void create_self_signed(const std::string& cert_path, const std::string& key_pat
   add_extension(cert.get(), NID_ext_key_usage, "serverAuth");
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) fail("cannot sign the certificate");
 
-  write_pem(key_path, 0600, [&](FILE* f) {
-    return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
-  write_pem(cert_path, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.get()); });
+  auto pem = [](auto write) {
+    std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(BIO_new(BIO_s_mem()));
+    if (!bio || write(bio.get()) != 1) fail("cannot encode the self-signed pair");
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(n));
+  };
+  write_file_atomically(key_path, pem([&](BIO* b) {
+                          return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0,
+                                                          nullptr, nullptr);
+                        }),
+                        0600);
+  write_file_atomically(cert_path, pem([&](BIO* b) { return PEM_write_bio_X509(b, cert.get()); }),
+                        0644);
 }
 
-}  // namespace hookd::net
+}  // namespace hookd::tls
