@@ -1,6 +1,10 @@
 // The ACME client against a scripted fake CA: what Pebble does not provoke on demand —
 // repeated badNonce, problem documents mapped to AcmeError, unreachable servers, missing
 // challenge types, Retry-After and the polling bound, and clean-up on every failure.
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -8,6 +12,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "hookd/crypto/encoding.hpp"
@@ -98,6 +103,35 @@ std::vector<Request> posts_to(const FakeCa& ca, const std::string& url) {
     if (r.method == "POST" && r.url == url) out.push_back(r);
   }
   return out;
+}
+
+// A self-signed certificate, with an authority key identifier (what ARI names a
+// certificate by) when `with_aki`.
+std::shared_ptr<const hookd::tls::CertifiedKey> certificate(bool with_aki) {
+  const acme::KeyPtr key = acme::generate_p256_key();
+  std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), X509_free);
+  X509_set_version(x.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 0x8123);
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 86400);
+  X509_set_pubkey(x.get(), key.get());
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x.get()), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("ari.test"), -1, -1, 0);
+  X509_set_issuer_name(x.get(), X509_get_subject_name(x.get()));
+  if (with_aki) {
+    for (const auto& [nid, value] : {std::pair{NID_subject_key_identifier, "hash"},
+                                     std::pair{NID_authority_key_identifier, "keyid:always"}}) {
+      X509V3_CTX ctx;
+      X509V3_set_ctx_nodb(&ctx);
+      X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
+      X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+      BOOST_REQUIRE(ext != nullptr);
+      X509_add_ext(x.get(), ext, -1);
+      X509_EXTENSION_free(ext);
+    }
+  }
+  BOOST_REQUIRE(X509_sign(x.get(), key.get(), EVP_sha256()) != 0);
+  return hookd::tls::make_certified_key(x.get(), key.get());
 }
 
 struct RecordingResponder : acme::ChallengeResponder {
@@ -235,6 +269,25 @@ BOOST_AUTO_TEST_CASE(a_bad_eab_key_is_refused_without_repeating_it) {
                std::string(e.what()).find("base64url!!") == std::string::npos;
       });
   BOOST_TEST(posts_to(ca, "https://ca/account").empty());
+}
+
+BOOST_AUTO_TEST_CASE(renewal_info_asks_the_directory_s_renewal_info_url) {
+  ca.set_default("https://ca/dir", reply(200, R"({"newNonce":"https://ca/nonce",
+      "newAccount":"https://ca/account","newOrder":"https://ca/order",
+      "renewalInfo":"https://ca/ari/"})"));
+  const auto cert = certificate(/*with_aki=*/true);
+  const std::string url = "https://ca/ari/" + acme::ari_certificate_id(*cert);
+  ca.script(url, {reply(200, R"({"suggestedWindow":{"start":"2026-01-01T00:00:00Z",
+      "end":"2026-01-02T00:00:00Z"}})")});
+  const auto window = client.renewal_info(*cert);
+  BOOST_REQUIRE(window.has_value());
+  BOOST_TEST((window->end - window->start == std::chrono::hours(24)));
+  BOOST_TEST(ca.requests.back().url == url);
+  BOOST_TEST(ca.requests.back().method == "GET");
+
+  ca.script(url, {reply(200, R"({"suggestedWindow":{}})")});
+  BOOST_CHECK_THROW(client.renewal_info(*cert), acme::AcmeError);
+  BOOST_CHECK_THROW(client.renewal_info(*certificate(/*with_aki=*/false)), acme::AcmeError);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_challenge_type_names_the_offered_ones) {
