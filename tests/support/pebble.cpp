@@ -176,7 +176,7 @@ Pebble::Pebble(Options options) : options_(options) {
   }
   if (options_.http_port == 0) options_.http_port = free_port();
   if (options_.tls_port == 0) options_.tls_port = free_port();
-  port_ = free_port();
+  port_ = options_.port != 0 ? options_.port : free_port();
   management_port_ = free_port();
   listener_cert_ = write_listener_cert(dir_);
 

@@ -21,6 +21,9 @@ class Pebble {
     std::uint16_t http_port = 0;  // where Pebble sends http-01 validations (0: a free port)
     std::uint16_t tls_port = 0;   // where it sends tls-alpn-01 validations (0: a free port)
     bool dns = false;             // start pebble-challtestsrv and resolve every name with it
+    // The directory's port (0: a free one); fixed when the URL must be known before Pebble
+    // runs (a server started first, retrying an unreachable CA).
+    std::uint16_t port = 0;
   };
 
   // Starts the processes and waits until the directory answers; throws with their logs

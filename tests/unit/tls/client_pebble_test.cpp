@@ -194,7 +194,9 @@ BOOST_AUTO_TEST_CASE(issues_certificates_for_an_ip_address_and_a_dns_name) {
 }
 
 BOOST_AUTO_TEST_CASE(the_same_key_finds_the_same_account) {
-  Pebble pebble({});
+  const std::uint16_t port = hookd::test::free_port();  // a directory URL known beforehand
+  Pebble pebble({.port = port});
+  BOOST_TEST(pebble.directory_url() == "https://127.0.0.1:" + std::to_string(port) + "/dir");
   auto transport = acme::make_https_transport(pebble.ca_bundle(), std::chrono::seconds(10));
   const acme::KeyPtr key = acme::generate_p256_key();
   acme::Client first(*transport, pebble.directory_url(), key, real_sleep);
