@@ -4,7 +4,8 @@
 # HOOKD_TEST_PRESETS="dev" runs just one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+# pebble: the ACME test server the ACME tests start on loopback (with pebble-challtestsrv).
+scripts/setup.sh pebble
 for preset in ${HOOKD_TEST_PRESETS:-dev asan tsan}; do
   echo "== preset $preset"
   cmake --preset "$preset" >/dev/null

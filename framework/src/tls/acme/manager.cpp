@@ -109,9 +109,8 @@ void Manager::start() { thread_ = std::thread([this] { run(); }); }
 void Manager::reconfigure(const config::AcmeConfig& config) {
   {
     std::lock_guard lock(mutex_);
-    if (config == config_) return;
     config_ = config;
-    changed_ = true;
+    changed_ = true;  // even when unchanged: a SIGHUP retries a failed order at once
   }
   cv_.notify_all();
 }

@@ -38,7 +38,7 @@ class Manager {
 
   void start();
   // A SIGHUP's acme block: new names order a new certificate; renew_before and the CA
-  // apply to the next decision. Wakes the thread.
+  // apply to the next decision. Wakes the thread, so a failed order is retried at once.
   void reconfigure(const config::AcmeConfig& config);
   // Ends the thread; an exchange in progress stops at its next wait. Idempotent.
   void stop();
