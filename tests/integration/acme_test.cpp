@@ -29,17 +29,23 @@ std::string acme_config(std::uint16_t port, const Pebble& pebble, const std::str
                         const std::string& names = "[hooks.test]",
                         const std::string& directory = "") {
   return "server:\n"
-         "  listen: 127.0.0.1:" + std::to_string(port) + "\n"
+         "  listen: 127.0.0.1:" +
+         std::to_string(port) +
+         "\n"
          "  io_threads: 2\n"
          "  shutdown_grace: 2s\n"
          "  tls:\n"
          "    acme:\n"
-         "      names: " + names + "\n"
+         "      names: " +
+         names +
+         "\n"
          "      agree_tos: true\n"
          "      email: ops@example.com\n"
-         "      directory: " + (directory.empty() ? pebble.directory_url() : directory) + "\n"
-         "      ca_bundle: " + pebble.ca_bundle() + "\n" +
-         acme_extra +
+         "      directory: " +
+         (directory.empty() ? pebble.directory_url() : directory) +
+         "\n"
+         "      ca_bundle: " +
+         pebble.ca_bundle() + "\n" + acme_extra +
          "admin:\n"
          "  listen: 127.0.0.1:0\n"
          "storage:\n"
@@ -47,15 +53,18 @@ std::string acme_config(std::uint16_t port, const Pebble& pebble, const std::str
          "routes:\n"
          "  - name: github\n"
          "    path: /github\n"
-         "    auth: [ { hmac: { scheme: github, secrets: [" + kSecret + "] } } ]\n"
+         "    auth: [ { hmac: { scheme: github, secrets: [" +
+         kSecret +
+         "] } } ]\n"
          "    event: { id: header:X-GitHub-Delivery, type: header:X-GitHub-Event }\n";
 }
 
 int post_signed(TlsClient& c, const std::string& id) {
   std::string body = R"({"zen":"hi"})";
   auto sig = "sha256=" + hookd::crypto::hex_encode(hmac_sha256(kSecret, body));
-  return c.post("/github", body,
-                {{"X-Hub-Signature-256", sig}, {"X-GitHub-Delivery", id}, {"X-GitHub-Event", "ping"}})
+  return c
+      .post("/github", body,
+            {{"X-Hub-Signature-256", sig}, {"X-GitHub-Delivery", id}, {"X-GitHub-Event", "ping"}})
       .status;
 }
 
@@ -66,7 +75,7 @@ std::size_t count(const std::string& text, const std::string& what) {
 }
 
 unsigned mode_of(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return 0;
   return st.st_mode & 0777;
 }
@@ -118,9 +127,11 @@ BOOST_AUTO_TEST_CASE(tls_alpn_01_first_certificate_restart_and_renewal) {
     auto metrics = http_get(server.admin_port(), "/metrics").body;
     BOOST_TEST(metrics.find("hookd_acme_orders_total{outcome=\"valid\"} 1") != std::string::npos,
                metrics);
-    BOOST_TEST(metrics.find("hookd_tls_certificate_expiry_timestamp_seconds{names=\"hooks.test\"}") !=
-               std::string::npos);
-    for (const char* f : {"acme/certificate.pem", "acme/certificate.key", "acme/certificate.json"}) {
+    BOOST_TEST(
+        metrics.find("hookd_tls_certificate_expiry_timestamp_seconds{names=\"hooks.test\"}") !=
+        std::string::npos);
+    for (const char* f :
+         {"acme/certificate.pem", "acme/certificate.key", "acme/certificate.json"}) {
       BOOST_TEST(mode_of(dir.file(f)) == 0600u, f);
     }
     check_secret_free(log);
@@ -140,13 +151,13 @@ BOOST_AUTO_TEST_CASE(tls_alpn_01_first_certificate_restart_and_renewal) {
   // keep-alive connection opened before keeps working on the old certificate.
   TlsClient before(port, root, "hooks.test");
   BOOST_TEST(post_signed(before, "d2") == 202);
-  dir.write("hookd.yaml",
-            acme_config(port, pebble, "      challenge: tls-alpn-01\n      renew_before: 36500d\n"));
+  dir.write(
+      "hookd.yaml",
+      acme_config(port, pebble, "      challenge: tls-alpn-01\n      renew_before: 36500d\n"));
   server.signal(SIGHUP);
-  BOOST_REQUIRE_MESSAGE(eventually([&] {
-                          return serial_of_new_connection(port, root, "hooks.test") != first;
-                        }),
-                        server.log());
+  BOOST_REQUIRE_MESSAGE(
+      eventually([&] { return serial_of_new_connection(port, root, "hooks.test") != first; }),
+      server.log());
   BOOST_TEST(post_signed(before, "d3") == 202);
   BOOST_TEST(before.peer_serial() == first);
   BOOST_REQUIRE(eventually([&] {
@@ -180,8 +191,8 @@ BOOST_AUTO_TEST_CASE(http_01_for_an_ip_address_and_the_redirect) {
   auto redirect = http_get(http_port, "/github?x=1");
   BOOST_TEST(redirect.status == 301);
   // http_get sends Host: localhost; the redirect keeps the host and points at the https port.
-  BOOST_TEST(redirect.header("location") == "https://localhost:" + std::to_string(port) +
-                                                "/github?x=1");
+  BOOST_TEST(redirect.header("location") ==
+             "https://localhost:" + std::to_string(port) + "/github?x=1");
   BOOST_TEST(http_get(http_port, "/.well-known/acme-challenge/unknown").status == 404);
   check_secret_free(server.log());
 }
@@ -197,13 +208,16 @@ BOOST_AUTO_TEST_CASE(an_unreachable_ca_is_retried_and_readyz_says_why) {
   std::string config_without_ca =
       "server:\n  listen: 127.0.0.1:" + std::to_string(port) +
       "\n  tls:\n    acme:\n      names: [127.0.0.1]\n      agree_tos: true\n"
-      "      directory: " + directory + "\n      challenge: tls-alpn-01\n"
+      "      directory: " +
+      directory +
+      "\n      challenge: tls-alpn-01\n"
       "admin:\n  listen: 127.0.0.1:0\nstorage:\n  path: hookd.db\n"
       "routes:\n  - { name: r, path: /r, auth: none }\n";
   ServerProcess server(dir, config_without_ca, /*wait_ready=*/false);
   BOOST_REQUIRE_MESSAGE(eventually([&] {
-                          return server.log().find("ACME order for 127.0.0.1 failed: cannot reach "
-                                                   "the ACME server") != std::string::npos;
+                          return server.log().find(
+                                     "ACME order for 127.0.0.1 failed: cannot reach "
+                                     "the ACME server") != std::string::npos;
                         }),
                         server.log());
   auto readyz = http_get(server.admin_port(), "/readyz");
@@ -217,10 +231,9 @@ BOOST_AUTO_TEST_CASE(an_unreachable_ca_is_retried_and_readyz_says_why) {
 
   // The CA comes up; a SIGHUP (with its bundle now) retries at once.
   pebble.emplace(Pebble::Options{.tls_port = port, .port = ca_port});
-  dir.write("hookd.yaml", with_test_isolation(
-                              config_without_ca.replace(config_without_ca.find("      challenge"), 0,
-                                                        "      ca_bundle: " + pebble->ca_bundle() +
-                                                            "\n")));
+  dir.write("hookd.yaml", with_test_isolation(config_without_ca.replace(
+                              config_without_ca.find("      challenge"), 0,
+                              "      ca_bundle: " + pebble->ca_bundle() + "\n")));
   server.signal(SIGHUP);
   BOOST_REQUIRE_MESSAGE(eventually([&] { return server.ready(); }, std::chrono::seconds(60)),
                         server.log());

@@ -49,8 +49,9 @@ BOOST_AUTO_TEST_CASE(sighup_swaps_a_good_pair_and_refuses_a_bad_one) {
   dir.write("hookd.yaml", point_at("new/cert.pem", "other/key.pem"));
   server.signal(SIGHUP);
   BOOST_REQUIRE(eventually([&] {
-    return server.log().find("reload refused: TLS certificate new/cert.pem / key other/key.pem: "
-                             "the private key does not match the certificate") != std::string::npos;
+    return server.log().find(
+               "reload refused: TLS certificate new/cert.pem / key other/key.pem: "
+               "the private key does not match the certificate") != std::string::npos;
   }));
   BOOST_TEST(serial_of_new_connection(server.port()) == first);
 
@@ -59,8 +60,9 @@ BOOST_AUTO_TEST_CASE(sighup_swaps_a_good_pair_and_refuses_a_bad_one) {
   dir.write("hookd.yaml", point_at("garbage.pem", "new/key.pem"));
   server.signal(SIGHUP);
   BOOST_REQUIRE(eventually([&] {
-    return server.log().find("garbage.pem / key new/key.pem: certificate 1 of the chain does not "
-                             "parse") != std::string::npos;
+    return server.log().find(
+               "garbage.pem / key new/key.pem: certificate 1 of the chain does not "
+               "parse") != std::string::npos;
   }));
   BOOST_TEST(serial_of_new_connection(server.port()) == first);
 

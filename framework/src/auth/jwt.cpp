@@ -19,22 +19,19 @@
 #include <ostream>
 
 #include "hookd/crypto/encoding.hpp"
+#include "hookd/crypto/openssl_ptr.hpp"
 
 namespace hookd::auth {
 namespace json = boost::json;
 
 namespace {
 
-template <class T, void (*F)(T*)>
-struct Free {
-  void operator()(T* p) const { F(p); }
-};
-using MdCtx = std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using PKeyCtx = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
-using Bn = std::unique_ptr<BIGNUM, Free<BIGNUM, BN_free>>;
-using EcSig = std::unique_ptr<ECDSA_SIG, Free<ECDSA_SIG, ECDSA_SIG_free>>;
-using ParamBld = std::unique_ptr<OSSL_PARAM_BLD, Free<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
-using Params = std::unique_ptr<OSSL_PARAM, Free<OSSL_PARAM, OSSL_PARAM_free>>;
+using MdCtx = crypto::OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using PKeyCtx = crypto::OsslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using Bn = crypto::OsslPtr<BIGNUM, BN_free>;
+using EcSig = crypto::OsslPtr<ECDSA_SIG, ECDSA_SIG_free>;
+using ParamBld = crypto::OsslPtr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using Params = crypto::OsslPtr<OSSL_PARAM, OSSL_PARAM_free>;
 
 constexpr std::size_t kCoordinate = 32;                     // P-256 coordinates and Ed25519 keys
 constexpr std::size_t kMaxToken = 16 * 1024;                // far above any real access token

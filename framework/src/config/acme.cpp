@@ -56,8 +56,10 @@ void read_names(Reader& r, const Entry& e, std::vector<std::string>& out) {
       continue;
     }
     if (!is_ip_address(name) && !is_dns_name(name)) {
-      r.error(entry.mark(), entry.path + ": expected a DNS name (hooks.example.com) or an IP "
-                                         "address, got " + value.shown());
+      r.error(entry.mark(), entry.path +
+                                ": expected a DNS name (hooks.example.com) or an IP "
+                                "address, got " +
+                                value.shown());
       continue;
     }
     if (std::find(out.begin(), out.end(), name) != out.end()) {
@@ -165,8 +167,9 @@ void read_acme(Reader& r, const Entry& e, AcmeConfig& out, std::vector<ListenSee
                 });
   if (!names) r.error(e.mark(), e.path + ": needs names: the DNS names or IP addresses to certify");
   if (!out.agree_tos) {
-    r.error(e.mark(), e.path + ": needs agree_tos: true (the CA's terms of service must be "
-                               "accepted explicitly)");
+    r.error(e.mark(), e.path +
+                          ": needs agree_tos: true (the CA's terms of service must be "
+                          "accepted explicitly)");
   }
 }
 

@@ -1,16 +1,13 @@
 // One plain-HTTP connection on the ACME http-01 listener (acme.http_listen): answers
 // /.well-known/acme-challenge/<token> while an order is validated (RFC 8555 §8.3), and
 // sends everything else to https:// (301), so port 80 serves nothing of its own.
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "plain_http.hpp"
 #include "session.hpp"
 
 namespace hookd::net {
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
 namespace {
@@ -37,20 +34,8 @@ std::string https_location(std::string_view host, std::string_view target, std::
 }  // namespace
 
 asio::awaitable<void> run_acme_http_session(asio::ip::tcp::socket socket, AcmeHttpEnv& env) {
-  constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-  beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
-  for (;;) {
-    stream.expires_after(std::chrono::seconds(10));
-    bhttp::request_parser<bhttp::empty_body> parser;
-    parser.header_limit(8 * 1024);
-    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
-    if (ec) break;
-    const auto& req = parser.get();
+  co_await serve_plain_http(std::move(socket), [&env](const PlainRequest& req, PlainResponse& res) {
     std::string_view target = req.target();
-
-    bhttp::response<bhttp::string_body> res{bhttp::status::ok, req.version()};
-    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
     if (target.substr(0, kChallengePrefix.size()) == kChallengePrefix) {
       auto answer = env.certificates.token(target.substr(kChallengePrefix.size()));
       if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
@@ -73,14 +58,7 @@ asio::awaitable<void> run_acme_http_session(asio::ip::tcp::socket socket, AcmeHt
       res.result(bhttp::status::bad_request);
       res.body() = "a Host header is required\n";
     }
-    res.keep_alive(req.keep_alive());
-    res.prepare_payload();
-    if (req.method() == bhttp::verb::head) res.body().clear();
-    auto [wec, wn] = co_await bhttp::async_write(stream, res, kTuple);
-    if (wec || !req.keep_alive()) break;
-  }
-  boost::system::error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  });
 }
 
 }  // namespace hookd::net

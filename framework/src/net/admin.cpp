@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 
 #include "hookd/metrics/registry.hpp"
+#include "plain_http.hpp"
 #include "session.hpp"
 
 namespace hookd::net {
@@ -12,7 +13,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
-asio::awaitable<void> run_admin_session(asio::ip::tcp::socket socket, AdminEnv& env) {
+asio::awaitable<void> serve_plain_http(
+    asio::ip::tcp::socket socket,
+    const std::function<void(const PlainRequest&, PlainResponse&)>& answer) {
   constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
@@ -23,10 +26,22 @@ asio::awaitable<void> run_admin_session(asio::ip::tcp::socket socket, AdminEnv& 
     auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
     if (ec) break;
     const auto& req = parser.get();
-    std::string_view path = req.target().substr(0, req.target().find('?'));
-
-    bhttp::response<bhttp::string_body> res{bhttp::status::ok, req.version()};
+    PlainResponse res{bhttp::status::ok, req.version()};
     res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    answer(req, res);
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    if (req.method() == bhttp::verb::head) res.body().clear();
+    auto [wec, wn] = co_await bhttp::async_write(stream, res, kTuple);
+    if (wec || !req.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> run_admin_session(asio::ip::tcp::socket socket, AdminEnv& env) {
+  co_await serve_plain_http(std::move(socket), [&env](const PlainRequest& req, PlainResponse& res) {
+    std::string_view path = req.target().substr(0, req.target().find('?'));
     if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
       res.result(bhttp::status::method_not_allowed);
       res.set(bhttp::field::allow, "GET, HEAD");
@@ -44,14 +59,7 @@ asio::awaitable<void> run_admin_session(asio::ip::tcp::socket socket, AdminEnv& 
       res.result(bhttp::status::not_found);
       res.body() = "not found\n";
     }
-    res.keep_alive(req.keep_alive());
-    res.prepare_payload();
-    if (req.method() == bhttp::verb::head) res.body().clear();
-    auto [wec, wn] = co_await bhttp::async_write(stream, res, kTuple);
-    if (wec || !req.keep_alive()) break;
-  }
-  boost::system::error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  });
 }
 
 }  // namespace hookd::net

@@ -258,7 +258,8 @@ void Server::run() {
   }
   const auto& acme = d.config.server.tls.acme;
   if (acme && acme->challenge == config::AcmeConfig::Challenge::http_01) {
-    d.acme_http_env.emplace(AcmeHttpEnv{d.certificates, d.acceptors.front().local_endpoint().port()});
+    d.acme_http_env.emplace(
+        AcmeHttpEnv{d.certificates, d.acceptors.front().local_endpoint().port()});
     for (const auto& ep : resolve_listen(d.ioc, acme->http_listen)) {
       d.acme_http_acceptors.push_back(bind(d.ioc, ep, acme->http_listen));
       spdlog::info("answering ACME http-01 challenges on http://{}",

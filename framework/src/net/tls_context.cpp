@@ -144,6 +144,8 @@ ssl::context make_server_tls_context(const config::TlsConfig& tls,
   return ctx;
 }
 
-bool is_acme_validation(SSL* ssl) { return SSL_get_ex_data(ssl, acme_index()) != nullptr; }
+bool is_acme_validation(SSL* ssl) {
+  return SSL_get_ex_data(ssl, acme_index()) != nullptr;
+}
 
 }  // namespace hookd::net

@@ -13,11 +13,12 @@
 #include <sstream>
 #include <stdexcept>
 
-
 namespace hookd::tls {
 namespace {
 
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error(what);
+}
 
 std::shared_ptr<BIO> memory_bio(std::string_view text) {
   BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
@@ -26,7 +27,7 @@ std::shared_ptr<BIO> memory_bio(std::string_view text) {
 }
 
 SystemClock::time_point to_time_point(const ASN1_TIME* t) {
-  struct tm tm{};
+  struct tm tm {};
   if (ASN1_TIME_to_tm(t, &tm) != 1) fail("the certificate has a malformed validity time");
   return SystemClock::from_time_t(timegm(&tm));
 }
@@ -47,8 +48,8 @@ std::vector<std::string> subject_alt_names(X509* cert) {
       int len = ASN1_STRING_length(ip);
       char text[INET6_ADDRSTRLEN] = {};
       if ((len == 4 || len == 16) &&
-          inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), text,
-                    sizeof text) != nullptr) {
+          inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), text, sizeof text) !=
+              nullptr) {
         out.emplace_back(text);
       }
     }
@@ -102,7 +103,8 @@ std::shared_ptr<const CertifiedKey> parse_certified_key(std::string_view chain_p
   }
   // The loop ends at the first thing that is not a certificate: only "no more PEM" is fine.
   unsigned long err = ERR_peek_last_error();
-  if (err != 0 && !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
+  if (err != 0 &&
+      !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
     ERR_clear_error();
     fail("certificate " + std::to_string(certs.size() + 1) + " of the chain does not parse");
   }
@@ -141,7 +143,8 @@ std::shared_ptr<const CertifiedKey> load_certified_key(const std::string& cert_p
 std::shared_ptr<const CertifiedKey> make_certified_key(X509* leaf, EVP_PKEY* key) {
   X509_up_ref(leaf);
   EVP_PKEY_up_ref(key);
-  return describe(std::shared_ptr<X509>(leaf, X509_free), std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free));
+  return describe(std::shared_ptr<X509>(leaf, X509_free),
+                  std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free));
 }
 
 std::string chain_pem(const CertifiedKey& cert) {

@@ -21,9 +21,9 @@ std::shared_ptr<const CertifiedKey> load_tls_files(const config::TlsConfig& tls)
                  tls.key);
     create_self_signed(tls.cert, tls.key);
   } else if (!cert_exists || !key_exists) {
-    throw std::runtime_error("TLS " + std::string(cert_exists ? "key " + tls.key
-                                                               : "certificate " + tls.cert) +
-                             " does not exist");
+    throw std::runtime_error(
+        "TLS " + std::string(cert_exists ? "key " + tls.key : "certificate " + tls.cert) +
+        " does not exist");
   }
   return load_certified_key(tls.cert, tls.key, SystemClock::now());
 }

@@ -12,20 +12,19 @@
 #include <stdexcept>
 #include <string>
 
+#include "hookd/crypto/openssl_ptr.hpp"
 #include "hookd/tls/files.hpp"
 
 namespace hookd::tls {
 namespace {
 
-template <class T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using Ext = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
+using PKey = crypto::OsslPtr<EVP_PKEY, EVP_PKEY_free>;
+using Cert = crypto::OsslPtr<X509, X509_free>;
+using Ext = crypto::OsslPtr<X509_EXTENSION, X509_EXTENSION_free>;
 
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error(what);
+}
 
 void add_extension(X509* cert, int nid, const char* value) {
   X509V3_CTX ctx;
@@ -55,7 +54,8 @@ void create_self_signed(const std::string& cert_path, const std::string& key_pat
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("hookd self-signed"), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>("hookd self-signed"), -1, -1,
+                             0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
@@ -66,7 +66,7 @@ void create_self_signed(const std::string& cert_path, const std::string& key_pat
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) fail("cannot sign the certificate");
 
   auto pem = [](auto write) {
-    std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(BIO_new(BIO_s_mem()));
+    crypto::OsslPtr<BIO, BIO_free_all> bio(BIO_new(BIO_s_mem()));
     if (!bio || write(bio.get()) != 1) fail("cannot encode the self-signed pair");
     char* data = nullptr;
     long n = BIO_get_mem_data(bio.get(), &data);

@@ -18,16 +18,15 @@ std::string with_acme(const std::string& acme_lines) {
 BOOST_AUTO_TEST_SUITE(config_acme)
 
 BOOST_AUTO_TEST_CASE(reads_every_key) {
-  auto c = load_ok(with_acme(
-      "      names: [Hooks.Example.com, 192.0.2.7, \"2001:db8::1\"]\n"
-      "      email: ops@example.com\n"
-      "      agree_tos: true\n"
-      "      directory: https://127.0.0.1:14000/dir\n"
-      "      challenge: http-01\n"
-      "      http_listen: 127.0.0.1:8080\n"
-      "      ca_bundle: /etc/hookd/acme-ca.pem\n"
-      "      eab: { kid: kid-1, hmac_key: \"${env:EAB}\" }\n"
-      "      renew_before: 30d\n"),
+  auto c = load_ok(with_acme("      names: [Hooks.Example.com, 192.0.2.7, \"2001:db8::1\"]\n"
+                             "      email: ops@example.com\n"
+                             "      agree_tos: true\n"
+                             "      directory: https://127.0.0.1:14000/dir\n"
+                             "      challenge: http-01\n"
+                             "      http_listen: 127.0.0.1:8080\n"
+                             "      ca_bundle: /etc/hookd/acme-ca.pem\n"
+                             "      eab: { kid: kid-1, hmac_key: \"${env:EAB}\" }\n"
+                             "      renew_before: 30d\n"),
                    {{"EAB", "c2VjcmV0LWtleQ"}});
   BOOST_REQUIRE(c.server.tls.acme.has_value());
   const AcmeConfig& a = *c.server.tls.acme;
@@ -57,8 +56,9 @@ BOOST_AUTO_TEST_CASE(defaults) {
 }
 
 BOOST_AUTO_TEST_CASE(a_wildcard_is_an_error_at_its_position) {
-  auto e = one_error(with_acme("      names: [hooks.example.com, \"*.example.com\"]\n"
-                               "      agree_tos: true\n"));
+  auto e =
+      one_error(with_acme("      names: [hooks.example.com, \"*.example.com\"]\n"
+                          "      agree_tos: true\n"));
   BOOST_TEST(e.str().find("test.yaml:5:") == 0, e.str());
   BOOST_TEST(e.str().find("wildcard") != std::string::npos, e.str());
 }
@@ -103,8 +103,9 @@ BOOST_AUTO_TEST_CASE(each_mistake_is_named) {
 }
 
 BOOST_AUTO_TEST_CASE(the_eab_key_never_appears_in_an_error) {
-  auto r = load(with_acme("      names: [a.example.com]\n      agree_tos: true\n"
-                          "      eab: { kid: k, hmac_key: \"s3cr3t!value\" }\n"));
+  auto r =
+      load(with_acme("      names: [a.example.com]\n      agree_tos: true\n"
+                     "      eab: { kid: k, hmac_key: \"s3cr3t!value\" }\n"));
   BOOST_TEST(!r.ok());
   BOOST_TEST(all_errors(r).find("s3cr3t") == std::string::npos, all_errors(r));
 }

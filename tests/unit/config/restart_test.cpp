@@ -27,11 +27,11 @@ BOOST_AUTO_TEST_CASE(names_each_changed_section) {
   next.admin.listen.clear();
   next.storage.batch.max_events = 1;
   next.workers.threads = 9;
-  BOOST_TEST(restart_only_changes(running, next) ==
-                 (std::vector<std::string>{"server.listen", "server.tls.min_version",
-                                           "server.io_threads",
-                                           "server.shutdown_grace", "admin", "storage", "workers"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      restart_only_changes(running, next) ==
+          (std::vector<std::string>{"server.listen", "server.tls.min_version", "server.io_threads",
+                                    "server.shutdown_grace", "admin", "storage", "workers"}),
+      boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(tls_certificates_reload_but_the_listeners_do_not) {

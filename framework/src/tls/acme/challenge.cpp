@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "hookd/crypto/compare.hpp"
+#include "hookd/crypto/openssl_ptr.hpp"
 
 namespace hookd::tls::acme {
 namespace {
@@ -25,24 +26,18 @@ namespace {
   throw std::runtime_error(what);
 }
 
-template <class T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using Req = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
-using Names = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
-using Ext = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
-using Object = std::unique_ptr<ASN1_OBJECT, Deleter<ASN1_OBJECT, ASN1_OBJECT_free>>;
-using OctetString =
-    std::unique_ptr<ASN1_OCTET_STRING, Deleter<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>>;
+using PKey = crypto::OsslPtr<EVP_PKEY, EVP_PKEY_free>;
+using Cert = crypto::OsslPtr<X509, X509_free>;
+using Req = crypto::OsslPtr<X509_REQ, X509_REQ_free>;
+using Names = crypto::OsslPtr<GENERAL_NAMES, GENERAL_NAMES_free>;
+using Ext = crypto::OsslPtr<X509_EXTENSION, X509_EXTENSION_free>;
+using Object = crypto::OsslPtr<ASN1_OBJECT, ASN1_OBJECT_free>;
+using OctetString = crypto::OsslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
 
 void free_extensions(STACK_OF(X509_EXTENSION) * exts) {
   sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 }
-using Extensions =
-    std::unique_ptr<STACK_OF(X509_EXTENSION), Deleter<STACK_OF(X509_EXTENSION), free_extensions>>;
+using Extensions = crypto::OsslPtr<STACK_OF(X509_EXTENSION), free_extensions>;
 
 constexpr const char* kAcmeIdentifierOid = "1.3.6.1.5.5.7.1.31";  // id-pe-acmeIdentifier
 

@@ -18,6 +18,7 @@
 
 #include "hookd/crypto/compare.hpp"
 #include "hookd/crypto/encoding.hpp"
+#include "hookd/crypto/openssl_ptr.hpp"
 
 namespace hookd::tls::acme {
 namespace {
@@ -31,14 +32,10 @@ constexpr std::size_t kCoordinateSize = 32;  // P-256: x, y, r and s are 32 byte
   throw std::runtime_error(what);
 }
 
-template <class T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using Bignum = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
-using MdCtx = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using EcdsaSig = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
+using Bio = crypto::OsslPtr<BIO, BIO_free_all>;
+using Bignum = crypto::OsslPtr<BIGNUM, BN_free>;
+using MdCtx = crypto::OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using EcdsaSig = crypto::OsslPtr<ECDSA_SIG, ECDSA_SIG_free>;
 
 // Everything below assumes P-256 (fixed coordinate sizes, ES256), so other keys are refused
 // up front rather than producing a JWS the CA rejects with a vague badSignatureAlgorithm.

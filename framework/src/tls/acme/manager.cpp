@@ -102,9 +102,13 @@ Manager::Manager(const config::AcmeConfig& config, std::string state_dir,
                                        joined(config.names) + " from " + config.directory);
 }
 
-Manager::~Manager() { stop(); }
+Manager::~Manager() {
+  stop();
+}
 
-void Manager::start() { thread_ = std::thread([this] { run(); }); }
+void Manager::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void Manager::reconfigure(const config::AcmeConfig& config) {
   {
@@ -228,10 +232,10 @@ bool Manager::order(const config::AcmeConfig& config) {
     certificates_.set_current(issued.cert);
     stored_ = std::move(meta);
     if (orders_valid_ != nullptr) orders_valid_->inc();
-    spdlog::info("obtained a certificate for {} (serial {}, expires {}) in {} ms",
-                 joined(config.names), issued.cert->serial, utc(issued.cert->not_after),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started)
-                     .count());
+    spdlog::info(
+        "obtained a certificate for {} (serial {}, expires {}) in {} ms", joined(config.names),
+        issued.cert->serial, utc(issued.cert->not_after),
+        std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started).count());
     return true;
   } catch (const std::exception& e) {
     {

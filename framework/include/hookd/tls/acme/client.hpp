@@ -48,9 +48,9 @@ struct Directory {
 };
 
 struct AccountRequest {
-  std::string email;      // empty: no contact
+  std::string email;  // empty: no contact
   bool agree_tos = false;
-  std::string eab_kid;    // empty: no External Account Binding
+  std::string eab_kid;       // empty: no External Account Binding
   std::string eab_hmac_key;  // base64url
 };
 

@@ -13,9 +13,9 @@ namespace hookd::tls::acme {
 
 using KeyPtr = std::shared_ptr<EVP_PKEY>;
 
-KeyPtr generate_p256_key();                           // throws std::runtime_error
-std::string private_key_pem(const EVP_PKEY& key);     // PKCS#8 PEM, unencrypted
-KeyPtr parse_private_key_pem(std::string_view pem);   // throws std::runtime_error (never quotes it)
+KeyPtr generate_p256_key();                          // throws std::runtime_error
+std::string private_key_pem(const EVP_PKEY& key);    // PKCS#8 PEM, unencrypted
+KeyPtr parse_private_key_pem(std::string_view pem);  // throws std::runtime_error (never quotes it)
 
 // {"crv":"P-256","kty":"EC","x":"…","y":"…"}: members in lexical order, no whitespace
 // (the RFC 7638 canonical form, also used as the `jwk` header member).

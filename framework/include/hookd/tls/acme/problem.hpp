@@ -9,9 +9,9 @@
 namespace hookd::tls::acme {
 
 struct Problem {
-  std::string type;    // "urn:ietf:params:acme:error:badNonce"
-  std::string detail;  // the CA's words
-  int status = 0;      // the `status` member, 0 when absent
+  std::string type;        // "urn:ietf:params:acme:error:badNonce"
+  std::string detail;      // the CA's words
+  int status = 0;          // the `status` member, 0 when absent
   std::string identifier;  // "dns:hooks.example.com" for a subproblem, else empty
   std::vector<Problem> subproblems;
 
