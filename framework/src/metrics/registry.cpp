@@ -97,6 +97,12 @@ Gauge& Registry::gauge(std::string_view name, std::string_view help, const Label
   return *slot;
 }
 
+void Registry::remove_gauge(std::string_view name, const Labels& labels) {
+  std::lock_guard lock(mutex_);
+  auto it = families_.find(name);
+  if (it != families_.end()) it->second.gauges.erase(render_labels(labels));
+}
+
 Histogram& Registry::histogram(std::string_view name, std::string_view help,
                                std::vector<double> bounds, const Labels& labels) {
   std::lock_guard lock(mutex_);

@@ -12,20 +12,36 @@ std::shared_ptr<const CertifiedKey> ServerCertificates::current() const {
   return current_;
 }
 
+namespace {
+
+constexpr std::string_view kExpiry = "hookd_tls_certificate_expiry_timestamp_seconds";
+
+std::string names_label(const CertifiedKey& cert) {
+  std::string names;
+  for (const auto& n : cert.names) names += (names.empty() ? "" : ",") + n;
+  return names;
+}
+
+}  // namespace
+
 void ServerCertificates::set_current(std::shared_ptr<const CertifiedKey> cert) {
-  if (metrics_ != nullptr && cert) {
-    std::string names;
-    for (const auto& n : cert->names) names += (names.empty() ? "" : ",") + n;
+  if (!cert) return;
+  std::lock_guard lock(mutex_);
+  if (metrics_ != nullptr) {
+    // One series, the served certificate's: an old one left behind would alert on a
+    // certificate nobody serves any more.
+    if (current_ && names_label(*current_) != names_label(*cert)) {
+      metrics_->remove_gauge(kExpiry, {{"names", names_label(*current_)}});
+    }
     metrics_
-        ->gauge("hookd_tls_certificate_expiry_timestamp_seconds",
-                "When the served TLS certificate expires (Unix time).", {{"names", names}})
+        ->gauge(kExpiry, "When the served TLS certificate expires (Unix time).",
+                {{"names", names_label(*cert)}})
         .set(static_cast<double>(
             std::chrono::duration_cast<std::chrono::seconds>(cert->not_after.time_since_epoch())
                 .count()));
   }
-  std::lock_guard lock(mutex_);
   current_ = std::move(cert);
-  if (current_) unavailable_.clear();
+  unavailable_.clear();
 }
 
 std::string ServerCertificates::unavailable_reason() const {

@@ -61,6 +61,9 @@ class Registry {
   Gauge& gauge(std::string_view name, std::string_view help, const Labels& labels = {});
   Histogram& histogram(std::string_view name, std::string_view help, std::vector<double> bounds,
                        const Labels& labels = {});
+  // Drops one gauge series (a certificate that is no longer served). Only for series
+  // whose Gauge& nobody keeps: the reference dies with it. No-op when absent.
+  void remove_gauge(std::string_view name, const Labels& labels);
   // The Prometheus text format (version 0.0.4) of every series.
   std::string expose() const;
 

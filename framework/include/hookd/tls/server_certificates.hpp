@@ -28,6 +28,7 @@ class ServerCertificates {
   // The certificate for new handshakes; null until a source has one.
   std::shared_ptr<const CertifiedKey> current() const;
   // Swaps the certificate for new handshakes; open connections keep the one they got.
+  // Null is ignored (there is no way back to "no certificate").
   void set_current(std::shared_ptr<const CertifiedKey> cert);
 
   // Why there is no certificate to serve ("waiting for the first ACME certificate: …"),
