@@ -154,10 +154,16 @@ BOOST_AUTO_TEST_CASE(tls_alpn_01_first_certificate_restart_and_renewal) {
   dir.write(
       "hookd.yaml",
       acme_config(port, pebble, "      challenge: tls-alpn-01\n      renew_before: 36500d\n"));
+  auto renewal_started = Clock::now();
   server.signal(SIGHUP);
   BOOST_REQUIRE_MESSAGE(
       eventually([&] { return serial_of_new_connection(port, root, "hooks.test") != first; }),
       server.log());
+  BOOST_TEST_MESSAGE("renewal: from SIGHUP to the new certificate on a new connection: "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                                              renewal_started)
+                            .count()
+                     << " ms");
   BOOST_TEST(post_signed(before, "d3") == 202);
   BOOST_TEST(before.peer_serial() == first);
   BOOST_REQUIRE(eventually([&] {
