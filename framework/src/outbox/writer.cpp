@@ -47,6 +47,7 @@ struct Batch {
   std::vector<DeliveryResult> results;
   std::vector<PendingClaim> claims;
   std::vector<PendingPrune> prunes;
+  std::vector<std::function<void()>> probes;  // answered before the transaction
   bool empty() const {
     return appends.empty() && results.empty() && claims.empty() && prunes.empty();
   }
@@ -92,10 +93,10 @@ struct WriterMetrics {
 };
 
 // A callback must not take the writer down; it is the caller's code.
-template <class Callback, class Result>
-void invoke(Callback& done, Result result) {
+template <class Callback, class... Result>
+void invoke(Callback& done, Result... result) {
   try {
-    done(std::move(result));
+    done(std::move(result)...);
   } catch (const std::exception& e) {
     spdlog::error("outbox: a writer callback threw: {}", e.what());
   } catch (...) {
@@ -123,7 +124,8 @@ struct Writer::Impl {
   void run();
   void try_open();
   bool has_work() const {
-    return !queue.empty() || !results.empty() || !claims.empty() || !prunes.empty();
+    return !queue.empty() || !results.empty() || !claims.empty() || !prunes.empty() ||
+           !probes.empty() || (store && !open_waiters.empty());
   }
   Batch next_batch(bool& finished);
   void commit(Batch& batch);
@@ -144,6 +146,8 @@ struct Writer::Impl {
   std::vector<DeliveryResult> results;
   std::vector<PendingClaim> claims;
   std::vector<PendingPrune> prunes;
+  std::vector<std::function<void()>> probes;
+  std::vector<std::function<void()>> open_waiters;  // run once `store` is open
   std::function<void()> on_new_deliveries;
   bool stopping = false;
 
@@ -170,10 +174,19 @@ struct Writer::Impl {
 void Writer::Impl::run() {
   for (;;) {
     if (!store && Clock::now() >= next_open) try_open();
+    if (store) {
+      std::vector<std::function<void()>> waiters;
+      {
+        std::lock_guard lock(mutex);
+        waiters.swap(open_waiters);
+      }
+      for (auto& callback : waiters) invoke(callback);
+    }
     bool finished = false;
     Batch batch = next_batch(finished);
     if (finished) return;
-    if (batch.empty()) continue;  // time to retry opening the store
+    for (auto& answer : batch.probes) invoke(answer);
+    if (batch.empty()) continue;  // time to retry opening the store, or only probes
     if (!store && Clock::now() >= next_open) try_open();
     if (store) {
       commit(batch);
@@ -253,6 +266,7 @@ Batch Writer::Impl::next_batch(bool& finished) {
   batch.results.swap(results);
   batch.claims.swap(claims);
   batch.prunes.swap(prunes);
+  batch.probes.swap(probes);
   return batch;
 }
 
@@ -402,6 +416,20 @@ void Writer::complete(DeliveryResult result) {
   std::lock_guard lock(impl_->mutex);
   // Also while stopping: the last batch writes what the engine reports during its drain.
   impl_->results.push_back(std::move(result));
+  impl_->cv.notify_one();
+}
+
+void Writer::probe(std::function<void()> answer) {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->stopping) return;
+  impl_->probes.push_back(std::move(answer));
+  impl_->cv.notify_one();
+}
+
+void Writer::when_open(std::function<void()> callback) {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->stopping) return;
+  impl_->open_waiters.push_back(std::move(callback));
   impl_->cv.notify_one();
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -55,6 +56,15 @@ class Writer {
   // `wake` runs on the writer thread after each commit that created deliveries (new
   // events for some handler), so that the engine claims them at once. Empty: no call.
   void on_new_deliveries(std::function<void()> wake);
+
+  // Runs `answer` on the writer thread at its next turn between transactions: a liveness
+  // probe (the watchdog's). It stays unanswered while a transaction blocks (a COMMIT waiting
+  // for a lock or an fsync), which is the stall it detects. Dropped after stop().
+  void probe(std::function<void()> answer);
+
+  // Runs `callback` on the writer thread once the store is open (at its next turn when it
+  // is already): serve reports readiness then. Dropped after stop().
+  void when_open(std::function<void()> callback);
 
   // Commits what is queued, then stops the thread. Idempotent.
   void stop();
