@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -64,6 +65,22 @@ std::string describe(const tcp::endpoint& ep) {
                               : ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
+// An adopted socket is an already listening descriptor: only the protocol is needed.
+tcp::acceptor adopt_socket(asio::io_context& ioc, const service::PassedSocket& s) {
+  tcp::acceptor acceptor(ioc);
+  boost::system::error_code ec;
+  acceptor.assign(s.ipv6 ? tcp::v6() : tcp::v4(), s.fd, ec);
+  if (ec) throw std::runtime_error("cannot serve on the passed socket " + s.describe() + ": " +
+                                   ec.message());
+  return acceptor;
+}
+
+bool same_address(const service::PassedSocket& s, const tcp::endpoint& ep) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(s.address, ec);
+  return !ec && address == ep.address() && s.port == ep.port();
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -101,6 +118,9 @@ struct Server::Impl {
   }
 
   enum class Listener { webhook, admin, acme_http };
+
+  // Binds or adopts every listener of every kind (see Server::adopt).
+  void open_listeners();
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Listener kind) {
     for (;;) {
@@ -174,6 +194,9 @@ struct Server::Impl {
   asio::signal_set hangups{ioc};
   std::function<void()> on_hangup;
   std::function<void()> on_listening;
+  std::function<void()> on_draining;
+  std::vector<service::PassedSocket> passed;
+  std::vector<std::string> webhook_addresses;  // set before on_listening
   void wait_hangup() {
     hangups.async_wait([this](const boost::system::error_code& ec, int) {
       if (ec) return;
@@ -228,6 +251,110 @@ void Server::on_listening(std::function<void()> callback) {
   impl_->on_listening = std::move(callback);
 }
 
+void Server::adopt(std::vector<service::PassedSocket> sockets) {
+  impl_->passed = std::move(sockets);
+}
+
+void Server::on_draining(std::function<void()> callback) {
+  impl_->on_draining = std::move(callback);
+}
+
+void Server::probe(std::function<void()> answer) {
+  asio::post(impl_->ioc, std::move(answer));
+}
+
+std::vector<std::string> Server::webhook_addresses() const {
+  return impl_->webhook_addresses;
+}
+
+void Server::Impl::open_listeners() {
+  struct Planned {
+    Listener kind;
+    std::string text;  // the configured address, for messages
+    tcp::endpoint endpoint;
+    std::optional<std::size_t> socket;  // index into `passed` when adopted
+  };
+  const auto& acme = config.server.tls.acme;
+  const bool acme_http = acme && acme->challenge == config::AcmeConfig::Challenge::http_01;
+  std::vector<Planned> plan;
+  auto add = [&](Listener kind, const std::string& text) {
+    for (const auto& ep : resolve_listen(ioc, text)) plan.push_back({kind, text, ep, {}});
+  };
+  for (const auto& text : config.server.listen) add(Listener::webhook, text);
+  for (const auto& text : config.admin.listen) add(Listener::admin, text);
+  if (acme_http) add(Listener::acme_http, acme->http_listen);
+
+  // By address first, then by name: a socket named for one listener but bound to another's
+  // address serves the address.
+  std::vector<bool> used(passed.size(), false);
+  for (auto& p : plan) {
+    for (std::size_t i = 0; i < passed.size(); ++i) {
+      if (!used[i] && same_address(passed[i], p.endpoint)) {
+        p.socket = i;
+        used[i] = true;
+        break;
+      }
+    }
+  }
+  auto kind_of = [](const std::string& name) -> std::optional<Listener> {
+    if (name == "https") return Listener::webhook;
+    if (name == "admin") return Listener::admin;
+    if (name == "acme-http") return Listener::acme_http;
+    return std::nullopt;
+  };
+  std::vector<bool> named(3, false);  // per Listener: has sockets passed by name
+  for (std::size_t i = 0; i < passed.size(); ++i) {
+    if (used[i]) continue;
+    const auto kind = kind_of(passed[i].name);
+    const bool configured = kind && std::any_of(plan.begin(), plan.end(), [&](const Planned& p) {
+                              return p.kind == *kind;
+                            });
+    if (!configured) {
+      throw std::runtime_error(
+          "the socket passed by the service manager (" + passed[i].describe() +
+          ") matches no listener: its address is not in server.listen, admin.listen or "
+          "acme.http_listen, and its name is not https, admin or acme-http for a configured "
+          "one");
+    }
+    named[static_cast<std::size_t>(*kind)] = true;
+    plan.push_back({*kind, "'" + passed[i].name + "'", tcp::endpoint(), i});
+    used[i] = true;
+  }
+
+  for (const auto& p : plan) {
+    auto& list = p.kind == Listener::webhook ? acceptors
+                 : p.kind == Listener::admin ? admin_acceptors
+                                             : acme_http_acceptors;
+    if (p.socket) {
+      list.push_back(adopt_socket(ioc, passed[*p.socket]));
+    } else if (named[static_cast<std::size_t>(p.kind)]) {
+      spdlog::info("not binding {}: the service manager passed the sockets for it", p.text);
+      continue;
+    } else {
+      list.push_back(bind(ioc, p.endpoint, p.text));
+    }
+    const std::string where = describe(list.back().local_endpoint());
+    const std::string how =
+        p.socket ? " (passed socket fd " + std::to_string(passed[*p.socket].fd) + ")" : "";
+    switch (p.kind) {
+      case Listener::webhook:
+        webhook_addresses.push_back(where);
+        spdlog::info("listening for webhooks on https://{}{}", where, how);
+        break;
+      case Listener::admin:
+        spdlog::info("admin listening on http://{}{}", where, how);
+        break;
+      case Listener::acme_http:
+        spdlog::info("answering ACME http-01 challenges on http://{}{}", where, how);
+        break;
+    }
+  }
+  passed.clear();  // owned by the acceptors now
+  if (acme_http) {
+    acme_http_env.emplace(AcmeHttpEnv{certificates, acceptors.front().local_endpoint().port()});
+  }
+}
+
 void Server::run() {
   auto& d = *impl_;
   // Signals first: once the listeners are logged, a SIGTERM must drain, not kill.
@@ -235,6 +362,7 @@ void Server::run() {
   signals.async_wait([&d](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("received signal {}, draining", signo);
+    if (d.on_draining) d.on_draining();
     d.hangups.cancel();
     asio::co_spawn(d.ioc, d.drain(), asio::detached);
   });
@@ -242,30 +370,7 @@ void Server::run() {
     d.hangups.add(SIGHUP);
     d.wait_hangup();
   }
-  for (const auto& text : d.config.server.listen) {
-    for (const auto& ep : resolve_listen(d.ioc, text)) {
-      d.acceptors.push_back(bind(d.ioc, ep, text));
-      spdlog::info("listening for webhooks on https://{}",
-                   describe(d.acceptors.back().local_endpoint()));
-    }
-  }
-  for (const auto& text : d.config.admin.listen) {
-    for (const auto& ep : resolve_listen(d.ioc, text)) {
-      d.admin_acceptors.push_back(bind(d.ioc, ep, text));
-      spdlog::info("admin listening on http://{}",
-                   describe(d.admin_acceptors.back().local_endpoint()));
-    }
-  }
-  const auto& acme = d.config.server.tls.acme;
-  if (acme && acme->challenge == config::AcmeConfig::Challenge::http_01) {
-    d.acme_http_env.emplace(
-        AcmeHttpEnv{d.certificates, d.acceptors.front().local_endpoint().port()});
-    for (const auto& ep : resolve_listen(d.ioc, acme->http_listen)) {
-      d.acme_http_acceptors.push_back(bind(d.ioc, ep, acme->http_listen));
-      spdlog::info("answering ACME http-01 challenges on http://{}",
-                   describe(d.acme_http_acceptors.back().local_endpoint()));
-    }
-  }
+  d.open_listeners();
   using Listener = Impl::Listener;
   for (auto& a : d.acceptors) {
     asio::co_spawn(d.ioc, d.accept_loop(a, Listener::webhook), asio::detached);

@@ -6,9 +6,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
+#include "hookd/service/listen_fds.hpp"
 #include "hookd/tls/server_certificates.hpp"
 
 namespace hookd::metrics {
@@ -45,6 +47,24 @@ class Server {
   // (where the ACME manager may start ordering: its challenges need the listeners).
   // Set before run().
   void on_listening(std::function<void()> callback);
+
+  // Sockets passed by the service manager, served instead of binding: each is matched to
+  // a configured endpoint of server.listen, admin.listen or acme.http_listen with the same
+  // address and port, else by name (https, admin, acme-http; a listener with named sockets
+  // binds none of its configured addresses). A configured endpoint without one is bound as
+  // usual; run() throws naming a socket that matches nothing. The Server owns the
+  // descriptors from now on. Set before run().
+  void adopt(std::vector<service::PassedSocket> sockets);
+
+  // Called on the I/O thread when SIGTERM/SIGINT starts the drain. Set before run().
+  void on_draining(std::function<void()> callback);
+
+  // Runs `answer` on an I/O thread once one is free: a liveness probe (the watchdog's).
+  // Never runs once run() has returned.
+  void probe(std::function<void()> answer);
+
+  // The webhook listeners' addresses ("127.0.0.1:8443"), once on_listening was called.
+  std::vector<std::string> webhook_addresses() const;
 
   // The router answering new requests from now on (a config reload).
   void set_router(std::shared_ptr<const http::Router> router);
