@@ -1,5 +1,6 @@
 // `hookd serve [-c FILE]`: runs the server until SIGTERM/SIGINT; SIGHUP reloads routes,
-// secrets, handlers, plugin config, the oauth section and the TLS certificate.
+// secrets, handlers, plugin config, the oauth section and the TLS certificate. Under systemd
+// it reports its state (notify), pings the watchdog and serves on passed sockets.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -24,6 +25,9 @@
 #include "hookd/outbox/lock.hpp"
 #include "hookd/outbox/retention.hpp"
 #include "hookd/outbox/writer.hpp"
+#include "hookd/service/listen_fds.hpp"
+#include "hookd/service/notify.hpp"
+#include "hookd/service/watchdog.hpp"
 #include "hookd/tls/acme/manager.hpp"
 #include "hookd/tls/files.hpp"
 #include "hookd/tls/server_certificates.hpp"
@@ -52,6 +56,13 @@ worker::EngineOptions engine_options(const config::Config& cfg) {
   options.store_path = cfg.storage.path;
   options.host_grace = cfg.server.shutdown_grace;
   return options;
+}
+
+// The one-line STATUS= shown by `systemctl status`.
+std::string serving_status(std::size_t routes, const std::vector<std::string>& addresses) {
+  std::string list;
+  for (const auto& a : addresses) list += (list.empty() ? "" : ", ") + a;
+  return fmt::format("serving {} route{} on {}", routes, routes == 1 ? "" : "s", list);
 }
 
 // What serve keeps across reloads to load plugins: an unchanged plugin keeps its library
@@ -89,7 +100,7 @@ class Reloader {
            tls::ServerCertificates& certificates, tls::acme::Manager* acme,
            worker::Engine& engine, outbox::Writer& writer, metrics::Registry& metrics,
            std::optional<auth::OAuthServer>& oauth, auth::Throttle& throttle,
-           PluginCaches& plugins)
+           PluginCaches& plugins, const service::Notifier& notifier)
       : path_(std::move(path)),
         running_(running),
         server_(server),
@@ -101,6 +112,8 @@ class Reloader {
         oauth_(oauth),
         throttle_(throttle),
         plugins_(plugins),
+        notifier_(notifier),
+        routes_(running.routes.size()),
         thread_([this] { run(); }) {}
   ~Reloader() { stop(); }
 
@@ -130,16 +143,21 @@ class Reloader {
       if (stopping_) return;
       requested_ = false;
       lock.unlock();
-      reload();
+      // READY=1 after a refused reload too: the old config goes on serving.
+      notifier_.send("RELOADING=1\n" + service::monotonic_usec());
+      const bool applied = reload();
+      notifier_.send("READY=1\nSTATUS=" + serving_status(routes_, server_.webhook_addresses()) +
+                     (applied ? "" : " (the last reload was refused)"));
       lock.lock();
     }
   }
 
-  void reload() {
+  // True when the new config was applied.
+  bool reload() {
     auto result = config::load_file(path_, config::process_environment());
     if (!result.ok()) {
       for (const auto& e : result.errors) spdlog::error("reload refused: {}", e.str());
-      return;
+      return false;
     }
     config::Config& next = *result.config;
     std::string oauth_changes;
@@ -151,14 +169,14 @@ class Reloader {
         files_cert = tls::load_tls_files(next.server.tls);
       } catch (const std::exception& e) {
         spdlog::error("reload refused: {}; the old certificate and config stay", e.what());
-        return;
+        return false;
       }
     }
     try {
       auto instances = load_plugins(next, plugins_, metrics_);
       if (!instances) {
         spdlog::error("reload refused: a plugin failed (above); the old config stays");
-        return;
+        return false;
       }
       // Everything that can fail comes first; then the new oauth settings, router and
       // handlers are switched to together.
@@ -203,10 +221,10 @@ class Reloader {
       plugins_.hosts.commit();
     } catch (const auth::BuildError& e) {
       spdlog::error("reload refused: {}", e.str());
-      return;
+      return false;
     } catch (const std::exception& e) {
       spdlog::error("reload refused: {}", e.what());
-      return;
+      return false;
     }
     warn_open_routes(next);
     if (auto names = config::restart_only_changes(running_, next); !names.empty()) {
@@ -217,6 +235,8 @@ class Reloader {
     if (!oauth_changes.empty()) spdlog::info("reload: {}", oauth_changes);
     spdlog::info("reloaded {}: {} routes, {} plugins", path_, next.routes.size(),
                  next.plugins.size());
+    routes_ = next.routes.size();
+    return true;
   }
 
   const std::string path_;
@@ -231,6 +251,8 @@ class Reloader {
   bool running_oauth_ = oauth_.has_value();  // whether the served config has an oauth section
   auth::Throttle& throttle_;
   PluginCaches& plugins_;  // a rebuilt plugin file is loaded afresh
+  const service::Notifier& notifier_;
+  std::size_t routes_;  // in the served config (reload thread only)
   std::mutex mutex_;
   std::condition_variable cv_;
   bool requested_ = false;
@@ -258,6 +280,16 @@ void raise_fd_limit(std::size_t max_connections) {
 }
 
 int serve(const std::string& path) {
+  // First, before any thread exists: it edits the environment (plugin hosts must not see
+  // LISTEN_*).
+  std::vector<service::PassedSocket> passed;
+  try {
+    passed = service::take_passed_sockets();
+  } catch (const std::exception& e) {
+    spdlog::critical("socket activation: {}", e.what());
+    return kExitRuntimeError;
+  }
+  const auto notifier = service::Notifier::from_environment();
   auto cfg = load_config(path);
   if (!cfg) return kExitUserError;
   warn_open_routes(*cfg);
@@ -304,14 +336,37 @@ int serve(const std::string& path) {
                          ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr,
                                               throttle),
                          metrics, certificates, [&writer] { return writer.unavailable_reason(); });
+      server.adopt(std::move(passed));
       Reloader reloader(path, *cfg, server, certificates, acme ? &*acme : nullptr, engine, writer,
-                        metrics, oauth, throttle, plugins);
+                        metrics, oauth, throttle, plugins, notifier);
       server.on_hangup([&reloader] { reloader.request(); });
-      // Orders need the listeners (tls-alpn-01 and http-01 are answered there).
-      server.on_listening([&acme] {
+      server.on_listening([&] {
+        // Orders need the listeners (tls-alpn-01 and http-01 are answered there).
         if (acme) acme->start();
+        // READY=1 once the store is open too: a store that cannot be opened (a full disk)
+        // keeps the service "activating" instead of reporting a server that answers 503.
+        writer.when_open([&notifier, status = serving_status(cfg->routes.size(),
+                                                             server.webhook_addresses())] {
+          notifier.send("READY=1\nSTATUS=" + status);
+        });
       });
+      server.on_draining([&notifier] { notifier.send("STOPPING=1\nSTATUS=draining"); });
+      // Pings while the I/O loop and the writer both answer; until the loop ends (the
+      // drain included: systemd may watch a stopping service too).
+      std::optional<service::Watchdog> watchdog;
+      const auto interval = service::watchdog_interval_from_environment();
+      if (interval && notifier.enabled()) {
+        std::vector<service::Probe> probes;
+        probes.push_back({"I/O loop", [&server](std::function<void()> answer) {
+                            server.probe(std::move(answer));
+                          }});
+        probes.push_back({"outbox writer", [&writer](std::function<void()> answer) {
+                            writer.probe(std::move(answer));
+                          }});
+        watchdog.emplace(notifier, *interval, std::move(probes));
+      }
       server.run();
+      if (watchdog) watchdog->stop();
       reloader.stop();
       if (acme) acme->stop();
       // In-flight requests are answered. Running handlers get the same grace; what is
