@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -15,6 +16,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
+
+extern char** environ;
 
 namespace hookd::test {
 
@@ -35,23 +39,92 @@ std::string with_test_isolation(std::string yaml) {
   return yaml + "workers:\n" + line;
 }
 
-ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml, bool wait_ready)
+namespace {
+
+// The child's environment, built before the fork: after it, in a test with threads, only
+// async-signal-safe calls are allowed (no setenv, no malloc).
+struct ChildEnvironment {
+  std::vector<std::string> strings;
+  std::vector<char*> pointers;
+  char* listen_pid = nullptr;  // "LISTEN_PID=" and room for the digits, filled in the child
+
+  explicit ChildEnvironment(const ServerOptions& options) {
+    auto overridden = [&](const std::string& entry) {
+      const auto name = entry.substr(0, entry.find('='));
+      for (const auto& [key, value] : options.env) {
+        if (key == name) return true;
+      }
+      return name == "LISTEN_FDS" || name == "LISTEN_PID" || name == "LISTEN_FDNAMES";
+    };
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (!overridden(*e)) strings.emplace_back(*e);
+    }
+    for (const auto& [key, value] : options.env) strings.push_back(key + "=" + value);
+    if (!options.listen_fds.empty()) {
+      strings.push_back("LISTEN_FDS=" + std::to_string(options.listen_fds.size()));
+      if (!options.listen_fdnames.empty()) {
+        strings.push_back("LISTEN_FDNAMES=" + options.listen_fdnames);
+      }
+      strings.push_back("LISTEN_PID=" + std::string(20, '\0'));
+    }
+    for (auto& str : strings) pointers.push_back(str.data());
+    pointers.push_back(nullptr);
+    if (!options.listen_fds.empty()) listen_pid = strings.back().data() + 11;
+  }
+
+  // Async-signal-safe: the decimal pid into the reserved room.
+  void set_listen_pid(pid_t pid) const {
+    char digits[20];
+    int n = 0;
+    do {
+      digits[n++] = static_cast<char>('0' + pid % 10);
+      pid /= 10;
+    } while (pid > 0);
+    for (int i = 0; i < n; ++i) listen_pid[i] = digits[n - 1 - i];
+    listen_pid[n] = '\0';
+  }
+};
+
+// In the child: `fds` become 3, 4, … (without close-on-exec); first moved out of the way,
+// since a source may be one of the targets.
+void pass_fds(const std::vector<int>& fds) {
+  int moved[64];
+  const std::size_t n = std::min<std::size_t>(fds.size(), 64);
+  for (std::size_t i = 0; i < n; ++i) moved[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (moved[i] < 0 || ::dup2(moved[i], 3 + static_cast<int>(i)) < 0) ::_exit(126);
+    ::close(moved[i]);
+  }
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml,
+                             const ServerOptions& options)
     : dir_(dir.path().string()), log_path_(dir.file("hookd.log")) {
   dir.write("hookd.yaml", with_test_isolation(config_yaml));
   dir.write("hookd.log", "");  // before the fork: never read an earlier run's ports
+  const ChildEnvironment environment(options);
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     if (::chdir(dir_.c_str()) != 0) ::_exit(127);
-    int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) ::_exit(127);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
-    int null = ::open("/dev/null", O_RDONLY);
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     ::dup2(null, 0);
-    ::execl(HOOKD_BINARY, HOOKD_BINARY, "serve", "-c", "hookd.yaml", static_cast<char*>(nullptr));
+    if (!options.listen_fds.empty()) {
+      pass_fds(options.listen_fds);
+      environment.set_listen_pid(::getpid());
+    }
+    ::execle(HOOKD_BINARY, HOOKD_BINARY, "serve", "-c", "hookd.yaml", static_cast<char*>(nullptr),
+             environment.pointers.data());
     ::_exit(127);
   }
+  if (!options.wait_listening) return;
+  const bool wait_ready = options.wait_ready;
   static const std::regex webhooks(R"(listening for webhooks on https://\S*:(\d+)\s)");
   static const std::regex admin(R"(admin listening on http://\S*:(\d+)\s)");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

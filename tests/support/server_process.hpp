@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "temp_dir.hpp"
 
@@ -20,12 +22,25 @@ const char* test_isolation();
 // section, or a section appended), or unchanged when that is unset.
 std::string with_test_isolation(std::string yaml);
 
+// How a ServerProcess starts, beyond its config.
+struct ServerOptions {
+  bool wait_ready = true;      // also /readyz 200, not only both listeners logged
+  bool wait_listening = true;  // false: return right after the fork (ports stay 0)
+  std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
+  // Passed as descriptors 3, 4, … with LISTEN_FDS, LISTEN_PID (the child's pid) and, when
+  // not empty, LISTEN_FDNAMES: socket activation as systemd does it.
+  std::vector<int> listen_fds;
+  std::string listen_fdnames;
+};
+
 class ServerProcess {
  public:
-  // Writes `config_yaml` (with_test_isolation) to DIR/hookd.yaml and starts the server in DIR; waits until it
-  // logs both listeners and /readyz answers 200 (the store is open; with `wait_ready`
-  // false, only the listeners), or throws with the log on failure or after 20 s.
-  ServerProcess(const TempDir& dir, const std::string& config_yaml, bool wait_ready = true);
+  ServerProcess(const TempDir& dir, const std::string& config_yaml, const ServerOptions& options);
+  // Writes `config_yaml` (with_test_isolation) to DIR/hookd.yaml and starts the server in DIR;
+  // waits until it logs both listeners and /readyz answers 200 (the store is open; with
+  // `wait_ready` false, only the listeners), or throws with the log on failure or after 20 s.
+  ServerProcess(const TempDir& dir, const std::string& config_yaml, bool wait_ready = true)
+      : ServerProcess(dir, config_yaml, ServerOptions{.wait_ready = wait_ready}) {}
   ~ServerProcess();  // SIGKILL if still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
