@@ -24,7 +24,9 @@ bool Notifier::send(std::string_view state) const {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_.size() >= sizeof(addr.sun_path)) {
-    spdlog::warn("NOTIFY_SOCKET is too long for a unix socket address: {}", socket_);
+    if (!failing_.exchange(true)) {
+      spdlog::warn("NOTIFY_SOCKET is too long for a unix socket address: {}", socket_);
+    }
     return false;
   }
   std::memcpy(addr.sun_path, socket_.data(), socket_.size());
@@ -35,7 +37,9 @@ bool Notifier::send(std::string_view state) const {
                                              (socket_.front() == '@' ? 0 : 1));
   const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    spdlog::warn("notify: cannot create a socket: {}", std::strerror(errno));
+    if (!failing_.exchange(true)) {
+      spdlog::warn("notify: cannot create a socket: {}", std::strerror(errno));
+    }
     return false;
   }
   const ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
@@ -43,9 +47,12 @@ bool Notifier::send(std::string_view state) const {
   const int error = errno;
   ::close(fd);
   if (sent < 0) {
-    spdlog::warn("notify: cannot send to {}: {}", socket_, std::strerror(error));
+    if (!failing_.exchange(true)) {
+      spdlog::warn("notify: cannot send to {}: {}", socket_, std::strerror(error));
+    }
     return false;
   }
+  failing_ = false;
   return true;
 }
 

@@ -4,6 +4,7 @@
 // Thread-safety: send() may be called from any thread (a socket per message).
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <string_view>
 
@@ -19,12 +20,14 @@ class Notifier {
 
   bool enabled() const { return !socket_.empty(); }
 
-  // Sends `state` as one datagram; false (with a warning) when it could not be sent, true
-  // when disabled.
+  // Sends `state` as one datagram; false when it could not be sent (a warning at the first
+  // failure after a success: watchdog pings would repeat it twice a second), true when
+  // disabled.
   bool send(std::string_view state) const;
 
  private:
   std::string socket_;
+  mutable std::atomic<bool> failing_{false};
 };
 
 // "MONOTONIC_USEC=<now>": systemd ≥ 253 wants it next to RELOADING=1 (Type=notify-reload)
