@@ -33,10 +33,11 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds every listener (throws naming the address on failure), logs where it listens,
-  // serves until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish
-  // (up to server.shutdown_grace) and returns. Asynchronous work that completes after
-  // run() returned (an outbox callback) is discarded safely until the Server is destroyed.
+  // Binds (or adopts, see adopt()) every listener (throws naming the address on failure),
+  // logs where it listens, serves until SIGTERM or SIGINT, then stops accepting, lets
+  // in-flight requests finish (up to server.shutdown_grace) and returns. Asynchronous work
+  // that completes after run() returned (an outbox callback) is discarded safely until the
+  // Server is destroyed.
   void run();
 
   // Called on the I/O thread at each SIGHUP while run() serves; keep it short (hand the
