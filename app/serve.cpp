@@ -143,11 +143,15 @@ class Reloader {
       if (stopping_) return;
       requested_ = false;
       lock.unlock();
-      // READY=1 after a refused reload too: the old config goes on serving.
       notifier_.send("RELOADING=1\n" + service::monotonic_usec());
       const bool applied = reload();
-      notifier_.send("READY=1\nSTATUS=" + serving_status(routes_, server_.webhook_addresses()) +
-                     (applied ? "" : " (the last reload was refused)"));
+      // READY=1 after a refused reload too: the old config goes on serving. Through the
+      // writer like the first one, so it never reports a store that is not open.
+      writer_.when_open([&notifier = notifier_,
+                         status = serving_status(routes_, server_.webhook_addresses()) +
+                                  (applied ? "" : " (the last reload was refused)")] {
+        notifier.send("READY=1\nSTATUS=" + status);
+      });
       lock.lock();
     }
   }
