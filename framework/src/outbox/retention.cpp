@@ -8,6 +8,7 @@
 
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/writer.hpp"
+#include "hookd/log/thread_name.hpp"
 
 namespace hookd::outbox {
 Retention::Retention(Writer& writer, RetentionOptions options, metrics::Registry* metrics)
@@ -16,7 +17,10 @@ Retention::Retention(Writer& writer, RetentionOptions options, metrics::Registry
     pruned_ = &metrics->counter("hookd_events_pruned_total",
                                 "Events deleted by storage.retention (done and dead)");
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    log::set_thread_name("retention");
+    run();
+  });
 }
 
 Retention::~Retention() {

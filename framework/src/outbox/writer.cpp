@@ -19,6 +19,7 @@
 #include "hookd/outbox/schema.hpp"
 #include "hookd/outbox/sqlite.hpp"
 #include "store.hpp"
+#include "hookd/log/thread_name.hpp"
 
 namespace hookd::outbox {
 namespace {
@@ -348,7 +349,10 @@ void Writer::Impl::finish(std::vector<Pending>& appends, const std::vector<Appen
 
 Writer::Writer(WriterOptions options, metrics::Registry* metrics)
     : impl_(std::make_unique<Impl>(std::move(options), metrics)) {
-  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  impl_->thread = std::thread([impl = impl_.get()] {
+    log::set_thread_name("writer");
+    impl->run();
+  });
 }
 
 Writer::~Writer() {

@@ -12,6 +12,7 @@
 #include "hookd/tls/acme/challenge.hpp"
 #include "hookd/tls/acme/client.hpp"
 #include "hookd/tls/acme/renewal.hpp"
+#include "hookd/log/thread_name.hpp"
 
 namespace hookd::tls::acme {
 namespace {
@@ -107,7 +108,10 @@ Manager::~Manager() {
 }
 
 void Manager::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    log::set_thread_name("acme");
+    run();
+  });
 }
 
 void Manager::reconfigure(const config::AcmeConfig& config) {
