@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "config_file.hpp"
+#include "logging.hpp"
 #include "hookd/auth/items.hpp"
 #include "hookd/auth/oauth.hpp"
 #include "hookd/auth/throttle.hpp"
@@ -29,6 +30,7 @@
 #include "hookd/tls/server_certificates.hpp"
 #include "hookd/worker/engine.hpp"
 #include "hookd/worker/handlers.hpp"
+#include "hookd/log/thread_name.hpp"
 
 namespace hookd::app {
 namespace {
@@ -101,7 +103,10 @@ class Reloader {
         oauth_(oauth),
         throttle_(throttle),
         plugins_(plugins),
-        thread_([this] { run(); }) {}
+        thread_([this] {
+          log::set_thread_name("reload");
+          run();
+        }) {}
   ~Reloader() { stop(); }
 
   // Waits for a reload in progress, then ends the thread. Idempotent.
@@ -208,6 +213,7 @@ class Reloader {
       spdlog::error("reload refused: {}", e.what());
       return;
     }
+    apply_log_level(next.log);
     warn_open_routes(next);
     if (auto names = config::restart_only_changes(running_, next); !names.empty()) {
       std::string list;
@@ -258,8 +264,11 @@ void raise_fd_limit(std::size_t max_connections) {
 }
 
 int serve(const std::string& path) {
-  auto cfg = load_config(path);
+  std::vector<std::string> notes;
+  auto cfg = load_config(path, config::Scope::all, &notes);
   if (!cfg) return kExitUserError;
+  apply_log_config(cfg->log);
+  for (const auto& note : notes) spdlog::info("{}", note);
   warn_open_routes(*cfg);
   raise_fd_limit(cfg->server.limits.max_connections);
   try {
