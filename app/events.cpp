@@ -83,8 +83,8 @@ constexpr std::size_t kMaxCell = 40;
 
 // Columns a terminal gives `s`: its UTF-8 code points (wide characters aside).
 std::size_t columns(std::string_view s) {
-  return static_cast<std::size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<std::size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 // `s`, or its first kMaxCell - 1 code points and "…".
@@ -254,8 +254,9 @@ Command add_events(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   auto* list_cmd = sub->add_subcommand(
-      "list", "List stored events, newest first (cells over 40 characters are cut with …; "
-              "--json has them whole)");
+      "list",
+      "List stored events, newest first (cells over 40 characters are cut with …; "
+      "--json has them whole)");
   list_cmd->add_option("-c,--config", o->config, "Config file")->capture_default_str();
   list_cmd->add_option("--route", o->route, "Only events of this route");
   list_cmd->add_option("--state", o->state,

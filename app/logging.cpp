@@ -42,9 +42,10 @@ spdlog::level::level_enum effective_level(const std::string& configured) {
     if (config::is_log_level(env)) {
       level = env;
     } else {
-      spdlog::warn("HOOKD_LOG_LEVEL={} is not a level (trace, debug, info, warn, error, "
-                   "critical, off); using {}",
-                   env, configured);
+      spdlog::warn(
+          "HOOKD_LOG_LEVEL={} is not a level (trace, debug, info, warn, error, "
+          "critical, off); using {}",
+          env, configured);
     }
   }
   return spdlog::level::from_str(level);
@@ -68,6 +69,8 @@ void apply_log_config(const config::LogConfig& log) {
   apply_log_level(log);
 }
 
-void apply_log_level(const config::LogConfig& log) { spdlog::set_level(effective_level(log.level)); }
+void apply_log_level(const config::LogConfig& log) {
+  spdlog::set_level(effective_level(log.level));
+}
 
 }  // namespace hookd::app

@@ -27,8 +27,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "hookd " HOOKD_VERSION " (" HOOKD_GIT_REVISION ")",
                        "Print the version and the git revision it was built from");
   std::vector<hookd::app::Command> commands{
-      hookd::app::add_serve(app),      hookd::app::add_check(app),      hookd::app::add_sign(app),
-      hookd::app::add_events(app),     hookd::app::add_stats(app),      hookd::app::add_replay(app),
+      hookd::app::add_serve(app),      hookd::app::add_check(app),
+      hookd::app::add_sign(app),       hookd::app::add_events(app),
+      hookd::app::add_stats(app),      hookd::app::add_replay(app),
       hookd::app::add_backup(app),     hookd::app::add_plugin_run(app),
       hookd::app::add_plugin_host(app)};
   try {

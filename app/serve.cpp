@@ -12,13 +12,13 @@
 
 #include "commands.hpp"
 #include "config_file.hpp"
-#include "logging.hpp"
 #include "hookd/auth/items.hpp"
 #include "hookd/auth/oauth.hpp"
 #include "hookd/auth/throttle.hpp"
 #include "hookd/config/loader.hpp"
 #include "hookd/config/restart.hpp"
 #include "hookd/ingest/routes.hpp"
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/server.hpp"
 #include "hookd/outbox/files.hpp"
@@ -30,7 +30,7 @@
 #include "hookd/tls/server_certificates.hpp"
 #include "hookd/worker/engine.hpp"
 #include "hookd/worker/handlers.hpp"
-#include "hookd/log/thread_name.hpp"
+#include "logging.hpp"
 
 namespace hookd::app {
 namespace {

@@ -180,7 +180,8 @@ BOOST_FIXTURE_TEST_CASE(every_command_has_help, Fixture) {
 BOOST_AUTO_TEST_CASE(a_missing_store_is_a_user_error) {
   TempDir dir;
   dir.write("hookd.yaml", basic_config());
-  for (const char* cmd : {"events list", "events show x", "stats", "replay --dead", "backup b.db"}) {
+  for (const char* cmd :
+       {"events list", "events show x", "stats", "replay --dead", "backup b.db"}) {
     auto r = run_hookd(dir.path().string(), std::string(cmd) + " -c hookd.yaml");
     BOOST_TEST(r.code == 1, cmd << ": " << r.output);
     BOOST_TEST(r.output.find("no store at hookd.db: has the server run?") != std::string::npos,

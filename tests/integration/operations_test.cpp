@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(backup_under_load_is_consistent_and_complete) {
   BOOST_TEST(after.size() > before.size());  // the server went on accepting meanwhile
 
   const std::string copy = dir.file("backups/copy.db");
-  struct stat st{};
+  struct stat st {};
   BOOST_REQUIRE(::stat(copy.c_str(), &st) == 0);
   BOOST_TEST((st.st_mode & 0777) == 0600u);
   int files = 0;
@@ -139,8 +139,8 @@ BOOST_AUTO_TEST_CASE(backup_refuses_an_existing_dest_unless_forced_and_never_the
   BOOST_TEST(r.code == 1);
   BOOST_TEST(r.output.find("the store itself") != std::string::npos, r.output);
   BOOST_TEST(run_hookd(cwd, "backup . -c hookd.yaml").code == 1);
-  BOOST_TEST(run_hookd(cwd, "backup -c hookd.yaml").code == 1);                  // no DEST
-  BOOST_TEST(run_hookd(cwd, "backup b2.db -c nothere.yaml").code == 1);          // no config
+  BOOST_TEST(run_hookd(cwd, "backup -c hookd.yaml").code == 1);                        // no DEST
+  BOOST_TEST(run_hookd(cwd, "backup b2.db -c nothere.yaml").code == 1);                // no config
   BOOST_TEST(run_hookd(cwd, "backup /proc/hookd-backup.db -c hookd.yaml").code == 2);  // I/O
   Db db(dir.file("b.db"));
   BOOST_TEST(db.integer("SELECT count(*) FROM events WHERE id = 'e1'") == 1);
@@ -161,8 +161,9 @@ BOOST_AUTO_TEST_CASE(json_log_lines_parse_and_hold_no_secret) {
   ::unsetenv("HOOKD_TEST_LOG_SECRET");
   {
     TlsClient c(server.port());
-    BOOST_TEST(c.post(kJofi, R"({"id":"e1","type":"t"})", {{"Authorization", "Basic eDp5"}})
-                   .status == 401);
+    BOOST_TEST(
+        c.post(kJofi, R"({"id":"e1","type":"t"})", {{"Authorization", "Basic eDp5"}}).status ==
+        401);
     BOOST_TEST(c.post(kJofi, "{\"id\":\"e\\n\\\"2\",\"type\":\"t\"}",
                       {{"Authorization", "Basic am9maTpodW50ZXIyLWpzb24tbG9nLXNlY3JldA=="}})
                    .status == 202);

@@ -11,7 +11,9 @@
 namespace hookd::log {
 namespace {
 
-void append(std::string_view s, spdlog::memory_buf_t& dest) { dest.append(s.data(), s.data() + s.size()); }
+void append(std::string_view s, spdlog::memory_buf_t& dest) {
+  dest.append(s.data(), s.data() + s.size());
+}
 
 // The length of the valid UTF-8 sequence (RFC 3629) at the start of `s`, or 0.
 std::size_t utf8_sequence(std::string_view s) {
@@ -43,13 +45,20 @@ std::size_t utf8_sequence(std::string_view s) {
 
 std::string_view level_name(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::trace: return "trace";
-    case spdlog::level::debug: return "debug";
-    case spdlog::level::info: return "info";
-    case spdlog::level::warn: return "warn";
-    case spdlog::level::err: return "error";
-    case spdlog::level::critical: return "critical";
-    default: return "off";
+    case spdlog::level::trace:
+      return "trace";
+    case spdlog::level::debug:
+      return "debug";
+    case spdlog::level::info:
+      return "info";
+    case spdlog::level::warn:
+      return "warn";
+    case spdlog::level::err:
+      return "error";
+    case spdlog::level::critical:
+      return "critical";
+    default:
+      return "off";
   }
 }
 
@@ -60,11 +69,21 @@ void append_json_string(std::string_view text, spdlog::memory_buf_t& dest) {
     const auto c = static_cast<unsigned char>(text[0]);
     std::size_t n = 1;
     switch (c) {
-      case '"': append("\\\"", dest); break;
-      case '\\': append("\\\\", dest); break;
-      case '\n': append("\\n", dest); break;
-      case '\r': append("\\r", dest); break;
-      case '\t': append("\\t", dest); break;
+      case '"':
+        append("\\\"", dest);
+        break;
+      case '\\':
+        append("\\\\", dest);
+        break;
+      case '\n':
+        append("\\n", dest);
+        break;
+      case '\r':
+        append("\\r", dest);
+        break;
+      case '\t':
+        append("\\t", dest);
+        break;
       default:
         if (c < 0x20) {
           const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0x0F]};

@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "hookd/config/address.hpp"
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/tls.hpp"
 #include "session.hpp"
-#include "hookd/log/thread_name.hpp"
 
 namespace hookd::net {
 namespace asio = boost::asio;

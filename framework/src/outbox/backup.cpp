@@ -64,8 +64,8 @@ void check_dest(sqlite3* source, const fs::path& dest, Overwrite overwrite) {
   const char* store = sqlite3_db_filename(source, "main");
   for (const char* suffix : {"", "-wal", "-shm", ".lock"}) {
     if (store != nullptr && fs::equivalent(dest, std::string(store) + suffix, ec)) {
-      throw QueryError(fmt::format("{} is the store itself; back it up to another file",
-                                   dest.string()));
+      throw QueryError(
+          fmt::format("{} is the store itself; back it up to another file", dest.string()));
     }
   }
   if (overwrite == Overwrite::refuse) {

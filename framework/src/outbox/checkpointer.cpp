@@ -5,8 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "pragmas.hpp"
 #include "hookd/log/thread_name.hpp"
+#include "pragmas.hpp"
 
 namespace hookd::outbox {
 namespace {

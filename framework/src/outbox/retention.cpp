@@ -6,9 +6,9 @@
 #include <future>
 #include <optional>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/writer.hpp"
-#include "hookd/log/thread_name.hpp"
 
 namespace hookd::outbox {
 Retention::Retention(Writer& writer, RetentionOptions options, metrics::Registry* metrics)

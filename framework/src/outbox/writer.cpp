@@ -14,12 +14,12 @@
 #include <thread>
 #include <vector>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/failure_log.hpp"
 #include "hookd/outbox/schema.hpp"
 #include "hookd/outbox/sqlite.hpp"
 #include "store.hpp"
-#include "hookd/log/thread_name.hpp"
 
 namespace hookd::outbox {
 namespace {

@@ -28,9 +28,9 @@
 #include <system_error>
 #include <thread>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/plugin/wire.hpp"
 #include "spawn.hpp"
-#include "hookd/log/thread_name.hpp"
 
 namespace hookd::plugin {
 namespace {

@@ -15,10 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/plugin/loader.hpp"
 #include "hookd/plugin/wire.hpp"
 #include "limits.hpp"
-#include "hookd/log/thread_name.hpp"
 
 namespace hookd::plugin {
 namespace {

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "gauges.hpp"
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/failure_log.hpp"
 #include "hookd/outbox/queries.hpp"
@@ -24,7 +25,6 @@
 #include "hookd/worker/retry.hpp"
 #include "job.hpp"
 #include "series.hpp"
-#include "hookd/log/thread_name.hpp"
 
 namespace hookd::worker {
 namespace {

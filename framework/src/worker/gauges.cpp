@@ -3,20 +3,22 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/event.hpp"
 #include "hookd/outbox/queries.hpp"
-#include "hookd/log/thread_name.hpp"
 
 namespace hookd::worker {
 
 GaugeReader::GaugeReader(std::string path, metrics::Registry* registry,
                          std::chrono::milliseconds interval)
     : path_(std::move(path)), registry_(registry), interval_(interval) {
-  if (!path_.empty() && registry_ != nullptr) thread_ = std::thread([this] {
+  if (!path_.empty() && registry_ != nullptr) {
+    thread_ = std::thread([this] {
       log::set_thread_name("gauges");
       run();
     });
+  }
 }
 
 GaugeReader::~GaugeReader() {

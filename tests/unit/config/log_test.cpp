@@ -1,8 +1,8 @@
 // The `log` section (format, level; strict keys) and server.limits.max_event_id.
 #include <boost/test/unit_test.hpp>
 
-#include "hookd/config/restart.hpp"
 #include "helpers.hpp"
+#include "hookd/config/restart.hpp"
 
 using namespace hookd::config;
 using hookd::config::test::load_ok;

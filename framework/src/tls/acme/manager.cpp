@@ -8,11 +8,11 @@
 #include <algorithm>
 #include <ctime>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/tls/acme/challenge.hpp"
 #include "hookd/tls/acme/client.hpp"
 #include "hookd/tls/acme/renewal.hpp"
-#include "hookd/log/thread_name.hpp"
 
 namespace hookd::tls::acme {
 namespace {
