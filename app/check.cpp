@@ -38,8 +38,10 @@ Command add_check(CLI::App& app) {
   auto path = std::make_shared<std::string>(kDefaultConfig);
   sub->add_option("-c,--config", *path, "Config file")->capture_default_str();
   return {sub, [path] {
-            auto config = load_config(*path);
+            std::vector<std::string> notes;
+            auto config = load_config(*path, config::Scope::all, &notes);
             if (!config) return kExitUserError;
+            for (const auto& note : notes) fmt::print("note: {}\n", note);
             // Build every route's auth chain as serve would: keys, secrets and CIDRs that
             // parse as YAML but not as what they claim to be are found here. Then load the
             // plugins the same way.

@@ -37,6 +37,7 @@ Command add_sign(CLI::App& app);
 Command add_events(CLI::App& app);  // events list, events show
 Command add_stats(CLI::App& app);
 Command add_replay(CLI::App& app);
+Command add_backup(CLI::App& app);       // an online copy of the store
 Command add_plugin_run(CLI::App& app);   // one delivery through a plugin, for its author
 Command add_plugin_host(CLI::App& app);  // internal: runs one plugin for plugin::Host
 

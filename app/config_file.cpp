@@ -2,7 +2,6 @@
 #include "config_file.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 
@@ -10,13 +9,14 @@
 
 namespace hookd::app {
 
-std::optional<config::Config> load_config(const std::string& path, config::Scope scope) {
+std::optional<config::Config> load_config(const std::string& path, config::Scope scope,
+                                          std::vector<std::string>* notes) {
   auto result = config::load_file(path, config::process_environment(), scope);
   if (!result.ok()) {
     for (const auto& e : result.errors) fmt::print(stderr, "{}\n", e.str());
     return std::nullopt;
   }
-  for (const auto& note : result.notes) spdlog::info("{}", note);
+  if (notes != nullptr) *notes = std::move(result.notes);
   return std::move(result.config);
 }
 

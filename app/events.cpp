@@ -76,6 +76,28 @@ json::object event_json(const outbox::EventSummary& e) {
   return o;
 }
 
+// Table cells longer than this (ids, types, route names: senders choose them) are cut with
+// an ellipsis, so that one long id does not push every row off the screen. --json has them
+// whole.
+constexpr std::size_t kMaxCell = 40;
+
+// Columns a terminal gives `s`: its UTF-8 code points (wide characters aside).
+std::size_t columns(std::string_view s) {
+  return static_cast<std::size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// `s`, or its first kMaxCell - 1 code points and "…".
+std::string cell(std::string_view s) {
+  if (columns(s) <= kMaxCell) return std::string(s);
+  std::size_t points = 0;
+  std::size_t end = 0;
+  for (; end < s.size(); ++end) {
+    if ((static_cast<unsigned char>(s[end]) & 0xC0) != 0x80 && points++ == kMaxCell - 1) break;
+  }
+  return std::string(s.substr(0, end)) + "\xE2\x80\xA6";  // U+2026 …
+}
+
 std::string deliveries_summary(const outbox::EventSummary& e) {
   if (e.unmatched) return "(no handler matched)";
   std::string out;
@@ -96,8 +118,9 @@ int list(sqlite3* db, const outbox::EventFilter& filter, bool as_json) {
   std::vector<std::vector<std::string>> rows{
       {"RECEIVED", "ROUTE", "ID", "TYPE", "TEST", "DELIVERIES (handler:state(attempts))"}};
   for (const auto& e : events) {
-    rows.push_back({outbox::rfc3339_us(e.received_at_us), e.route, e.id,
-                    e.type.empty() ? "-" : e.type, e.test ? "test" : "", deliveries_summary(e)});
+    rows.push_back({outbox::rfc3339_us(e.received_at_us), cell(e.route), cell(e.id),
+                    e.type.empty() ? "-" : cell(e.type), e.test ? "test" : "",
+                    deliveries_summary(e)});
   }
   print_table(rows);
   if (events.empty()) fmt::print("(no events)\n");
@@ -202,13 +225,13 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> widths;
   for (const auto& row : rows) {
     if (widths.size() < row.size()) widths.resize(row.size(), 0);
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], columns(row[i]));
   }
   for (const auto& row : rows) {
     std::string line;
     for (std::size_t i = 0; i < row.size(); ++i) {
       line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size()) line += std::string(widths[i] - columns(row[i]) + 2, ' ');
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     fmt::print("{}\n", line);
@@ -230,7 +253,10 @@ Command add_events(CLI::App& app) {
     bool json = false;
   };
   auto o = std::make_shared<Options>();
-  auto* list_cmd = sub->add_subcommand("list", "List stored events, newest first");
+  auto* list_cmd = sub->add_subcommand(
+      "list",
+      "List stored events, newest first (cells over 40 characters are cut with …; "
+      "--json has them whole)");
   list_cmd->add_option("-c,--config", o->config, "Config file")->capture_default_str();
   list_cmd->add_option("--route", o->route, "Only events of this route");
   list_cmd->add_option("--state", o->state,

@@ -1,13 +1,13 @@
 // hookd: the command line. One file per command; this one wires them together and sets
-// up logging (stderr, so that a service manager's journal keeps it).
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
+// up logging (logging.cpp).
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include <vector>
 
 #include "commands.hpp"
+#include "hookd_version.hpp"
+#include "logging.hpp"
 
 int main(int argc, char** argv) {
   // Everything hookd creates is private to the user it runs as: the store and its -wal and
@@ -20,19 +20,18 @@ int main(int argc, char** argv) {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) != fd) return 2;
   }
-  auto logger = spdlog::stderr_color_mt("hookd");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  if (const char* level = std::getenv("HOOKD_LOG_LEVEL")) {
-    spdlog::set_level(spdlog::level::from_str(level));
-  }
+  hookd::app::setup_logging();
 
   CLI::App app{"hookd: an HTTPS webhook receiver with a durable outbox"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "hookd " HOOKD_VERSION " (" HOOKD_GIT_REVISION ")",
+                       "Print the version and the git revision it was built from");
   std::vector<hookd::app::Command> commands{
-      hookd::app::add_serve(app),      hookd::app::add_check(app),      hookd::app::add_sign(app),
-      hookd::app::add_events(app),     hookd::app::add_stats(app),      hookd::app::add_replay(app),
-      hookd::app::add_plugin_run(app), hookd::app::add_plugin_host(app)};
+      hookd::app::add_serve(app),      hookd::app::add_check(app),
+      hookd::app::add_sign(app),       hookd::app::add_events(app),
+      hookd::app::add_stats(app),      hookd::app::add_replay(app),
+      hookd::app::add_backup(app),     hookd::app::add_plugin_run(app),
+      hookd::app::add_plugin_host(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -19,6 +19,7 @@
 #include "hookd/config/loader.hpp"
 #include "hookd/config/restart.hpp"
 #include "hookd/ingest/routes.hpp"
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/server.hpp"
 #include "hookd/outbox/files.hpp"
@@ -33,6 +34,7 @@
 #include "hookd/tls/server_certificates.hpp"
 #include "hookd/worker/engine.hpp"
 #include "hookd/worker/handlers.hpp"
+#include "logging.hpp"
 
 namespace hookd::app {
 namespace {
@@ -114,7 +116,10 @@ class Reloader {
         plugins_(plugins),
         notifier_(notifier),
         routes_(running.routes.size()),
-        thread_([this] { run(); }) {}
+        thread_([this] {
+          log::set_thread_name("reload");
+          run();
+        }) {}
   ~Reloader() { stop(); }
 
   // Waits for a reload in progress, then ends the thread. Idempotent.
@@ -230,6 +235,7 @@ class Reloader {
       spdlog::error("reload refused: {}", e.what());
       return false;
     }
+    apply_log_level(next.log);
     warn_open_routes(next);
     if (auto names = config::restart_only_changes(running_, next); !names.empty()) {
       std::string list;
@@ -294,8 +300,11 @@ int serve(const std::string& path) {
     return kExitRuntimeError;
   }
   const auto notifier = service::Notifier::from_environment();
-  auto cfg = load_config(path);
+  std::vector<std::string> notes;
+  auto cfg = load_config(path, config::Scope::all, &notes);
   if (!cfg) return kExitUserError;
+  apply_log_config(cfg->log);
+  for (const auto& note : notes) spdlog::info("{}", note);
   warn_open_routes(*cfg);
   raise_fd_limit(cfg->server.limits.max_connections);
   try {

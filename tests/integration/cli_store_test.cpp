@@ -150,9 +150,26 @@ BOOST_FIXTURE_TEST_CASE(replay_puts_a_dead_delivery_back_while_the_server_runs, 
   BOOST_TEST(hookd("replay").code == 1);
 }
 
+// A long id (or type) is cut with an ellipsis in the table, so the other rows keep their
+// width; --json has it whole.
+BOOST_FIXTURE_TEST_CASE(events_list_cuts_long_cells_but_not_json, Fixture) {
+  const std::string id(200, 'x');
+  TlsClient c(server.port());
+  BOOST_REQUIRE(c.post("/webhooks/incoming/jofi", R"({"id":")" + id + R"(","type":"t"})").status ==
+                202);
+  auto r = hookd("events list");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.output);
+  BOOST_TEST(r.output.find(id) == std::string::npos);
+  BOOST_TEST(r.output.find(std::string(39, 'x') + "\xE2\x80\xA6") != std::string::npos, r.output);
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) BOOST_TEST(line.size() < 160u, line);
+  auto j = hookd("events list --json");
+  BOOST_TEST(j.output.find("\"" + id + "\"") != std::string::npos);
+}
+
 BOOST_FIXTURE_TEST_CASE(every_command_has_help, Fixture) {
   for (const char* cmd : {"events --help", "events list --help", "events show --help",
-                          "stats --help", "replay --help"}) {
+                          "stats --help", "replay --help", "backup --help"}) {
     auto r = run_hookd(dir.path().string(), cmd);
     BOOST_TEST(r.code == 0, cmd << ": " << r.output);
     bool mentions_config = r.output.find("--config") != std::string::npos;
@@ -163,7 +180,8 @@ BOOST_FIXTURE_TEST_CASE(every_command_has_help, Fixture) {
 BOOST_AUTO_TEST_CASE(a_missing_store_is_a_user_error) {
   TempDir dir;
   dir.write("hookd.yaml", basic_config());
-  for (const char* cmd : {"events list", "events show x", "stats", "replay --dead"}) {
+  for (const char* cmd :
+       {"events list", "events show x", "stats", "replay --dead", "backup b.db"}) {
     auto r = run_hookd(dir.path().string(), std::string(cmd) + " -c hookd.yaml");
     BOOST_TEST(r.code == 1, cmd << ": " << r.output);
     BOOST_TEST(r.output.find("no store at hookd.db: has the server run?") != std::string::npos,

@@ -84,6 +84,28 @@ BOOST_AUTO_TEST_CASE(store_commands_need_no_secret) {
   BOOST_TEST(bad.output.find("bad-storage.yaml:1:") != std::string::npos, bad.output);
 }
 
+// The notes about ${env:NAME:-default} falling back concern the server's environment: serve
+// and check print them, the store commands (run from an operator's shell) do not.
+BOOST_AUTO_TEST_CASE(only_serve_and_check_print_the_env_fallback_notes) {
+  TempDir dir;
+  ::unsetenv("HOOKD_TEST_FALLBACK");
+  std::string config = basic_config();
+  config.replace(config.find("  path: hookd.db\n"), 17,
+                 "  path: \"${env:HOOKD_TEST_FALLBACK:-hookd.db}\"\n");
+  {
+    ServerProcess server(dir, config);
+    BOOST_TEST(server.log().find("HOOKD_TEST_FALLBACK is not set") != std::string::npos);
+  }
+  auto check = run_hookd(dir.path().string(), "check -c hookd.yaml");
+  BOOST_TEST(check.code == 0, check.output);
+  BOOST_TEST(check.output.find("HOOKD_TEST_FALLBACK is not set") != std::string::npos);
+  for (const char* cmd : {"stats", "events list", "replay --dead", "backup b.db"}) {
+    auto r = run_hookd(dir.path().string(), std::string(cmd) + " -c hookd.yaml");
+    BOOST_TEST(r.code == 0, cmd << ": " << r.output);
+    BOOST_TEST(r.output.find("HOOKD_TEST_FALLBACK") == std::string::npos, cmd << ": " << r.output);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(check_reports_auth_build_errors_with_location) {
   TempDir dir;
   dir.write("bad.yaml",

@@ -91,6 +91,23 @@ BOOST_AUTO_TEST_CASE(bad_json_and_absent_pointer_are_400_naming_the_field) {
   BOOST_TEST(db.integer("SELECT count(*) FROM events") == 0);
 }
 
+// server.limits.max_event_id (default 256 bytes): a sender's id over it is refused with
+// 400 naming the limit, from the body or from a header; one at the limit is taken.
+BOOST_AUTO_TEST_CASE(an_event_id_over_max_event_id_is_400_naming_the_limit) {
+  TlsClient c(server.port());
+  const std::string at_limit(256, 'a');
+  const std::string over(257, 'b');
+  BOOST_TEST(c.post(kJofi, R"({"id":")" + at_limit + R"(","type":"t"})").status == 202);
+  auto r = c.post(kJofi, R"({"id":")" + over + R"(","type":"t"})");
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(r.body.find("server.limits.max_event_id") != std::string::npos, r.body);
+  BOOST_TEST(r.body.find("256") != std::string::npos, r.body);
+  auto h = c.post("/webhooks/hdr", "{}", {{"X-Event-Id", over}, {"X-Event-Type", "t"}});
+  BOOST_TEST(h.status == 400);
+  Db db(db_path());
+  BOOST_TEST(db.integer("SELECT count(*) FROM events") == 1);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_path_and_wrong_method) {
   TlsClient c(server.port());
   auto r = c.post("/nope", "{}");

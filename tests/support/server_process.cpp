@@ -125,8 +125,10 @@ ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml,
   }
   if (!options.wait_listening) return;
   const bool wait_ready = options.wait_ready;
-  static const std::regex webhooks(R"(listening for webhooks on https://\S*:(\d+)\s)");
-  static const std::regex admin(R"(admin listening on http://\S*:(\d+)\s)");
+  // The port ends the message: a space or a newline follows in the text format, a quote
+  // in the JSON one.
+  static const std::regex webhooks(R"(listening for webhooks on https://[^\s"]*:(\d+)[\s"])");
+  static const std::regex admin(R"(admin listening on http://[^\s"]*:(\d+)[\s"])");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string text = log();

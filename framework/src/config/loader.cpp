@@ -167,6 +167,7 @@ LoadResult load_string(std::string_view yaml, const std::string& file, const Env
                   {"server", [&](const Entry& v) { read_server(r, v, config.server, listeners); }},
                   {"admin", [&](const Entry& v) { read_admin(r, v, config.admin, listeners); }},
                   {"storage", [&](const Entry& v) { read_storage(r, v, config.storage); }},
+                  {"log", [&](const Entry& v) { read_log(r, v, config.log); }},
                   {"routes", [&](const Entry& v) { read_routes(r, v, config.routes); }},
                   {"workers", [&](const Entry& v) { read_workers(r, v, config.workers, retry); }},
                   {"plugins", [&](const Entry& v) { read_plugins(r, v, config.plugins); }},

@@ -17,7 +17,10 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
                             a.tls.acme->http_listen != b.tls.acme->http_listen)) {
     out.emplace_back("server.tls.acme.challenge/http_listen");
   }
-  if (a.limits != b.limits) out.emplace_back("server.limits");
+  // max_event_id is read by the routes, which a reload rebuilds.
+  LimitsConfig limits = b.limits;
+  limits.max_event_id = a.limits.max_event_id;
+  if (limits != a.limits) out.emplace_back("server.limits");
   if (a.io_threads != b.io_threads) out.emplace_back("server.io_threads");
   if (a.shutdown_grace != b.shutdown_grace) out.emplace_back("server.shutdown_grace");
   // Any other key of the server section (one added later and not listed above).
@@ -28,6 +31,8 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
   rest.io_threads = a.io_threads;
   rest.shutdown_grace = a.shutdown_grace;
   if (rest != a) out.emplace_back("server");
+  // log.level is applied by a reload, the format is not.
+  if (running.log.format != next.log.format) out.emplace_back("log.format");
   if (running.admin != next.admin) out.emplace_back("admin");
   if (running.storage != next.storage) out.emplace_back("storage");
   // workers.retry, isolation and max_crashes reach the engine through the handlers and

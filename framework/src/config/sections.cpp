@@ -9,6 +9,15 @@ namespace hookd::config {
 // SQLite's default SQLITE_MAX_LENGTH: a larger body could be accepted but never stored.
 constexpr std::uint64_t max_storable_body = 1'000'000'000;
 constexpr std::uint64_t max_io_threads = 1024;
+// An event id is a key of the store's index and a column of every listing: 64 KiB at most.
+constexpr std::uint64_t max_event_id = 64 * 1024;
+
+bool is_log_level(std::string_view name) {
+  for (std::string_view level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+    if (name == level) return true;
+  }
+  return false;
+}
 
 void read_listen(Reader& r, const Entry& e, std::vector<std::string>& out, bool allow_empty,
                  std::vector<ListenSeen>& seen) {
@@ -100,6 +109,8 @@ void read_limits(Reader& r, const Entry& e, LimitsConfig& out) {
           {"body_timeout", [&](const Entry& v) { r.read_duration(v, out.body_timeout, true); }},
           {"idle_timeout", [&](const Entry& v) { r.read_duration(v, out.idle_timeout, true); }},
           {"max_connections", [&](const Entry& v) { read_integer(r, v, out.max_connections, 1); }},
+          {"max_event_id",
+           [&](const Entry& v) { read_integer(r, v, out.max_event_id, 1, max_event_id); }},
           {"max_buffered_bodies",
            [&](const Entry& v) {
              r.read_size(v, out.max_buffered_bodies, 0, std::numeric_limits<std::uint64_t>::max());
@@ -125,6 +136,18 @@ void read_batch(Reader& r, const Entry& e, BatchConfig& out) {
                     {"max_events", [&](const Entry& v) { read_integer(r, v, out.max_events, 1); }},
                     {"max_wait", [&](const Entry& v) { r.read_duration(v, out.max_wait, false); }},
                 });
+}
+
+void read_log_format(Reader& r, const Entry& e, LogConfig::Format& out) {
+  auto value = r.scalar(e, "text or json");
+  if (!value) return;
+  if (value->text == "text") {
+    out = LogConfig::Format::text;
+  } else if (value->text == "json") {
+    out = LogConfig::Format::json;
+  } else {
+    r.error(e.mark(), e.path + ": expected text or json, got " + value->shown());
+  }
 }
 
 void read_retention(Reader& r, const Entry& e, RetentionConfig& out) {
@@ -161,6 +184,24 @@ void read_storage(Reader& r, const Entry& e, StorageConfig& out) {
                     {"durability", [&](const Entry& v) { read_durability(r, v, out.durability); }},
                     {"batch", [&](const Entry& v) { read_batch(r, v, out.batch); }},
                     {"retention", [&](const Entry& v) { read_retention(r, v, out.retention); }},
+                });
+}
+
+void read_log(Reader& r, const Entry& e, LogConfig& out) {
+  static constexpr const char* kLevels = "trace, debug, info, warn, error, critical or off";
+  r.read_map(e, {
+                    {"format", [&](const Entry& v) { read_log_format(r, v, out.format); }},
+                    {"level",
+                     [&](const Entry& v) {
+                       auto value = r.scalar(v, kLevels);
+                       if (!value) return;
+                       if (is_log_level(value->text)) {
+                         out.level = value->text;
+                       } else {
+                         r.error(v.mark(),
+                                 v.path + ": expected " + kLevels + ", got " + value->shown());
+                       }
+                     }},
                 });
 }
 

@@ -22,6 +22,7 @@ void read_listen(Reader& r, const Entry& e, std::vector<std::string>& out, bool 
 void read_server(Reader& r, const Entry& e, ServerConfig& out, std::vector<ListenSeen>& seen);
 void read_admin(Reader& r, const Entry& e, AdminConfig& out, std::vector<ListenSeen>& seen);
 void read_storage(Reader& r, const Entry& e, StorageConfig& out);
+void read_log(Reader& r, const Entry& e, LogConfig& out);
 void read_routes(Reader& r, const Entry& e, std::vector<RouteConfig>& out);
 // A route's `auth` value (auth.cpp).
 void read_auth(Reader& r, const Entry& e, AuthConfig& out);

@@ -41,12 +41,13 @@ asio::awaitable<outbox::AppendResult> async_append(outbox::Writer& writer, outbo
 
 RouteEndpoint::RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Chain> chain,
                              outbox::Writer& writer, metrics::Registry& metrics,
-                             auth::Throttle& throttle)
+                             auth::Throttle& throttle, std::size_t max_event_id)
     : route_(std::move(route)),
       chain_(std::move(chain)),
       writer_(writer),
       metrics_(metrics),
       throttle_(throttle),
+      max_event_id_(max_event_id),
       throttled_(metrics.counter("hookd_auth_throttled_total",
                                  "Requests refused with 429 because their source failed "
                                  "authentication too often on this route.",
@@ -125,6 +126,13 @@ asio::awaitable<http::Response> RouteEndpoint::handle(http::Request& request) {
       event.id = std::move(*id);
     } else {
       event.id = generate_event_id();
+    }
+    // A key of the store's index and a column of every listing: bounded.
+    if (event.id.size() > max_event_id_) {
+      co_return http::Response::error(
+          400, fmt::format("event id ({}) is {} bytes, over the limit of {} "
+                           "(server.limits.max_event_id)",
+                           route_.event.id.text, event.id.size(), max_event_id_));
     }
     if (route_.event.type.set()) {
       auto type = extract.get(route_.event.type, error);

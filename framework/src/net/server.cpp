@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "hookd/config/address.hpp"
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/tls.hpp"
 #include "session.hpp"
@@ -387,7 +388,12 @@ void Server::run() {
   unsigned n = d.config.server.io_threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; ++i) threads.emplace_back([&d] { d.ioc.run(); });
+  for (unsigned i = 1; i < n; ++i) {
+    threads.emplace_back([&d, i] {
+      log::set_thread_name(fmt::format("io-{}", i));
+      d.ioc.run();
+    });
+  }
   d.ioc.run();
   for (auto& t : threads) t.join();
   spdlog::info("stopped accepting; {} connections were still open", d.tracker.size());

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hookd/log/thread_name.hpp"
 #include "pragmas.hpp"
 
 namespace hookd::outbox {
@@ -28,7 +29,10 @@ Checkpointer::Checkpointer(const std::string& path, std::chrono::milliseconds in
     throw StoreError(SQLITE_ERROR,
                      "checkpointer: the database is not in WAL mode ('" + mode + "')");
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    log::set_thread_name("checkpoint");
+    run();
+  });
 }
 
 Checkpointer::~Checkpointer() {

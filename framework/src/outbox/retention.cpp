@@ -6,6 +6,7 @@
 #include <future>
 #include <optional>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/writer.hpp"
 
@@ -16,7 +17,10 @@ Retention::Retention(Writer& writer, RetentionOptions options, metrics::Registry
     pruned_ = &metrics->counter("hookd_events_pruned_total",
                                 "Events deleted by storage.retention (done and dead)");
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    log::set_thread_name("retention");
+    run();
+  });
 }
 
 Retention::~Retention() {

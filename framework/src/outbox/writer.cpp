@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/failure_log.hpp"
 #include "hookd/outbox/schema.hpp"
@@ -362,7 +363,10 @@ void Writer::Impl::finish(std::vector<Pending>& appends, const std::vector<Appen
 
 Writer::Writer(WriterOptions options, metrics::Registry* metrics)
     : impl_(std::make_unique<Impl>(std::move(options), metrics)) {
-  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  impl_->thread = std::thread([impl = impl_.get()] {
+    log::set_thread_name("writer");
+    impl->run();
+  });
 }
 
 Writer::~Writer() {

@@ -28,6 +28,7 @@
 #include <system_error>
 #include <thread>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/plugin/wire.hpp"
 #include "spawn.hpp"
 
@@ -336,6 +337,7 @@ void Host::retire(std::string_view reason, std::uint64_t host_generation,
   if (gen->fd >= 0) ::shutdown(gen->fd, SHUT_WR);
   try {
     gen->killer = std::thread([this, gen, reason = std::string(reason), grace] {
+      log::set_thread_name("host-stop");
       std::unique_lock guard(mu_);
       state_cv_.wait_for(guard, grace, [&] { return gen->reaped || stopping_; });
       if (!gen->reaped) kill_locked(*gen, reason, true);
@@ -415,7 +417,10 @@ std::shared_ptr<Host::Generation> Host::start_locked() {
     return gen;
   }
   try {
-    gen->thread = std::thread([this, g = gen.get()] { run_generation(*g); });
+    gen->thread = std::thread([this, g = gen.get()] {
+      log::set_thread_name("host-" + options_.name);
+      run_generation(*g);
+    });
   } catch (const std::system_error& e) {  // RLIMIT_NPROC, no memory: like a failed start
     gen->state = Generation::State::dead;
     gen->failure = "plugin host for '" + options_.name + "' could not start: " + e.what();

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/plugin/loader.hpp"
 #include "hookd/plugin/wire.hpp"
 #include "limits.hpp"
@@ -141,7 +142,8 @@ int serve(const HostServerOptions& options) {
   std::string start_error;
   try {
     for (unsigned i = 0; i < lanes; ++i) {
-      pool.emplace_back([&server, &started, lane = fd + 1 + static_cast<int>(i)] {
+      pool.emplace_back([&server, &started, i, lane = fd + 1 + static_cast<int>(i)] {
+        log::set_thread_name(fmt::format("lane-{}", i + 1));
         server.run_lane(lane, started);
       });
     }

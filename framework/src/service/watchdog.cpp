@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "hookd/log/thread_name.hpp"
+
 namespace hookd::service {
 
 std::optional<std::chrono::microseconds> watchdog_interval_from_environment() {
@@ -39,7 +41,10 @@ Watchdog::Watchdog(const Notifier& notifier, std::chrono::microseconds interval,
       interval_(interval),
       probes_(std::move(probes)),
       answers_(std::make_shared<Answers>(probes_.size())),
-      thread_([this] { run(); }) {}
+      thread_([this] {
+        log::set_thread_name("watchdog");
+        run();
+      }) {}
 
 Watchdog::~Watchdog() {
   stop();

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "gauges.hpp"
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/failure_log.hpp"
 #include "hookd/outbox/queries.hpp"
@@ -474,9 +475,15 @@ Engine::Engine(outbox::Writer& writer, EngineOptions options, std::vector<Handle
     s.in_job.assign(std::max<std::uint32_t>(s.options.threads, 1), 0);
   }
   for (std::size_t i = 0; i < s.in_job.size(); ++i) {
-    s.workers.emplace_back([shared = shared_, i] { shared->worker_loop(i); });
+    s.workers.emplace_back([shared = shared_, i] {
+      log::set_thread_name(fmt::format("worker-{}", i + 1));
+      shared->worker_loop(i);
+    });
   }
-  s.dispatcher = std::thread([shared = shared_] { shared->dispatch_loop(); });
+  s.dispatcher = std::thread([shared = shared_] {
+    log::set_thread_name("dispatcher");
+    shared->dispatch_loop();
+  });
 }
 
 Engine::~Engine() {

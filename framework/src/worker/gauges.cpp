@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/event.hpp"
 #include "hookd/outbox/queries.hpp"
@@ -12,7 +13,12 @@ namespace hookd::worker {
 GaugeReader::GaugeReader(std::string path, metrics::Registry* registry,
                          std::chrono::milliseconds interval)
     : path_(std::move(path)), registry_(registry), interval_(interval) {
-  if (!path_.empty() && registry_ != nullptr) thread_ = std::thread([this] { run(); });
+  if (!path_.empty() && registry_ != nullptr) {
+    thread_ = std::thread([this] {
+      log::set_thread_name("gauges");
+      run();
+    });
+  }
 }
 
 GaugeReader::~GaugeReader() {

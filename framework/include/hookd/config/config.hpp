@@ -69,6 +69,8 @@ struct LimitsConfig {
   Duration body_timeout = std::chrono::seconds(30);
   Duration idle_timeout = std::chrono::seconds(60);  // keep-alive wait for the next request
   std::size_t max_connections = 10000;
+  // The longest event id a sender may give (bytes); a longer one is refused with 400.
+  std::size_t max_event_id = 256;
   // Bytes of request bodies buffered at once, over all connections (each request counts
   // its Content-Length, or max_body when chunked, from its head to its answer); beyond it
   // new requests get 503. 0: a quarter of the machine's memory.
@@ -303,8 +305,21 @@ struct OAuthConfig {
   std::vector<OAuthClientConfig> clients;
 };
 
+// The `log` section: how serve writes its log lines (to stderr, for the journal).
+struct LogConfig {
+  enum class Format { text, json };  // json: one object per line (ts, level, thread, msg)
+  Format format = Format::text;
+  // trace | debug | info | warn | error | critical | off; HOOKD_LOG_LEVEL overrides it.
+  std::string level = "info";
+
+  bool operator==(const LogConfig&) const = default;
+};
+// Whether `name` is one of the level names above.
+bool is_log_level(std::string_view name);
+
 struct Config {
   std::string file;  // the file it was loaded from
+  LogConfig log;
   ServerConfig server;
   AdminConfig admin;
   StorageConfig storage;

@@ -19,9 +19,11 @@ class RouteEndpoint final : public http::Endpoint {
  public:
   // `writer`, `metrics` and `throttle` must outlive the endpoint. `chain` is the route's
   // auth; `throttle` counts its failures per source address (shared by all routes and kept
-  // across reloads).
+  // across reloads). A sender's event id longer than `max_event_id` bytes gets 400
+  // (server.limits.max_event_id).
   RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Chain> chain,
-                outbox::Writer& writer, metrics::Registry& metrics, auth::Throttle& throttle);
+                outbox::Writer& writer, metrics::Registry& metrics, auth::Throttle& throttle,
+                std::size_t max_event_id);
 
   const std::string& name() const override { return route_.name; }
   // Before the body: the throttle and the auth items that need no body.
@@ -40,6 +42,7 @@ class RouteEndpoint final : public http::Endpoint {
   outbox::Writer& writer_;
   metrics::Registry& metrics_;
   auth::Throttle& throttle_;
+  std::size_t max_event_id_;
   metrics::Counter& throttled_;
   auth::LogLimiter refused_log_{std::chrono::seconds(1)};
 };

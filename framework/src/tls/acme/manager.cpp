@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/tls/acme/challenge.hpp"
 #include "hookd/tls/acme/client.hpp"
@@ -107,7 +108,10 @@ Manager::~Manager() {
 }
 
 void Manager::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    log::set_thread_name("acme");
+    run();
+  });
 }
 
 void Manager::reconfigure(const config::AcmeConfig& config) {
