@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # pebble: the ACME test server the ACME tests start on loopback (with pebble-challtestsrv).
-# dpkg-dev, lintian, debootstrap: the Debian package test (package_deb, dev preset only).
-scripts/setup.sh pebble dpkg-dev lintian debootstrap
+# dpkg-dev, lintian, debootstrap, strace: the Debian package test (package_deb, dev preset only).
+scripts/setup.sh pebble dpkg-dev lintian debootstrap strace
 for preset in ${HOOKD_TEST_PRESETS:-dev asan tsan}; do
   echo "== preset $preset"
   cmake --preset "$preset" >/dev/null

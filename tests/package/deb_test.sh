@@ -42,16 +42,16 @@ if [ "$(id -u)" != 0 ]; then
   echo "SKIP: the package test needs root (debootstrap, chroot, mount); CI runs it as root"
   exit 77
 fi
-for tool in cpack dpkg-deb dpkg-shlibdeps lintian debootstrap systemd-analyze curl; do
+for tool in cpack dpkg-deb dpkg-shlibdeps lintian debootstrap systemd-analyze strace curl; do
   command -v "$tool" >/dev/null ||
-    fail "$tool is missing: scripts/test.sh installs it (scripts/setup.sh dpkg-dev lintian debootstrap)"
+    fail "$tool is missing: scripts/test.sh installs it (scripts/setup.sh dpkg-dev lintian debootstrap strace)"
 done
 [ -x "$build/app/hookd" ] || fail "$build/app/hookd is not built: run cmake --build $build first"
 
-server_pid=
+server_pid=   # strace, whose child is hookd serve
 cleanup() {
   if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
+    pkill -TERM -P "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
   # Whatever is mounted below the root, innermost first.
@@ -178,7 +178,7 @@ as_hookd=(setpriv --reuid=hookd --regid=hookd --init-groups sh -c)
 as_hookd() { in_root "${as_hookd[@]}" "cd /var/lib/hookd && $1"; }
 as_hookd 'hookd check -c /etc/hookd/hookd.yaml' || fail "hookd check exited $?"
 
-step "hookd serve on the packaged config (loopback ports)"
+step "hookd serve on the packaged config (loopback ports, under strace)"
 free_port() {
   local p
   while :; do
@@ -193,9 +193,12 @@ admin_port=$(free_port)
 sed -e "s/0\.0\.0\.0:443/127.0.0.1:$port/" -e "s/127\.0\.0\.1:9090/127.0.0.1:$admin_port/" \
   "$root/etc/hookd/hookd.yaml" >"$root/tmp/hookd-test.yaml"
 chmod 0644 "$root/tmp/hookd-test.yaml"
-# Not through a function: $! must be hookd itself (chroot, env, setpriv and sh exec it).
-chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${as_hookd[@]}" \
-  'cd /var/lib/hookd && exec hookd serve -c /tmp/hookd-test.yaml' >"$work/serve.log" 2>&1 &
+# strace records every system call of hookd, its plugin hosts and their children, for the
+# unit's SystemCallFilter below. Its child is hookd itself (chroot, env, setpriv and sh
+# exec it), which strace's exit status reports.
+strace -f -qq -o "$work/strace.out" chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+  "${as_hookd[@]}" 'cd /var/lib/hookd && exec hookd serve -c /tmp/hookd-test.yaml' \
+  >"$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$admin_port/readyz" >/dev/null 2>&1 && break
@@ -220,11 +223,40 @@ grep -qs '"id":"evt_pkg"' "$root/var/lib/hookd/events.jsonl" ||
   { cat "$work/serve.log" >&2; fail "the log plugin wrote no line for evt_pkg"; }
 [ "$(in_root stat -c '%U %a' /var/lib/hookd/hookd.db /var/lib/hookd/tls/key.pem | sort -u)" = "hookd 600" ] ||
   fail "store or TLS key: $(in_root stat -c '%n %U %a' /var/lib/hookd/hookd.db /var/lib/hookd/tls/key.pem)"
-kill -TERM "$server_pid"
+hookd_pid=$(cat "$root/var/lib/hookd/hookd.db.lock")
+# systemctl reload: ExecReload=/bin/kill -HUP $MAINPID.
+kill -HUP "$hookd_pid"
+for _ in $(seq 50); do
+  grep -q 'reloaded /tmp/hookd-test.yaml' "$work/serve.log" && break
+  sleep 0.1
+done
+grep -q 'reloaded /tmp/hookd-test.yaml' "$work/serve.log" || { cat "$work/serve.log" >&2; fail "no reload on SIGHUP"; }
+kill -TERM "$hookd_pid"
 status=0
 wait "$server_pid" || status=$?
 server_pid=
 [ "$status" = 0 ] || { cat "$work/serve.log" >&2; fail "hookd serve exited $status on SIGTERM"; }
+
+step "system calls of hookd serve against the unit's SystemCallFilter"
+grep -x 'SystemCallFilter=@system-service' "$units/hookd.service" >/dev/null &&
+  grep -x 'SystemCallFilter=~@privileged' "$units/hookd.service" >/dev/null ||
+  fail "hookd.service's SystemCallFilter is not @system-service ~@privileged: update this check"
+syscalls() { # the calls of a systemd-analyze syscall-filter group, its subgroups expanded
+  systemd-analyze syscall-filter "$1" | awk 'NR > 1 && NF == 1 && $1 !~ /^#/ { print $1 }' |
+    while read -r c; do if [[ $c == @* ]]; then syscalls "$c"; else echo "$c"; fi; done
+}
+comm -23 <(syscalls @system-service | sort -u) <(syscalls @privileged | sort -u) >"$work/allowed.txt"
+# From hookd's execve on (before it: setpriv dropping to user hookd, which systemd does).
+awk '/execve\("\/usr\/bin\/hookd"/ { on = 1 } on { c = $2; sub(/\(.*/, "", c); print c }' \
+  "$work/strace.out" | grep -E '^[a-z0-9_]+$' | sort -u >"$work/used.txt"
+[ "$(wc -l <"$work/used.txt")" -gt 50 ] || fail "strace recorded only $(wc -l <"$work/used.txt") calls"
+denied=$(comm -23 "$work/used.txt" "$work/allowed.txt")
+[ -z "$denied" ] || fail "hookd used system calls the unit denies: $denied"
+echo "$(wc -l <"$work/used.txt") distinct calls, all allowed"
+# ProtectSystem=strict: files opened for writing are under /var/lib/hookd (or /dev/null).
+written=$(grep -E 'open(at)?\(.*O_(WRONLY|RDWR|CREAT)' "$work/strace.out" | grep -v ' = -1 ' |
+  grep -oE '"[^"]*"' | tr -d '"' | grep -vE '^(/var/lib/hookd/|/dev/null$)' | sort -u || true)
+[ -z "$written" ] || fail "hookd wrote outside /var/lib/hookd: $written"
 
 step "apt-get remove keeps the data; purge removes it"
 run_logged "$work/apt-remove.log" in_root apt-get remove -y hookd
