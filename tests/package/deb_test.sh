@@ -253,6 +253,9 @@ awk '/execve\("\/usr\/bin\/hookd"/ { on = 1 } on { c = $2; sub(/\(.*/, "", c); p
 denied=$(comm -23 "$work/used.txt" "$work/allowed.txt")
 [ -z "$denied" ] || fail "hookd used system calls the unit denies: $denied"
 echo "$(wc -l <"$work/used.txt") distinct calls, all allowed"
+# MemoryDenyWriteExecute: no mapping is writable and executable, none made executable later.
+wx=$(grep -E 'm(map|protect)\(.*PROT_[A-Z|]*WRITE[A-Z|]*EXEC|mprotect\(.*PROT_EXEC' "$work/strace.out" || true)
+[ -z "$wx" ] || fail "W+X memory (MemoryDenyWriteExecute=yes would refuse it): $wx"
 # ProtectSystem=strict: files opened for writing are under /var/lib/hookd (or /dev/null).
 written=$(grep -E 'open(at)?\(.*O_(WRONLY|RDWR|CREAT)' "$work/strace.out" | grep -v ' = -1 ' |
   grep -oE '"[^"]*"' | tr -d '"' | grep -vE '^(/var/lib/hookd/|/dev/null$)' | sort -u || true)
