@@ -31,6 +31,10 @@ add_custom_command(OUTPUT ${_pkg_build}/changelog.gz
   COMMAND gzip -9nc ${_pkg_build}/changelog > ${_pkg_build}/changelog.gz
   DEPENDS ${_pkg_build}/changelog VERBATIM)
 add_custom_target(hookd_package_changelog ALL DEPENDS ${_pkg_build}/changelog.gz)
+# Everything the packages hold, without the test suites (scripts/package.sh builds this).
+add_custom_target(hookd_package_files)
+add_dependencies(hookd_package_files hookd hookd-bench ${HOOKD_BUNDLED_PLUGINS}
+                 hookd_package_changelog)
 foreach(pair hookd:hookd dev:hookd-dev)
   string(REPLACE ":" ";" pair ${pair})
   list(GET pair 0 component)

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh dpkg-dev
 build=build/release
 cmake --preset release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
-cmake --build --preset release -j "${HOOKD_JOBS:-2}"
+cmake --build --preset release -j "${HOOKD_JOBS:-2}" --target hookd_package_files
 rm -rf "$build/deb"
 cpack --config "$build/CPackConfig.cmake" -B "$build/deb" >"$build/cpack.log" 2>&1 ||
   { cat "$build/cpack.log" >&2; exit 1; }
