@@ -4,6 +4,8 @@
 # hookd::plugin (the plugin headers) and hookd_add_plugin() (cmake/hookdPluginHelpers.cmake).
 # The hookd binary (app/) and the bundled plugins (plugins/) install themselves; the
 # framework library is not installed: a plugin only speaks the C ABI of plugin.h.
+# Components: `hookd` (binaries, plugins) and `dev` (this), the two Debian packages of
+# packaging/CPack.cmake.
 include(CMakePackageConfigHelpers)
 
 set(HOOKD_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/hookd
@@ -12,7 +14,7 @@ set(HOOKD_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/hookd
 install(FILES ${PROJECT_SOURCE_DIR}/plugins/include/hookd/plugin.h
               ${PROJECT_SOURCE_DIR}/plugins/include/hookd/plugin.hpp
               ${PROJECT_SOURCE_DIR}/plugins/include/hookd/plugin_testing.hpp
-        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/hookd)
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/hookd COMPONENT dev)
 
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/hookdConfig.cmake.in
   ${PROJECT_BINARY_DIR}/package/hookdConfig.cmake
@@ -28,6 +30,6 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/package/hookdConfigVersio
 install(FILES ${PROJECT_BINARY_DIR}/package/hookdConfig.cmake
               ${PROJECT_BINARY_DIR}/package/hookdConfigVersion.cmake
               ${PROJECT_SOURCE_DIR}/cmake/hookdPluginHelpers.cmake
-        DESTINATION ${HOOKD_INSTALL_CMAKEDIR})
+        DESTINATION ${HOOKD_INSTALL_CMAKEDIR} COMPONENT dev)
 install(FILES ${PROJECT_SOURCE_DIR}/plugins/exports.map
-        DESTINATION ${HOOKD_INSTALL_CMAKEDIR} RENAME hookd-plugin-exports.map)
+        DESTINATION ${HOOKD_INSTALL_CMAKEDIR} RENAME hookd-plugin-exports.map COMPONENT dev)
