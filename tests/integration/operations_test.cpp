@@ -190,7 +190,12 @@ BOOST_AUTO_TEST_CASE(json_log_lines_parse_and_hold_no_secret) {
       BOOST_REQUIRE_MESSAGE(o.contains(key) && o.at(key).is_string(), key << " in " << line);
     }
     threads.insert(std::string(o.at("thread").as_string()));
-    if (o.at("msg").as_string().find("refused a request") != std::string::npos) refused = true;
+    if (o.at("msg").as_string().find("refused a request") != std::string::npos) {
+      refused = true;  // with the route and the peer as fields of their own
+      BOOST_TEST(o.contains("route"), line);
+      BOOST_TEST((o.contains("route") && o.at("route").as_string() == "jofi"), line);
+      BOOST_TEST((o.contains("peer") && o.at("peer").as_string() == "127.0.0.1"), line);
+    }
   }
   BOOST_TEST(lines >= 4);
   BOOST_TEST(refused);

@@ -15,6 +15,7 @@
 
 #include "hookd/ingest/extract.hpp"
 #include "hookd/metrics/registry.hpp"
+#include "hookd/log/fields.hpp"
 
 namespace hookd::ingest {
 namespace asio = boost::asio;
@@ -94,6 +95,7 @@ http::Response RouteEndpoint::refuse(const auth::Result& result, const http::Req
                  throttle_.record_failure(throttle_key(route_.name, request.peer), context.now);
   // One line per second at most per route, so a flood of bad requests cannot flood the log.
   if (auto more = refused_log_.admit(context.now)) {
+    log::Fields fields{{"route", route_.name}, {"peer", std::string(request.peer)}};
     spdlog::warn("route '{}': refused a request from {}: {}{}{}", route_.name, request.peer,
                  result.reason, blocked ? "; this source is throttled (429) for a while" : "",
                  *more ? fmt::format(" ({} more refused since the last line)", *more) : "");

@@ -1,4 +1,5 @@
-// JsonFormatter: {"ts":"2026-01-02T03:04:05.678Z","level":"info","thread":"writer","msg":"..."}
+// JsonFormatter: {"ts":"2026-01-02T03:04:05.678Z","level":"info","thread":"writer",
+// <the thread's log::Fields>,"msg":"..."}
 #include "hookd/log/json_formatter.hpp"
 
 #include <fmt/format.h>
@@ -6,6 +7,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "hookd/log/fields.hpp"
 #include "hookd/log/thread_name.hpp"
 
 namespace hookd::log {
@@ -114,6 +116,13 @@ void JsonFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_b
   std::string thread = thread_name();
   if (thread.empty()) thread = std::to_string(msg.thread_id);
   append_json_string(thread, dest);
+  for (const auto& [key, value] : current_fields()) {
+    if (key == "ts" || key == "level" || key == "thread" || key == "msg") continue;
+    dest.push_back(',');
+    append_json_string(key, dest);
+    dest.push_back(':');
+    append_json_string(value, dest);
+  }
   append(R"(,"msg":)", dest);
   append_json_string(std::string_view(msg.payload.data(), msg.payload.size()), dest);
   append("}\n", dest);

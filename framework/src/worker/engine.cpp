@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "gauges.hpp"
+#include "hookd/log/fields.hpp"
 #include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/outbox/failure_log.hpp"
@@ -262,6 +263,10 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
       m.done->inc();
     }
   }
+  log::Fields fields{{"route", d.route},
+                     {"event_id", d.event_id},
+                     {"handler", d.handler},
+                     {"delivery", std::to_string(d.id)}};
   if (result.state == outbox::DeliveryResult::State::dead) {
     spdlog::warn(
         "workers: delivery {} (route {}, event {}, handler {}) is dead after attempt {}: {}", d.id,
@@ -331,6 +336,10 @@ Clock::time_point Engine::Shared::release_stale(Clock::time_point now) {
       ++it;
       continue;
     }
+    log::Fields fields{{"route", job.delivery.route},
+                       {"event_id", job.delivery.event_id},
+                       {"handler", job.delivery.handler},
+                       {"delivery", std::to_string(job.delivery.id)}};
     spdlog::info(
         "workers: delivery {} (route {}, event {}, handler {}) waited handler_timeout for a "
         "free thread (calls past their timeout hold them): released, to be claimed again",

@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "hookd/log/fields.hpp"
 #include "hookd/log/thread_name.hpp"
 
 namespace json = boost::json;
@@ -52,6 +53,20 @@ BOOST_AUTO_TEST_CASE(messages_are_escaped) {
 BOOST_AUTO_TEST_CASE(invalid_utf8_becomes_the_replacement_character) {
   auto msg = format("bad \xC3 \xFF \xED\xA0\x80 end").at("msg").as_string();
   BOOST_TEST(msg == "bad \xEF\xBF\xBD \xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD end");
+}
+
+BOOST_AUTO_TEST_CASE(fields_of_the_thread_become_members) {
+  BOOST_TEST(!format("x").contains("route"));
+  {
+    hookd::log::Fields outer{{"route", "jofi"}, {"peer", "192.0.2.1"}};
+    hookd::log::Fields inner{{"event_id", "e\"1"}, {"msg", "cannot replace the message"}};
+    auto o = format("refused");
+    BOOST_TEST(o.at("route").as_string() == "jofi");
+    BOOST_TEST(o.at("peer").as_string() == "192.0.2.1");
+    BOOST_TEST(o.at("event_id").as_string() == "e\"1");
+    BOOST_TEST(o.at("msg").as_string() == "refused");
+  }
+  BOOST_TEST(!format("x").contains("route"));  // gone with the Fields objects
 }
 
 BOOST_AUTO_TEST_CASE(the_thread_is_named) {
