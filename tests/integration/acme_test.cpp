@@ -7,10 +7,13 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "eventually.hpp"
 #include "hookd/crypto/encoding.hpp"
+#include "hookd/tls/files.hpp"
 #include "pebble.hpp"
 #include "server_process.hpp"
 #include "signing.hpp"
@@ -159,11 +162,11 @@ BOOST_AUTO_TEST_CASE(tls_alpn_01_first_certificate_restart_and_renewal) {
   BOOST_REQUIRE_MESSAGE(
       eventually([&] { return serial_of_new_connection(port, root, "hooks.test") != first; }),
       server.log());
-  BOOST_TEST_MESSAGE("renewal: from SIGHUP to the new certificate on a new connection: "
-                     << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
-                                                                              renewal_started)
-                            .count()
-                     << " ms");
+  BOOST_TEST_MESSAGE(
+      "renewal: from SIGHUP to the new certificate on a new connection: "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - renewal_started)
+             .count()
+      << " ms");
   BOOST_TEST(post_signed(before, "d3") == 202);
   BOOST_TEST(before.peer_serial() == first);
   BOOST_REQUIRE(eventually([&] {
@@ -208,18 +211,17 @@ BOOST_AUTO_TEST_CASE(an_unreachable_ca_is_retried_and_readyz_says_why) {
   std::uint16_t port = free_port();
   std::uint16_t ca_port = free_port();
   // The directory URL is known before Pebble runs: hookd starts first and cannot reach it.
+  // Its ca_bundle is a placeholder until Pebble exists (the transport reads it per order).
   std::string directory = "https://127.0.0.1:" + std::to_string(ca_port) + "/dir";
-  TempDir ca_dir;  // the bundle must exist before Pebble does: a placeholder until then
-  std::optional<Pebble> pebble;
-  std::string config_without_ca =
-      "server:\n  listen: 127.0.0.1:" + std::to_string(port) +
-      "\n  tls:\n    acme:\n      names: [127.0.0.1]\n      agree_tos: true\n"
-      "      directory: " +
-      directory +
-      "\n      challenge: tls-alpn-01\n"
-      "admin:\n  listen: 127.0.0.1:0\nstorage:\n  path: hookd.db\n"
-      "routes:\n  - { name: r, path: /r, auth: none }\n";
-  ServerProcess server(dir, config_without_ca, /*wait_ready=*/false);
+  hookd::tls::create_self_signed(dir.file("ca.pem"), dir.file("placeholder.key"));
+  std::string config = "server:\n  listen: 127.0.0.1:" + std::to_string(port) +
+                       "\n  tls:\n    acme:\n      names: [127.0.0.1]\n      agree_tos: true\n"
+                       "      directory: " +
+                       directory +
+                       "\n      ca_bundle: ca.pem\n      challenge: tls-alpn-01\n"
+                       "admin:\n  listen: 127.0.0.1:0\nstorage:\n  path: hookd.db\n"
+                       "routes:\n  - { name: r, path: /r, auth: none }\n";
+  ServerProcess server(dir, config, /*wait_ready=*/false);
   BOOST_REQUIRE_MESSAGE(eventually([&] {
                           return server.log().find(
                                      "ACME order for 127.0.0.1 failed: cannot reach "
@@ -235,16 +237,40 @@ BOOST_AUTO_TEST_CASE(an_unreachable_ca_is_retried_and_readyz_says_why) {
   // Ordinary handshakes fail cleanly meanwhile.
   BOOST_CHECK_THROW(TlsClient c(port), std::exception);
 
-  // The CA comes up; a SIGHUP (with its bundle now) retries at once.
-  pebble.emplace(Pebble::Options{.tls_port = port, .port = ca_port});
-  dir.write("hookd.yaml", with_test_isolation(config_without_ca.replace(
-                              config_without_ca.find("      challenge"), 0,
-                              "      ca_bundle: " + pebble->ca_bundle() + "\n")));
-  server.signal(SIGHUP);
+  // The CA comes up; hookd's own retry (the first within 22.5–37.5 s) obtains the
+  // certificate, without a signal.
+  Pebble pebble(Pebble::Options{.tls_port = port, .port = ca_port});
+  std::ifstream bundle(pebble.ca_bundle());
+  std::ostringstream text;
+  text << bundle.rdbuf();
+  dir.write("ca.pem", text.str());
   BOOST_REQUIRE_MESSAGE(eventually([&] { return server.ready(); }, std::chrono::seconds(60)),
                         server.log());
-  TlsClient client(port, write_root(dir, *pebble), "127.0.0.1");
+  BOOST_TEST(server.log().find("obtained a certificate for 127.0.0.1") != std::string::npos);
+  TlsClient client(port, write_root(dir, pebble), "127.0.0.1");
   BOOST_TEST(client.post("/r", "{}").status == 202);
+}
+
+// A SIGHUP retries a failed order at once instead of waiting for the backoff.
+BOOST_AUTO_TEST_CASE(a_sighup_retries_a_failed_order_at_once) {
+  TempDir dir;
+  std::uint16_t port = free_port();
+  std::string config = "server:\n  listen: 127.0.0.1:" + std::to_string(port) +
+                       "\n  tls:\n    acme:\n      names: [127.0.0.1]\n      agree_tos: true\n"
+                       "      directory: https://127.0.0.1:" +
+                       std::to_string(free_port()) +
+                       "/dir\n"
+                       "admin:\n  listen: 127.0.0.1:0\nstorage:\n  path: hookd.db\n"
+                       "routes:\n  - { name: r, path: /r, auth: none }\n";
+  ServerProcess server(dir, config, /*wait_ready=*/false);
+  BOOST_REQUIRE(
+      eventually([&] { return server.log().find("(attempt 1 failed)") != std::string::npos; }));
+  server.signal(SIGHUP);
+  // The backoff would wait at least 22.5 s; the SIGHUP's attempt fails within seconds.
+  BOOST_TEST(
+      eventually([&] { return server.log().find("(attempt 2 failed)") != std::string::npos; },
+                 std::chrono::seconds(10)),
+      server.log());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
