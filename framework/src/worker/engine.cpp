@@ -91,7 +91,7 @@ struct Engine::Shared {
   // max_crashes). In memory: after a restart a suspect is first retried beside others.
   std::unordered_set<std::int64_t> suspects;
   std::map<std::string, HostGate> gates;  // hosted calls by plugin
-  bool dirty = true;                          // something changed: claim at once
+  bool dirty = true;                      // something changed: claim at once
   bool claim_in_flight = false;
   bool stopping = false;
   bool stopped = false;
@@ -243,9 +243,9 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
   const auto& d = job.delivery;
   // A crash beside other calls, or a hang (whose host restart kills its neighbours' calls):
   // from now on the delivery runs alone in its plugin's host.
-  const bool suspect = attempt.outcome == outbox::DeliveryResult::Outcome::crashed ||
-                       (attempt.outcome == outbox::DeliveryResult::Outcome::timeout &&
-                        job.callee.host != nullptr);
+  const bool suspect =
+      attempt.outcome == outbox::DeliveryResult::Outcome::crashed ||
+      (attempt.outcome == outbox::DeliveryResult::Outcome::timeout && job.callee.host != nullptr);
   if (suspect && result.state != outbox::DeliveryResult::State::dead) {
     suspects.insert(d.id);
   } else {
@@ -263,10 +263,15 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
       m.done->inc();
     }
   }
-  log::Fields fields{{"route", d.route},
-                     {"event_id", d.event_id},
-                     {"handler", d.handler},
-                     {"delivery", std::to_string(d.id)}};
+  // The fields only where a line is written: a delivery done without a message (the usual
+  // case) costs no copies.
+  std::optional<log::Fields> fields;
+  if (result.state != outbox::DeliveryResult::State::done || !result.error.empty()) {
+    fields.emplace(std::initializer_list<log::Field>{{"route", d.route},
+                                                     {"event_id", d.event_id},
+                                                     {"handler", d.handler},
+                                                     {"delivery", std::to_string(d.id)}});
+  }
   if (result.state == outbox::DeliveryResult::State::dead) {
     spdlog::warn(
         "workers: delivery {} (route {}, event {}, handler {}) is dead after attempt {}: {}", d.id,
@@ -278,8 +283,8 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
         d.id, d.route, d.event_id, d.handler, attempt.attempt,
         (result.scheduled_at_us - attempt.finished_at_us) / 1000, result.error);
   } else if (!result.error.empty()) {
-    spdlog::debug("workers: delivery {} (route {}, event {}, handler {}) done: {}", d.id,
-                  d.route, d.event_id, d.handler, result.error);
+    spdlog::debug("workers: delivery {} (route {}, event {}, handler {}) done: {}", d.id, d.route,
+                  d.event_id, d.handler, result.error);
   }
   if (writer != nullptr) writer->complete(std::move(result));
 }
@@ -301,9 +306,9 @@ Clock::time_point Engine::Shared::check_timeouts(Clock::time_point now) {
   auto next = Clock::time_point::max();
   for (const auto& job : running) {
     if (job->reported) continue;
-    const auto deadline = job->started + options.handler_timeout +
-                          (job->callee.host ? Clock::duration(kHostedTimeoutSlack)
-                                            : Clock::duration::zero());
+    const auto deadline =
+        job->started + options.handler_timeout +
+        (job->callee.host ? Clock::duration(kHostedTimeoutSlack) : Clock::duration::zero());
     if (now < deadline) {
       next = std::min(next, deadline);
       continue;
