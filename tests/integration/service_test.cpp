@@ -26,6 +26,7 @@
 
 #include "db.hpp"
 #include "eventually.hpp"
+#include "loopback.hpp"
 #include "server_process.hpp"
 #include "tls_client.hpp"
 
@@ -102,19 +103,7 @@ milliseconds max_gap(const std::vector<Clock::time_point>& times) {
 // A listening TCP socket on 127.0.0.1 (port 0: any), as a socket unit would hold it.
 class ListeningSocket {
  public:
-  ListeningSocket() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, SOMAXCONN) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      throw std::runtime_error("cannot listen on 127.0.0.1");
-    }
-    port_ = ntohs(addr.sin_port);
-  }
+  ListeningSocket() { fd_ = listen_loopback(port_); }
   ~ListeningSocket() { ::close(fd_); }
   int fd() const { return fd_; }
   std::uint16_t port() const { return port_; }

@@ -8,12 +8,10 @@
 #include <cstdint>
 #include <string>
 
+#include "loopback.hpp"
 #include "temp_dir.hpp"
 
 namespace hookd::test {
-
-// A port that was free a moment ago (bound to 127.0.0.1:0, read, closed).
-std::uint16_t free_port();
 
 class Pebble {
  public:

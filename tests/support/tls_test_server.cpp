@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "loopback.hpp"
 #include "hookd/tls/files.hpp"
 
 namespace hookd::test {
@@ -117,17 +118,7 @@ TlsTestServer::TlsTestServer(const std::string& dir) : cert_(dir + "/cert.pem") 
       SSL_CTX_use_PrivateKey_file(ctx_, key.c_str(), SSL_FILETYPE_PEM) != 1) {
     throw std::runtime_error("test server: cannot set up TLS");
   }
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 64) != 0 ||
-      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    throw std::runtime_error("test server: cannot listen");
-  }
-  port_ = ntohs(addr.sin_port);
+  listen_fd_ = listen_loopback(port_, 64);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -194,18 +185,6 @@ void TlsTestServer::serve(int fd) {
   }
   SSL_free(ssl);
   ::close(fd);
-}
-
-std::uint16_t unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 }  // namespace hookd::test

@@ -73,7 +73,5 @@ class TlsTestServer {
   std::thread acceptor_;
 };
 
-// A port on 127.0.0.1 that nothing listens on (bound, then closed).
-std::uint16_t unused_port();
 
 }  // namespace hookd::test

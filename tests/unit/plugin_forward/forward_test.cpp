@@ -13,6 +13,7 @@
 #include "hookd/plugin/loader.hpp"
 #include "plugins.hpp"
 #include "temp_dir.hpp"
+#include "loopback.hpp"
 #include "tls_test_server.hpp"
 
 using namespace hookd::test;
@@ -249,7 +250,7 @@ BOOST_AUTO_TEST_CASE(a_silent_server_times_out_into_retry) {
 BOOST_AUTO_TEST_CASE(connection_refused_is_retried) {
   TestEvent event;
   const std::string yaml =
-      "url: https://127.0.0.1:" + std::to_string(unused_port()) + "/\ntimeout: 2s\n";
+      "url: https://127.0.0.1:" + std::to_string(free_port()) + "/\ntimeout: 2s\n";
   const Result r = make(yaml).handle(event.view());
   BOOST_TEST_MESSAGE(r.message);
   BOOST_TEST((r.outcome == Outcome::retry), r.message);

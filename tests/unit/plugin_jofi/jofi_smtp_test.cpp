@@ -18,6 +18,7 @@
 
 #include "db.hpp"
 #include "hookd/plugin/loader.hpp"
+#include "loopback.hpp"
 #include "plugins.hpp"
 #include "temp_dir.hpp"
 
@@ -29,22 +30,9 @@ using hookd::test::TempDir;
 using hookd::test::TestEvent;
 
 using hookd::test::contains;
+using hookd::test::listen_loopback;
 
 namespace {
-
-// A listening TCP socket on 127.0.0.1 with an ephemeral port.
-int listen_local(std::uint16_t* port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  BOOST_REQUIRE(::listen(fd, 16) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  *port = ntohs(addr.sin_port);
-  return fd;
-}
 
 // An SMTP server good enough for the plugin: records every accepted message; answers 451
 // to MAIL FROM while fail_next() > 0.
@@ -58,7 +46,7 @@ class SmtpSink {
     std::string data;                    // the message, dots removed, CRLF line ends
   };
 
-  SmtpSink() : listen_fd_(listen_local(&port_)), thread_([this] { run(); }) {}
+  SmtpSink() : listen_fd_(listen_loopback(port_, 16)), thread_([this] { run(); }) {}
   ~SmtpSink() {
     stop_ = true;
     thread_.join();
@@ -288,7 +276,7 @@ BOOST_FIXTURE_TEST_CASE(a_451_is_retried_and_the_retry_sends, Fixture) {
 
 BOOST_FIXTURE_TEST_CASE(no_relay_listening_is_retried, Fixture) {
   std::uint16_t port = 0;
-  ::close(listen_local(&port));  // the port is free again: connections are refused
+  ::close(listen_loopback(port, 16));  // the port is free again: connections are refused
   auto instance = with_port(port);
   TestEvent ev = completed("evt_1");
   const Result r = instance.handle(ev.view());
@@ -300,7 +288,7 @@ BOOST_FIXTURE_TEST_CASE(no_relay_listening_is_retried, Fixture) {
 
 BOOST_FIXTURE_TEST_CASE(a_silent_relay_times_out, Fixture) {
   std::uint16_t port = 0;
-  const int fd = listen_local(&port);  // accepts connections (backlog) but never greets
+  const int fd = listen_loopback(port, 16);  // accepts connections (backlog) but never greets
   auto instance = with_port(port, "300ms");
   TestEvent ev = completed("evt_1");
   const auto start = std::chrono::steady_clock::now();

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "hookd/tls/acme/client.hpp"
+#include "loopback.hpp"
 #include "pebble.hpp"
 
 namespace acme = hookd::tls::acme;
@@ -33,17 +34,7 @@ namespace {
 class HttpResponder : public acme::ChallengeResponder {
  public:
   explicit HttpResponder(bool wrong = false) : wrong_(wrong) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 16) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      throw std::runtime_error("cannot listen on 127.0.0.1:0");
-    }
-    port_ = ntohs(addr.sin_port);
+    fd_ = hookd::test::listen_loopback(port_, 16);
     thread_ = std::thread([this] { serve(); });
   }
   ~HttpResponder() override {

@@ -7,6 +7,7 @@
 
 #include "hookd/tls/acme/transport.hpp"
 #include "temp_dir.hpp"
+#include "loopback.hpp"
 #include "tls_test_server.hpp"
 
 using namespace hookd::test;
@@ -124,7 +125,7 @@ BOOST_AUTO_TEST_CASE(a_server_that_never_answers_times_out) {
 
 BOOST_AUTO_TEST_CASE(refused_connections_and_bad_urls_throw) {
   const auto transport = make_https_transport(server.cert_file(), 2s);
-  const std::string refused = "https://127.0.0.1:" + std::to_string(unused_port()) + "/";
+  const std::string refused = "https://127.0.0.1:" + std::to_string(free_port()) + "/";
   BOOST_CHECK_THROW(transport->get(refused), TransportError);
   BOOST_CHECK_THROW(transport->get("http://127.0.0.1/directory"), TransportError);
 }
