@@ -27,20 +27,22 @@ constexpr std::string_view kRescue =
     "last_error = 'lease expired after attempt ' || attempts "
     "WHERE route = ?1 AND handler = ?2 AND state = 'running' AND lease_until < ?3";
 
-// Claim in commit order; with ordering keys, a delivery waits while an earlier one with
-// the same key is pending (also when scheduled later: retrying) or running. INDEXED BY:
-// without statistics the planner prefers deliveries_due and sorts every due row by id,
-// which made each claim O(backlog); deliveries_claim walks in id order and stops at LIMIT.
+// Claim the due deliveries in the order they fell due (a new delivery is due at its
+// commit: commit order); with ordering keys, a delivery waits while an earlier one with
+// the same key is pending (also when scheduled later: retrying) or running. The walk of
+// deliveries_due stops at LIMIT or at the first delivery not due yet, so a claim costs
+// the same with a million deliveries retrying later as with none. (INDEXED BY: without
+// statistics the planner may pick another index and sort every due row.)
 constexpr std::string_view kClaim =
     "UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = ?4, "
     "updated_at = ?3 WHERE id IN ("
-    "  SELECT d.id FROM deliveries d INDEXED BY deliveries_claim"
+    "  SELECT d.id FROM deliveries d INDEXED BY deliveries_due"
     "  WHERE d.route = ?1 AND d.handler = ?2 AND d.state = 'pending' AND d.scheduled_at <= ?3"
     "    AND (?6 = 0 OR d.ordering_key IS NULL OR NOT EXISTS ("
     "      SELECT 1 FROM deliveries p WHERE p.route = d.route AND p.handler = d.handler"
     "        AND p.ordering_key = d.ordering_key AND p.id < d.id"
     "        AND p.state IN ('pending', 'running')))"
-    "  ORDER BY d.id LIMIT ?5) "
+    "  ORDER BY d.scheduled_at, d.id LIMIT ?5) "
     "RETURNING id, attempts, crashes";
 
 // The attempt the claim counted is given back: the handler never ran.
@@ -52,14 +54,14 @@ constexpr std::string_view kClaimedEvent =
     "SELECT e.id, e.type, e.received_at, e.headers, e.body FROM deliveries d "
     "JOIN events e ON e.seq = d.event_seq WHERE d.id = ?1";
 
-// The next moment something becomes claimable that is not now: a retry falls due or a
-// lease expires. (What is due now but was not claimed waits for a free slot or an earlier
-// delivery of its key; the engine hears about those when its own calls return.)
+// The next moment something of one pair becomes claimable that is not now: a retry falls
+// due or a lease expires. (What is due now but was not claimed waits for a free slot or an
+// earlier delivery of its key; the engine hears about those when its own calls return.)
 constexpr std::string_view kNextDue =
     "SELECT min(t) FROM (SELECT min(scheduled_at) AS t FROM deliveries "
-    "WHERE state = 'pending' AND scheduled_at > ?1 "
-    "UNION ALL SELECT min(lease_until) FROM deliveries WHERE state = 'running' AND lease_until > "
-    "?1)";
+    "WHERE route = ?1 AND handler = ?2 AND state = 'pending' AND scheduled_at > ?3 "
+    "UNION ALL SELECT min(lease_until) FROM deliveries "
+    "WHERE route = ?1 AND handler = ?2 AND state = 'running' AND lease_until > ?3)";
 
 // Fenced: only while the delivery is still running this attempt. A release (?7 = 1: claimed
 // but never started, at shutdown, or no plugin host could take it) gives the attempt back,
@@ -76,15 +78,21 @@ constexpr std::string_view kHistory =
 constexpr std::string_view kHistoryPrune =
     "DELETE FROM attempts WHERE delivery_id = ?1 AND attempt <= ?2";
 
-constexpr std::string_view kPruneDone =
-    "DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE e.received_at < ?1 "
-    "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.state <> 'done') "
-    "ORDER BY e.seq LIMIT ?2)";
-constexpr std::string_view kPruneDead =
-    "DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE e.received_at < ?1 "
-    "AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.state = 'dead') "
-    "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq "
-    "AND d.state IN ('pending', 'running')) ORDER BY e.seq LIMIT ?2)";
+// Retention's window: the next ?2 events after seq ?1, walked by rowid (the old end of the
+// table, cheap at any size). received_at has no index: events are appended in commit
+// order with the commit's clock, so it grows with seq (a clock stepped back only delays a
+// prune to a later pass).
+constexpr std::string_view kPruneWindow =
+    "SELECT count(*), max(seq), max(received_at) FROM "
+    "(SELECT seq, received_at FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2)";
+constexpr std::string_view kPrune =
+    "DELETE FROM events WHERE seq > ?1 AND seq <= ?2 AND ("
+    "(received_at < ?3 AND NOT EXISTS (SELECT 1 FROM deliveries d "
+    "  WHERE d.event_seq = events.seq AND d.state <> 'done')) "
+    "OR (received_at < ?4 AND EXISTS (SELECT 1 FROM deliveries d "
+    "  WHERE d.event_seq = events.seq AND d.state = 'dead') "
+    "  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq "
+    "  AND d.state IN ('pending', 'running'))))";
 
 void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
@@ -139,21 +147,32 @@ void Store::prepare_delivery_statements() {
   result_ = prepare(db, kResult);
   history_ = prepare(db, kHistory);
   history_prune_ = prepare(db, kHistoryPrune);
-  prune_done_ = prepare(db, kPruneDone);
-  prune_dead_ = prepare(db, kPruneDead);
+  prune_window_ = prepare(db, kPruneWindow);
+  prune_ = prepare(db, kPrune);
 }
 
-std::size_t Store::prune(const PruneRequest& request) {
-  std::size_t deleted = 0;
-  for (auto [stmt, before] : {std::pair{prune_done_.get(), request.done_before_us},
-                              std::pair{prune_dead_.get(), request.dead_before_us}}) {
-    if (deleted >= request.limit) break;
-    sqlite3_bind_int64(stmt, 1, before);
-    sqlite3_bind_int64(stmt, 2, static_cast<std::int64_t>(request.limit - deleted));
-    run(stmt);
-    deleted += static_cast<std::size_t>(sqlite3_changes(db_.get()));
-  }
-  return deleted;
+PruneResult Store::prune(const PruneRequest& request) {
+  PruneResult out;
+  sqlite3_stmt* w = prune_window_.get();
+  sqlite3_bind_int64(w, 1, request.after_seq);
+  sqlite3_bind_int64(w, 2, static_cast<std::int64_t>(request.limit));
+  const int rc = sqlite3_step(w);
+  if (rc != SQLITE_ROW) fail_statement(w, rc);
+  const auto seen = static_cast<std::size_t>(sqlite3_column_int64(w, 0));
+  out.last_seq = seen == 0 ? request.after_seq : sqlite3_column_int64(w, 1);
+  const std::int64_t youngest = sqlite3_column_int64(w, 2);
+  sqlite3_reset(w);
+  out.finished = seen < request.limit ||
+                 youngest >= std::max(request.done_before_us, request.dead_before_us);
+  if (seen == 0) return out;
+  sqlite3_stmt* d = prune_.get();
+  sqlite3_bind_int64(d, 1, request.after_seq);
+  sqlite3_bind_int64(d, 2, out.last_seq);
+  sqlite3_bind_int64(d, 3, request.done_before_us);
+  sqlite3_bind_int64(d, 4, request.dead_before_us);
+  run(d);
+  out.deleted = static_cast<std::size_t>(sqlite3_changes(db_.get()));
+  return out;
 }
 
 void Store::apply_results(std::span<const DeliveryResult> results, std::int64_t now) {
@@ -287,11 +306,16 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
     std::erase_if(out.deliveries, [id = id](const ClaimedDelivery& d) { return d.id == id; });
   }
   sqlite3_stmt* due = next_due_.get();
-  sqlite3_bind_int64(due, 1, now);
-  if (sqlite3_step(due) == SQLITE_ROW && sqlite3_column_type(due, 0) != SQLITE_NULL) {
-    out.next_due_us = sqlite3_column_int64(due, 0);
+  for (const ClaimSpec& spec : request.specs) {
+    bind_text(due, 1, spec.route);
+    bind_text(due, 2, spec.handler);
+    sqlite3_bind_int64(due, 3, now);
+    if (sqlite3_step(due) == SQLITE_ROW && sqlite3_column_type(due, 0) != SQLITE_NULL) {
+      const std::int64_t t = sqlite3_column_int64(due, 0);
+      out.next_due_us = out.next_due_us ? std::min(*out.next_due_us, t) : t;
+    }
+    sqlite3_reset(due);
   }
-  sqlite3_reset(due);
   out.ok = true;
   return out;
 }

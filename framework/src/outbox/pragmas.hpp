@@ -13,7 +13,9 @@ inline constexpr int kBusyTimeoutMs = 5000;
 inline constexpr int kWriterBusyTimeoutMs = 8000;
 
 // After a checkpoint has emptied the WAL, truncate the file back to this size so that a
-// burst does not leave a huge WAL behind for good.
-inline constexpr const char* kJournalSizeLimitPragma = "PRAGMA journal_size_limit = 16777216";
+// burst does not leave a huge WAL behind for good. Well above the size at which the writer
+// restarts the WAL under steady load (Checkpointer::kCatchUpPages, about 16.5 MB, plus the
+// batch that crossed it): at 16 MiB every cycle truncated the file and the next regrew it.
+inline constexpr const char* kJournalSizeLimitPragma = "PRAGMA journal_size_limit = 67108864";
 
 }  // namespace hookd::outbox

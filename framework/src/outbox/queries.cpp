@@ -52,6 +52,9 @@ void check_state(const std::string& state) {
   }
 }
 
+// Seq values per read transaction of `events list`.
+constexpr std::int64_t kListWindow = 20000;
+
 constexpr const char* kEventColumns =
     "SELECT seq, route, id, type, test, received_at, unmatched FROM events e ";
 
@@ -151,25 +154,51 @@ std::vector<EventSummary> list_events(sqlite3* db, const EventFilter& filter) {
   if (filter.type && filter.type->size() >= 2 && filter.type->ends_with(".*")) {
     type_prefix = filter.type->substr(0, filter.type->size() - 1);
   }
-  Transaction tx(db, "BEGIN");  // one snapshot for the events and their deliveries
+  // Newest first, in windows of seq values, each read in a transaction of its own (one
+  // snapshot for a window's events and their deliveries): a filter that matches little
+  // would otherwise walk the whole table in one read transaction, and the server's WAL
+  // cannot restart while a reader holds one.
+  std::int64_t lowest = 0, upper = 0;  // [lowest, upper): the seqs as the walk starts
+  {
+    Transaction tx(db, "BEGIN");
+    Statement bounds = prepare(db, "SELECT min(seq), max(seq) FROM events");
+    if (step(db, bounds.get()) && sqlite3_column_type(bounds.get(), 0) != SQLITE_NULL) {
+      lowest = sqlite3_column_int64(bounds.get(), 0);
+      upper = sqlite3_column_int64(bounds.get(), 1) + 1;
+    }
+    tx.commit();
+  }
   Statement s = prepare(
       db,
       std::string(kEventColumns) +
-          "WHERE (?1 IS NULL OR route = ?1) "
+          "WHERE seq >= ?6 AND seq < ?7 AND (?1 IS NULL OR route = ?1) "
           "AND (?2 IS NULL OR type = ?2 OR (?3 IS NOT NULL AND substr(type, 1, length(?3)) = ?3)) "
           "AND (?4 IS NULL OR EXISTS (SELECT 1 FROM deliveries d "
           "WHERE d.event_seq = e.seq AND d.state = ?4)) "
           "ORDER BY seq DESC LIMIT ?5");
-  bind_optional(s.get(), 1, filter.route);
-  bind_optional(s.get(), 2, filter.type);
-  bind_optional(s.get(), 3, type_prefix);
-  bind_optional(s.get(), 4, filter.state);
-  sqlite3_bind_int64(s.get(), 5, filter.limit == 0 ? -1 : filter.limit);
-  std::vector<EventSummary> out;
-  while (step(db, s.get())) out.push_back(read_summary(s.get()));
   Statement d = prepare_deliveries(db);
-  for (auto& e : out) e.deliveries = deliveries_of(db, d.get(), e.seq);
-  tx.commit();
+  std::vector<EventSummary> out;
+  const auto wanted = static_cast<std::size_t>(filter.limit);
+  while (upper > lowest && (wanted == 0 || out.size() < wanted)) {
+    const std::int64_t lower = std::max(lowest, upper - kListWindow);
+    Transaction tx(db, "BEGIN");
+    sqlite3_reset(s.get());
+    bind_optional(s.get(), 1, filter.route);
+    bind_optional(s.get(), 2, filter.type);
+    bind_optional(s.get(), 3, type_prefix);
+    bind_optional(s.get(), 4, filter.state);
+    sqlite3_bind_int64(s.get(), 5,
+                       wanted == 0 ? -1 : static_cast<std::int64_t>(wanted - out.size()));
+    sqlite3_bind_int64(s.get(), 6, lower);
+    sqlite3_bind_int64(s.get(), 7, upper);
+    const std::size_t first = out.size();
+    while (step(db, s.get())) out.push_back(read_summary(s.get()));
+    for (std::size_t i = first; i < out.size(); ++i) {
+      out[i].deliveries = deliveries_of(db, d.get(), out[i].seq);
+    }
+    tx.commit();
+    upper = lower;
+  }
   return out;
 }
 
@@ -212,10 +241,15 @@ void set_state_count(Counts& into, const std::string& state, std::int64_t n) {
 }
 
 // now − received_at of the event of the oldest pending delivery; nullopt: none pending.
+// O(pairs x log n): per (route, handler) with pending deliveries (from the counts), the
+// smallest pending id is the first entry of deliveries_claim for it; ids are commit order.
 std::optional<double> oldest_pending_age(sqlite3* db, std::int64_t now_us) {
-  Statement oldest = prepare(db,
-                             "SELECT min(e.received_at) FROM deliveries d "
-                             "JOIN events e ON e.seq = d.event_seq WHERE d.state = 'pending'");
+  Statement oldest = prepare(
+      db,
+      "SELECT min(e.received_at) FROM delivery_counts c "
+      "JOIN deliveries d ON d.id = (SELECT min(p.id) FROM deliveries p INDEXED BY deliveries_claim "
+      "  WHERE p.route = c.route AND p.handler = c.handler AND p.state = 'pending') "
+      "JOIN events e ON e.seq = d.event_seq WHERE c.state = 'pending' AND c.n > 0");
   if (!step(db, oldest.get()) || sqlite3_column_type(oldest.get(), 0) == SQLITE_NULL) {
     return std::nullopt;
   }
@@ -229,15 +263,14 @@ StoreStats stats(sqlite3* db, std::int64_t now_us) {
   StoreStats out;
   Transaction tx(db, "BEGIN");
   Statement events =
-      prepare(db, "SELECT route, count(*), sum(unmatched) FROM events GROUP BY route");
+      prepare(db, "SELECT route, events, unmatched FROM event_counts WHERE events > 0");
   while (step(db, events.get())) {
     auto& r = out.routes[column_text(events.get(), 0)];
     r.events = sqlite3_column_int64(events.get(), 1);
     r.unmatched = sqlite3_column_int64(events.get(), 2);
   }
-  Statement states = prepare(db,
-                             "SELECT e.route, d.state, count(*) FROM deliveries d "
-                             "JOIN events e ON e.seq = d.event_seq GROUP BY e.route, d.state");
+  Statement states = prepare(
+      db, "SELECT route, state, sum(n) FROM delivery_counts WHERE n > 0 GROUP BY route, state");
   while (step(db, states.get())) {
     set_state_count(out.routes[column_text(states.get(), 0)], column_text(states.get(), 1),
                     sqlite3_column_int64(states.get(), 2));
@@ -250,7 +283,7 @@ StoreStats stats(sqlite3* db, std::int64_t now_us) {
 QueueStats queue_stats(sqlite3* db, std::int64_t now_us) {
   QueueStats out;
   Transaction tx(db, "BEGIN");
-  Statement states = prepare(db, "SELECT state, count(*) FROM deliveries GROUP BY state");
+  Statement states = prepare(db, "SELECT state, sum(n) FROM delivery_counts GROUP BY state");
   while (step(db, states.get())) {
     set_state_count(out, column_text(states.get(), 0), sqlite3_column_int64(states.get(), 1));
   }

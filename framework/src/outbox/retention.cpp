@@ -1,4 +1,4 @@
-// Retention: periodic passes of small prune transactions through the writer.
+// Retention: periodic passes of bounded prune steps through the writer.
 #include "hookd/outbox/retention.hpp"
 
 #include <spdlog/spdlog.h>
@@ -44,26 +44,30 @@ void Retention::run() {
   }
 }
 
+// One pass walks the table from its old end in steps of `step` events, each a transaction
+// of its own, until the events are too young for either cutoff: the work of a step does not
+// grow with the store, and a pass's total is the old end of the table.
 bool Retention::pass() {
   std::size_t total = 0;
+  PruneRequest request;
+  const std::int64_t now = unix_now_us();
+  request.done_before_us = now - std::chrono::microseconds(options_.done).count();
+  request.dead_before_us = now - std::chrono::microseconds(options_.dead).count();
+  request.limit = options_.step;
   for (;;) {
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return false;
     }
-    const std::int64_t now = unix_now_us();
-    PruneRequest request;
-    request.done_before_us = now - std::chrono::microseconds(options_.done).count();
-    request.dead_before_us = now - std::chrono::microseconds(options_.dead).count();
-    request.limit = options_.step;
-    std::promise<std::optional<std::size_t>> promise;
+    std::promise<std::optional<PruneResult>> promise;
     auto future = promise.get_future();
-    writer_.prune(request, [&promise](std::optional<std::size_t> n) { promise.set_value(n); });
-    const std::optional<std::size_t> deleted = future.get();  // the writer always answers
-    if (!deleted) return true;  // the store failed (logged by the writer): next interval
-    total += *deleted;
-    if (pruned_ != nullptr) pruned_->inc(*deleted);
-    if (*deleted < options_.step) break;
+    writer_.prune(request, [&promise](std::optional<PruneResult> r) { promise.set_value(r); });
+    const std::optional<PruneResult> step = future.get();  // the writer always answers
+    if (!step) return true;  // the store failed (logged by the writer): next interval
+    total += step->deleted;
+    if (pruned_ != nullptr && step->deleted > 0) pruned_->inc(step->deleted);
+    if (step->finished) break;
+    request.after_seq = step->last_seq;
   }
   if (total > 0) spdlog::info("retention: deleted {} done or dead events past their age", total);
   return true;

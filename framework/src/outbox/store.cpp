@@ -129,10 +129,10 @@ void Store::commit(const Work& work, Done& done) {
       done.claims.push_back(std::move(result));
     }
     for (const PruneRequest* request : work.prunes) {
-      std::size_t deleted = 0;
-      std::string error = isolated([&] { deleted = prune(*request); });
+      PruneResult pruned;
+      std::string error = isolated([&] { pruned = prune(*request); });
       if (error.empty()) {
-        done.pruned.emplace_back(deleted);
+        done.pruned.emplace_back(pruned);
       } else {
         done.pruned.emplace_back();
         done.prune_error = error;

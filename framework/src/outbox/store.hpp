@@ -41,7 +41,7 @@ class Store {
     std::vector<AppendStatus> statuses;  // per event: accepted or duplicate
     std::vector<ClaimResult> claims;     // per claim request (ok false: that claim failed)
     // Per prune request: events deleted, or nullopt when that step failed (prune_error).
-    std::vector<std::optional<std::size_t>> pruned;
+    std::vector<std::optional<PruneResult>> pruned;
     std::string prune_error;
     bool new_deliveries = false;  // an accepted event created deliveries
   };
@@ -67,7 +67,7 @@ class Store {
   // A claimed delivery whose event row cannot be read (a hand-edited `headers`): dead at
   // once with the reason, its attempt given back, instead of failing every later claim.
   void bury(std::int64_t delivery_id, std::int64_t now, const std::string& why);
-  std::size_t prune(const PruneRequest& request);
+  PruneResult prune(const PruneRequest& request);
   // Runs `part` in a savepoint. On an exception rolls back to it and returns the error
   // (empty: success); rethrows when the failure took the whole transaction with it.
   std::string isolated(const std::function<void()>& part);
@@ -98,8 +98,8 @@ class Store {
   Statement result_;
   Statement history_;
   Statement history_prune_;
-  Statement prune_done_;
-  Statement prune_dead_;
+  Statement prune_window_;
+  Statement prune_;
   std::unique_ptr<Checkpointer> checkpointer_;
   bool broken_ = false;
   int wal_pages_ = 0;    // WAL size after the last commit

@@ -46,6 +46,7 @@ struct PendingPrune {
 struct Batch {
   std::vector<Pending> appends;
   std::vector<DeliveryResult> results;
+  Clock::time_point results_since;  // when the first of `results` came
   std::vector<PendingClaim> claims;
   std::vector<PendingPrune> prunes;
   std::vector<std::function<void()>> probes;  // answered before the transaction
@@ -145,12 +146,14 @@ struct Writer::Impl {
   std::condition_variable cv;
   std::deque<Pending> queue;
   std::vector<DeliveryResult> results;
+  Clock::time_point results_since;  // when the first of `results` came
   std::vector<PendingClaim> claims;
   std::vector<PendingPrune> prunes;
   std::vector<std::function<void()>> probes;
   std::vector<std::function<void()>> open_waiters;  // run once `store` is open
   std::function<void()> on_new_deliveries;
   bool stopping = false;
+  bool pruned_last = false;  // the last transaction was a retention step
 
   // Why appends fail (/readyz), under `reason_mutex`: set by the writer thread.
   mutable std::mutex reason_mutex;
@@ -237,8 +240,9 @@ std::string Writer::Impl::unavailable_reason() const {
 
 // Waits for work and closes a batch: at max_events appends, when its oldest append has
 // waited max_wait, at once when stopping or when the store is closed (those appends fail
-// now instead of waiting). Results and claims ride along with the appends; alone, they
-// close a batch at once. Returns an empty batch when it is time to retry opening the
+// now instead of waiting). Results and claims ride along with the appends; alone, a claim
+// closes a batch at once, results after max_wait. Retention steps go alone (with results
+// and claims). Returns an empty batch when it is time to retry opening the
 // store; sets `finished` once stopping and drained.
 Batch Writer::Impl::next_batch(bool& finished) {
   std::unique_lock lock(mutex);
@@ -253,21 +257,45 @@ Batch Writer::Impl::next_batch(bool& finished) {
       return {};
     }
   }
+  // Results alone wait up to max_wait for company (more results, a claim, appends): the
+  // engine does not wait for them, and a transaction per result cost a commit each.
+  while (store && !stopping && queue.empty() && claims.empty() && prunes.empty() &&
+         !results.empty()) {
+    const auto deadline = results_since + options.max_wait;
+    if (Clock::now() >= deadline) break;
+    cv.wait_until(lock, deadline);
+  }
+  Batch batch;
+  batch.results.swap(results);
+  batch.claims.swap(claims);
+  batch.probes.swap(probes);
+  // A retention step is a transaction without appends, so that appends never wait for
+  // its deletes nor fail with it; after one, the queued appends go first, so that the
+  // steps of a pass (each sent as soon as the previous one is answered) alternate with
+  // the appends instead of holding them back.
+  if (!prunes.empty() && (queue.empty() || !pruned_last)) {
+    batch.prunes.swap(prunes);
+    pruned_last = true;
+    return batch;
+  }
+  pruned_last = false;
   while (store && !stopping && !queue.empty() && queue.size() < max_events) {
     const auto deadline = queue.front().enqueued + options.max_wait;
     if (Clock::now() >= deadline) break;
     cv.wait_until(lock, deadline);
   }
   const std::size_t n = std::min(queue.size(), max_events);
-  Batch batch;
   batch.appends.reserve(n);
   std::move(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n),
             std::back_inserter(batch.appends));
   queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
-  batch.results.swap(results);
-  batch.claims.swap(claims);
-  batch.prunes.swap(prunes);
-  batch.probes.swap(probes);
+  // What arrived while the batch filled rides along.
+  std::move(results.begin(), results.end(), std::back_inserter(batch.results));
+  results.clear();
+  std::move(claims.begin(), claims.end(), std::back_inserter(batch.claims));
+  claims.clear();
+  std::move(probes.begin(), probes.end(), std::back_inserter(batch.probes));
+  probes.clear();
   return batch;
 }
 
@@ -349,7 +377,7 @@ void Writer::Impl::fail(Batch& batch, const std::string& error) {
     failed.error = error;
     invoke(c.done, std::move(failed));
   }
-  for (PendingPrune& p : batch.prunes) invoke(p.done, std::optional<std::size_t>());
+  for (PendingPrune& p : batch.prunes) invoke(p.done, std::optional<PruneResult>());
 }
 
 void Writer::Impl::finish(std::vector<Pending>& appends, const std::vector<AppendResult>& results) {
@@ -413,14 +441,17 @@ void Writer::prune(PruneRequest request, PruneCallback done) {
       return;
     }
   }
-  invoke(done, std::optional<std::size_t>());
+  invoke(done, std::optional<PruneResult>());
 }
 
 void Writer::complete(DeliveryResult result) {
   std::lock_guard lock(impl_->mutex);
   // Also while stopping: the last batch writes what the engine reports during its drain.
   impl_->results.push_back(std::move(result));
-  impl_->cv.notify_one();
+  if (impl_->results.size() == 1) {
+    impl_->results_since = Clock::now();
+    impl_->cv.notify_one();
+  }
 }
 
 void Writer::probe(std::function<void()> answer) {

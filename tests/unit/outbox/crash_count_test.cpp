@@ -22,7 +22,7 @@ ClaimResult claim_sync(Writer& writer) {
 void complete_sync(Writer& writer, const DeliveryResult& result) {
   writer.complete(result);
   std::promise<void> done;
-  writer.prune({0, 0, 1}, [&](std::optional<std::size_t>) { done.set_value(); });
+  writer.prune({0, 0, 1}, [&](std::optional<PruneResult>) { done.set_value(); });
   done.get_future().get();
 }
 

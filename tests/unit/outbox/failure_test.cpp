@@ -185,8 +185,8 @@ BOOST_AUTO_TEST_CASE(claims_and_prunes_fail_cleanly_while_the_store_is_unusable)
   BOOST_TEST(!claim.ok);
   BOOST_TEST(claim.error.find("storage unavailable") != std::string::npos, claim.error);
   BOOST_TEST(claim.deliveries.empty());
-  std::promise<std::optional<std::size_t>> pruned;
-  writer.prune({0, 0, 10}, [&](std::optional<std::size_t> n) { pruned.set_value(n); });
+  std::promise<std::optional<PruneResult>> pruned;
+  writer.prune({0, 0, 10}, [&](std::optional<PruneResult> n) { pruned.set_value(n); });
   BOOST_TEST(!pruned.get_future().get().has_value());
   writer.complete({});  // dropped: the delivery's lease brings it back
   writer.stop();

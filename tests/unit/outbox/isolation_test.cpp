@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(a_failing_claim_result_or_prune_is_rolled_back_alone) {
   }
   Writer writer(two_per_batch(path));
   std::promise<ClaimResult> claimed;
-  std::promise<std::optional<std::size_t>> pruned;
+  std::promise<std::optional<PruneResult>> pruned;
   Batch batch;
   batch.run(writer, [&] {
     for (std::int64_t id : {ok_id, poisoned_id}) {
@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(a_failing_claim_result_or_prune_is_rolled_back_alone) {
     }
     writer.claim(claim_all(), [&](ClaimResult r) { claimed.set_value(std::move(r)); });
     writer.prune({unix_now_us(), unix_now_us(), 10},
-                 [&](std::optional<std::size_t> n) { pruned.set_value(n); });
+                 [&](std::optional<PruneResult> n) { pruned.set_value(n); });
   });
   BOOST_TEST(batch.both_accepted());
   const ClaimResult claim = claimed.get_future().get();

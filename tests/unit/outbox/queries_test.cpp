@@ -104,6 +104,28 @@ BOOST_AUTO_TEST_CASE(list_filters_by_route_state_type_and_limit) {
   BOOST_CHECK_THROW(list({{}, "sleeping", {}, 50}), QueryError);
 }
 
+// `events list` reads in windows of seq values, each a short read transaction: events far
+// apart (after retention, or many events between two matches) are all found, newest first,
+// and the limit counts across windows.
+BOOST_AUTO_TEST_CASE(list_walks_windows_across_a_wide_range_of_seqs) {
+  Store store;
+  for (long long seq : {100000LL, 250000LL}) {
+    store.sql("INSERT INTO events (seq, route, id, type, received_at, headers, body) VALUES (" +
+              std::to_string(seq) + ", 'r1', 'far" + std::to_string(seq) +
+              "', 'z.far', 0, '[]', x'')");
+  }
+  auto db = store.read();
+  using V = std::vector<std::string>;
+  BOOST_TEST(ids(list_events(db.get(), {})) == (V{"far250000", "far100000", "c", "b", "a"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(ids(list_events(db.get(), {{}, {}, {}, 2})) == (V{"far250000", "far100000"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(ids(list_events(db.get(), {{}, "dead", {}, 50})) == (V{"a"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(ids(list_events(db.get(), {{}, {}, "z.far", 1})) == (V{"far250000"}),
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(show_returns_headers_body_and_needs_a_route_for_shared_ids) {
   Store store;
   {

@@ -1,8 +1,10 @@
 // Retention: done and dead events past their age go (with deliveries and attempts), in
-// steps; events with unfinished work and young events stay.
+// steps that each look at a bounded window of the table; events with unfinished work and
+// young events stay; a step is a transaction without appends.
 #include <boost/test/unit_test.hpp>
 
 #include <future>
+#include <thread>
 
 #include "hookd/outbox/retention.hpp"
 #include "hookd/outbox/writer.hpp"
@@ -32,9 +34,9 @@ void add(Writer& writer, Db& db, const std::string& id, int age_days, const std:
   }
 }
 
-std::optional<std::size_t> prune_sync(Writer& writer, PruneRequest request) {
-  std::promise<std::optional<std::size_t>> done;
-  writer.prune(request, [&](std::optional<std::size_t> n) { done.set_value(n); });
+std::optional<PruneResult> prune_sync(Writer& writer, PruneRequest request) {
+  std::promise<std::optional<PruneResult>> done;
+  writer.prune(request, [&](std::optional<PruneResult> n) { done.set_value(n); });
   return done.get_future().get();
 }
 
@@ -52,7 +54,7 @@ BOOST_AUTO_TEST_CASE(seq_keeps_growing_after_retention_emptied_the_table) {
   Db db(options.path, false);
   for (const char* id : {"a", "b", "c"}) add(writer, db, id, 10, "done");
   const long long last = db.integer("SELECT max(seq) FROM events");
-  BOOST_TEST(prune_sync(writer, {unix_now_us(), unix_now_us(), 100}).value() == 3u);
+  BOOST_TEST(prune_sync(writer, {unix_now_us(), unix_now_us(), 100}).value().deleted == 3u);
   BOOST_TEST(db.integer("SELECT count(*) FROM events") == 0);
   add(writer, db, "d", 0, "");
   BOOST_TEST(db.integer("SELECT seq FROM events WHERE id = 'd'") > last);
@@ -78,12 +80,12 @@ BOOST_AUTO_TEST_CASE(prune_deletes_only_finished_events_past_their_age) {
   PruneRequest request;
   request.done_before_us = unix_now_us() - 7 * kDay;
   request.dead_before_us = unix_now_us() - 30 * kDay;
-  BOOST_TEST(prune_sync(writer, request).value() == 3u);
+  BOOST_TEST(prune_sync(writer, request).value().deleted == 3u);
   BOOST_TEST(db.text("SELECT group_concat(id, ',') FROM (SELECT id FROM events ORDER BY id)") ==
              "new-done,old-dead,old-pending,old-running");
   BOOST_TEST(db.integer("SELECT count(*) FROM deliveries") == 4);  // cascaded
   BOOST_TEST(db.integer("SELECT count(*) FROM attempts") == 4);
-  BOOST_TEST(prune_sync(writer, request).value() == 0u);
+  BOOST_TEST(prune_sync(writer, request).value().deleted == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(retention_thread_works_in_steps_until_nothing_is_left) {
@@ -100,6 +102,86 @@ BOOST_AUTO_TEST_CASE(retention_thread_works_in_steps_until_nothing_is_left) {
   BOOST_TEST(eventually([&] { return db.integer("SELECT count(*) FROM events") == 1; }));
   retention.stop();
   BOOST_TEST(db.text("SELECT id FROM events") == "young");
+}
+
+// A step looks at `limit` events after `after_seq` and no further, whatever they hold: an
+// old dead event that must stay does not make a step walk on, and the pass ends at the
+// first window that reaches events younger than both cutoffs.
+BOOST_AUTO_TEST_CASE(a_step_looks_at_a_bounded_window_and_says_where_the_pass_goes_on) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  Writer writer(options);
+  Db db(options.path, false);
+  add(writer, db, "kept-dead", 10, "dead");     // past done's age, not dead's: stays
+  add(writer, db, "kept-pending", 40, "pending");
+  add(writer, db, "done-1", 10, "done");
+  add(writer, db, "done-2", 10, "");
+  add(writer, db, "young", 0, "done");
+  const long long first = db.integer("SELECT min(seq) FROM events");
+
+  PruneRequest request;
+  request.done_before_us = unix_now_us() - 7 * kDay;
+  request.dead_before_us = unix_now_us() - 30 * kDay;
+  request.limit = 2;
+  request.after_seq = first - 1;
+  PruneResult step = prune_sync(writer, request).value();
+  BOOST_TEST(step.deleted == 0u);  // the window holds only the two that stay
+  BOOST_TEST(step.last_seq == first + 1);
+  BOOST_TEST(!step.finished);
+  request.after_seq = step.last_seq;
+  step = prune_sync(writer, request).value();
+  BOOST_TEST(step.deleted == 2u);
+  BOOST_TEST(step.last_seq == first + 3);
+  BOOST_TEST(!step.finished);
+  request.after_seq = step.last_seq;
+  step = prune_sync(writer, request).value();
+  BOOST_TEST(step.deleted == 0u);
+  BOOST_TEST(step.finished);  // "young" is younger than both cutoffs
+  BOOST_TEST(db.text("SELECT group_concat(id, ',') FROM (SELECT id FROM events ORDER BY seq)") ==
+             "kept-dead,kept-pending,young");
+  request.after_seq = first + 10;  // past the end
+  step = prune_sync(writer, request).value();
+  BOOST_TEST(step.finished);
+  BOOST_TEST(step.last_seq == first + 10);
+}
+
+// Appends queued while a retention step is queued commit in a transaction of their own:
+// the step neither holds them back until its deletes are done nor takes them down with it.
+BOOST_AUTO_TEST_CASE(a_retention_step_is_a_transaction_without_appends) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  options.fsync_each_commit = false;
+  options.max_events = 2;  // the two appends close a batch only together
+  options.max_wait = std::chrono::seconds(60);
+  Writer writer(options);
+  std::promise<void> open;
+  writer.when_open([&] { open.set_value(); });
+  open.get_future().get();
+  {
+    Db db(options.path, false);
+    exec(db.get(),
+         "CREATE TRIGGER no_prune BEFORE DELETE ON events "
+         "BEGIN SELECT RAISE(ABORT, 'prune refused'); END");
+  }
+  const auto batches_before = writer.stats().batches;
+  std::promise<AppendResult> first, second;
+  std::promise<std::optional<PruneResult>> pruned;
+  NewEvent old = make_event("r", "first", "{}", {});
+  old.received_at_us = unix_now_us() - 10 * kDay;
+  writer.append(std::move(old), [&](AppendResult r) { first.set_value(r); });
+  writer.prune({unix_now_us(), unix_now_us(), 10},
+               [&](std::optional<PruneResult> r) { pruned.set_value(r); });
+  writer.append(make_event("r", "second", "{}", {}),
+                [&](AppendResult r) { second.set_value(r); });
+  BOOST_TEST((first.get_future().get().status == AppendStatus::accepted));
+  BOOST_TEST((second.get_future().get().status == AppendStatus::accepted));
+  // The step ran before the appends' commit (an empty window) or after it (refused by the
+  // trigger): either way in a transaction of its own, and the appends were accepted.
+  const std::optional<PruneResult> step = pruned.get_future().get();
+  BOOST_TEST(writer.stats().batches - batches_before == 2u);
+  if (step) BOOST_TEST(step->deleted == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

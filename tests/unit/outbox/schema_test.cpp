@@ -33,11 +33,11 @@ BOOST_AUTO_TEST_CASE(fresh_database_gets_the_latest_version_and_the_tables) {
   Db db(tmp.file("s.db"), false);
   BOOST_TEST(schema_version(db.get()) == 0);
   migrate(db.get());
-  BOOST_TEST(schema_version(db.get()) == 4);
-  BOOST_TEST(latest_schema_version() == 4);
-  for (const char* name : {"events", "deliveries", "deliveries_due", "deliveries_event",
-                           "events_view", "deliveries_view", "deliveries_claim",
-                           "deliveries_ordered", "attempts", "attempts_view"}) {
+  BOOST_TEST(schema_version(db.get()) == 5);
+  BOOST_TEST(latest_schema_version() == 5);
+  for (const char* name : {"events", "deliveries", "deliveries_due", "events_view",
+                           "deliveries_view", "deliveries_claim", "deliveries_ordered",
+                           "attempts", "attempts_view", "delivery_counts", "event_counts"}) {
     BOOST_TEST_CONTEXT(name) {
       BOOST_TEST(db.integer(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") +
                             name + "'") == 1);
@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(migration_4_adds_crashed_attempts_and_crash_counts) {
                          "outcome) VALUES (1, 2, 0, 0, 'crashed')"),
                     StoreError);  // version 3 does not know the outcome
   migrate(db.get());
-  BOOST_TEST(schema_version(db.get()) == 4);
+  BOOST_TEST(schema_version(db.get()) == latest_schema_version());
   BOOST_TEST(db.integer("PRAGMA foreign_keys") == 1);
   BOOST_TEST(db.text("SELECT outcome || ':' || error || ':' || started_at FROM attempts") ==
              "lease_expired:x:5");
@@ -236,3 +236,56 @@ BOOST_AUTO_TEST_CASE(views_render_times_and_text) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Migration 5 counts what is there, and from then on every change (inserts, state changes
+// from any connection, cascades) keeps the counts equal to a count(*) over the tables.
+BOOST_AUTO_TEST_CASE(migration_5_keeps_counts_that_match_the_tables) {
+  hookd::test::TempDir tmp;
+  Db db(tmp.file("s.db"), false);
+  exec(db.get(), "PRAGMA foreign_keys = ON");
+  for (int v = 0; v < 4; ++v) {
+    for (std::string_view step : migrations()[v].steps) exec(db.get(), std::string(step));
+  }
+  exec(db.get(), "PRAGMA user_version = 4");
+  exec(db.get(), kEvent);
+  exec(db.get(),
+       "INSERT INTO events (seq, route, id, received_at, headers, body, unmatched) "
+       "VALUES (2, 'r2', 'e2', 0, '[]', x'', 1)");
+  exec(db.get(),
+       "INSERT INTO deliveries (event_seq, handler, state, scheduled_at, updated_at, route) "
+       "VALUES (1, 'log', 'done', 0, 0, 'r'), (1, 'mail', 'pending', 0, 0, 'r')");
+  migrate(db.get());
+  BOOST_TEST(schema_version(db.get()) == 5);
+  BOOST_TEST(db.integer("SELECT count(*) FROM sqlite_schema WHERE name = 'deliveries_event'") == 0);
+  const auto matches = [&] {
+    return db.text("SELECT group_concat(x, ';') FROM (SELECT route || ',' || handler || ',' || "
+                   "state || ',' || count(*) AS x FROM deliveries GROUP BY route, handler, state "
+                   "ORDER BY 1)") ==
+               db.text("SELECT group_concat(x, ';') FROM (SELECT route || ',' || handler || ',' "
+                       "|| state || ',' || n AS x FROM delivery_counts WHERE n > 0 ORDER BY 1)") &&
+           db.text("SELECT group_concat(x, ';') FROM (SELECT route || ',' || count(*) || ',' || "
+                   "sum(unmatched) AS x FROM events GROUP BY route ORDER BY 1)") ==
+               db.text("SELECT group_concat(x, ';') FROM (SELECT route || ',' || events || ',' || "
+                       "unmatched AS x FROM event_counts WHERE events > 0 ORDER BY 1)");
+  };
+  BOOST_TEST(matches());
+  BOOST_TEST(db.integer("SELECT n FROM delivery_counts WHERE handler = 'mail'") == 1);
+  exec(db.get(),
+       "UPDATE deliveries SET state = 'running', lease_until = 1 WHERE handler = 'mail'");
+  exec(db.get(), "UPDATE deliveries SET attempts = 3");  // no state change: no count change
+  BOOST_TEST(matches());
+  exec(db.get(),
+       "INSERT INTO events (route, id, received_at, headers, body) VALUES ('r', 'e3', 0, '[]', x'')");
+  exec(db.get(),
+       "INSERT INTO deliveries (event_seq, handler, scheduled_at, updated_at, route) "
+       "SELECT seq, 'log', 0, 0, 'r' FROM events WHERE id = 'e3'");
+  BOOST_TEST(matches());
+  exec(db.get(), "DELETE FROM events WHERE seq = 1");  // cascades to both deliveries
+  BOOST_TEST(db.integer("SELECT count(*) FROM deliveries") == 1);
+  BOOST_TEST(matches());
+  BOOST_TEST(db.integer("SELECT sum(n) FROM delivery_counts") == 1);
+  exec(db.get(), "DELETE FROM events");
+  BOOST_TEST(matches());
+  BOOST_TEST(db.integer("SELECT sum(n) FROM delivery_counts") == 0);
+  BOOST_TEST(db.integer("SELECT sum(events) FROM event_counts") == 0);
+}

@@ -26,13 +26,14 @@ EngineFixture::~EngineFixture() {
 }
 
 Handler EngineFixture::handler(const std::string& plugin, std::uint32_t concurrency,
-                               std::uint32_t max_attempts, bool ordered) {
+                               std::uint32_t max_attempts, bool ordered, bool in_process) {
   const std::string library = std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_script.so";
   const std::string config = "log: " + log(plugin);
   Handler h;
   h.route = "r";
   h.plugin = plugin;
-  if (const char* mode = hookd::test::test_isolation(); mode != nullptr && std::string_view(mode) == "process") {
+  if (const char* mode = hookd::test::test_isolation();
+      !in_process && mode != nullptr && std::string_view(mode) == "process") {
     plugin::HostOptions o;
     o.name = plugin;
     o.binary = HOOKD_BINARY;

@@ -31,9 +31,10 @@ class EngineFixture {
   EngineFixture();
   ~EngineFixture();
 
-  // A handler of route "r" on a new script instance logging to log(plugin).
+  // A handler of route "r" on a new script instance logging to log(plugin); in a plugin
+  // host when the suite runs under process isolation, unless `in_process`.
   Handler handler(const std::string& plugin, std::uint32_t concurrency = 4,
-                  std::uint32_t max_attempts = 5, bool ordered = false);
+                  std::uint32_t max_attempts = 5, bool ordered = false, bool in_process = false);
   // Starts the engine (once); the writer wakes it on new deliveries.
   void start(std::vector<Handler> handlers, EngineOptions options = {},
              metrics::Registry* registry = nullptr);

@@ -49,8 +49,8 @@ struct ClaimResult {
   std::vector<ClaimedDelivery> deliveries;  // in id order (commit order)
   // The claim's time (unix µs, store clock): the leases run until claimed_at_us + lease_us.
   std::int64_t claimed_at_us = 0;
-  // The earliest time (unix µs) after the claim at which some pending delivery becomes due
-  // or a running one's lease expires; empty when there is none.
+  // The earliest time (unix µs) after the claim at which some pending delivery of the
+  // claimed pairs becomes due or a running one's lease expires; empty when there is none.
   std::optional<std::int64_t> next_due_us;
 };
 
@@ -79,18 +79,26 @@ struct DeliveryResult {
 
 const char* outcome_name(DeliveryResult::Outcome outcome);
 
-// Retention: delete up to `limit` events (with their deliveries and attempts) received
-// before the cutoffs: `done_before_us` for events whose deliveries are all done (or that
-// matched no handler), `dead_before_us` for events with a dead delivery and none pending
-// or running. Events with unfinished work are never deleted.
+// Retention, one step: looks at the next `limit` events after `after_seq` (commit order)
+// and deletes those of them (with their deliveries and attempts) received before the
+// cutoffs: `done_before_us` for events whose deliveries are all done (or that matched no
+// handler), `dead_before_us` for events with a dead delivery and none pending or running.
+// Events with unfinished work are never deleted. A step's work is bounded by `limit`
+// whatever the size of the store: a pass walks the old end of the table in steps, and
+// stops where events are too young for either cutoff.
 struct PruneRequest {
   std::int64_t done_before_us = 0;
   std::int64_t dead_before_us = 0;
   std::size_t limit = 500;
+  std::int64_t after_seq = 0;
 };
-// Called on the writer thread after the batch committed: how many events went, or
-// std::nullopt when the batch failed.
-using PruneCallback = std::function<void(std::optional<std::size_t>)>;
+struct PruneResult {
+  std::size_t deleted = 0;
+  std::int64_t last_seq = 0;  // the last seq looked at: the next step's after_seq
+  bool finished = false;      // nothing after last_seq is old enough: the pass is over
+};
+// Called on the writer thread after the step committed, or with std::nullopt when it failed.
+using PruneCallback = std::function<void(std::optional<PruneResult>)>;
 
 // Attempts kept per delivery in the `attempts` table; older ones are pruned.
 inline constexpr int kAttemptHistory = 20;

@@ -21,7 +21,7 @@ struct RetentionOptions {
   std::chrono::milliseconds done{std::chrono::hours(24 * 7)};   // storage.retention.done
   std::chrono::milliseconds dead{std::chrono::hours(24 * 30)};  // storage.retention.dead
   std::chrono::milliseconds interval{std::chrono::minutes(1)};  // how often to look
-  std::size_t step = 500;                                       // events per transaction
+  std::size_t step = 500;  // events looked at per transaction
 };
 
 class Retention {
@@ -38,7 +38,7 @@ class Retention {
 
  private:
   void run();
-  // One pass: steps until fewer than `step` events went. False when stopping.
+  // One pass over the old end of the table. False when stopping.
   bool pass();
 
   Writer& writer_;

@@ -46,11 +46,13 @@ class Writer {
   // it committed (or failed). After stop() it is called at once with a failure.
   void claim(ClaimRequest request, ClaimCallback done);
 
-  // Queues a retention step for the next transaction; `done` runs on the writer thread.
+  // Queues a retention step, run in a transaction without appends; `done` runs on the
+  // writer thread.
   void prune(PruneRequest request, PruneCallback done);
 
-  // Queues the result of an attempt for the next transaction (fire and forget: if it cannot
-  // be written, the delivery's lease expires and it runs again).
+  // Queues the result of an attempt for the next transaction; alone, results wait up to
+  // max_wait for more work to share a commit (fire and forget: if it cannot be written, the
+  // delivery's lease expires and it runs again).
   void complete(DeliveryResult result);
 
   // `wake` runs on the writer thread after each commit that created deliveries (new
