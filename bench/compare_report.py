@@ -16,6 +16,12 @@ TARGETS = [
     ("normal", "hookd, `durability: normal`", "the same without fsync per commit"),
     ("batch1", "hookd, `max_events: 1`", "full, one fsync'd transaction per request"),
 ]
+# Measured with hookd-bench only (durability full): handlers per event, and a full store.
+MORE = [
+    ("noop1", "hookd + 1 no-op handler per event", 1),
+    ("noop4", "hookd + 4 no-op handlers per event", 4),
+    ("grown", "hookd, store already holding {events} events", 0),
+]
 CHART_LABELS = {"nginx": "nginx 204", "full": "hookd full", "normal": "normal",
                 "batch1": "1 fsync/req"}
 BEGIN, END = "<!-- bench/compare:begin -->", "<!-- bench/compare:end -->"
@@ -58,6 +64,27 @@ def mean_batch(path):
     return float(s.group(1)) / float(c.group(1))
 
 
+def load_number(path):
+    try:
+        return float(open(path).read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_us(args, key, bench):
+    """Server CPU (its children included) per request answered by hookd-bench, in µs."""
+    cpu = load_number(os.path.join(args.work, key + ".cpu"))
+    n = (bench or {}).get("requests")
+    return None if cpu is None or not n else cpu * 1e6 / n
+
+
+def seconds(duration):
+    m = re.fullmatch(r"([\d.]+)(ms|s|m)?", duration)
+    if not m:
+        return None
+    return float(m.group(1)) * {"ms": 1e-3, "s": 1, "m": 60, None: 1}[m.group(2)]
+
+
 def fmt(v, digits=0):
     return "-" if v is None else f"{v:,.{digits}f}"
 
@@ -81,9 +108,10 @@ def build(args):
                  "bodies with unique ids and a valid `X-Hub-Signature-256` each.")
     lines.append("")
     lines.append("| target | what it does | hookd-bench req/s | × nginx | p50 ms | p99 ms | "
-                 "p99.9 ms | max ms | wrk req/s | × nginx | wrk p99 ms | mean batch | "
-                 "non-2xx | missing from store |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+                 "p99.9 ms | max ms | server CPU µs/req | × nginx | wrk req/s | × nginx | "
+                 "wrk p99 ms | mean batch | non-2xx | missing from store |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    cpu = {k: cpu_us(args, k, bench[k]) for k, _, _ in TARGETS}
     for key, name, what in TARGETS:
         b, w = bench[key] or {}, wrk[key] or {}
         lat = b.get("latency_ms", {})
@@ -93,14 +121,46 @@ def build(args):
         lines.append(
             f"| {name} | {what} | {fmt(rps[key])} | {fmt(ratio(rps[key], rps['nginx']), 2)} | "
             f"{fmt(lat.get('p50'), 2)} | {fmt(lat.get('p99'), 2)} | {fmt(lat.get('p99.9'), 2)} | "
-            f"{fmt(lat.get('max'), 2)} | {fmt(wrps[key])} | "
+            f"{fmt(lat.get('max'), 2)} | {fmt(cpu[key], 1)} | "
+            f"{fmt(ratio(cpu[key], cpu['nginx']), 2)} | {fmt(wrps[key])} | "
             f"{fmt(ratio(wrps[key], wrps['nginx']), 2)} | {fmt(w.get('p99'), 2)} | "
             f"{fmt(batch[key], 1)} | {non2xx} / {w.get('non2xx', '-')} | "
             f"{'n/a' if missing is None else missing} |")
     lines.append("")
     lines.append("non-2xx: hookd-bench / wrk (nginx answers 204, hookd 202; wrk repeats its "
-                 "pre-signed requests when it runs out, which hookd answers 200 duplicate).")
+                 "pre-signed requests when it runs out, which hookd answers 200 duplicate). "
+                 "Server CPU: user + system time of the server process and its children over "
+                 "the hookd-bench run, per request answered.")
     lines.append("")
+    more = {k: load_bench(os.path.join(args.work, k + ".bench.json")) for k, _, _ in MORE}
+    drain = {k: load_number(os.path.join(args.work, k + ".drain")) for k, _, _ in MORE}
+    fill = load_number(os.path.join(args.work, "grown.fill"))
+    run_s = seconds(args.duration)
+    lines.append("With hookd-bench only, `durability: full`; handlers are `bench/noop_plugin.c` "
+                 "in its plugin host (the default isolation); drain: from the end of the load "
+                 "until every accepted event's deliveries are done.")
+    lines.append("")
+    lines.append("| target | req/s | × no handler (`full`) | p99 ms | max ms | server CPU "
+                 "µs/req | backlog drained in | ÷ run time | non-2xx | missing from store |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for key, name, handlers in MORE:
+        b = more[key] or {}
+        lat = b.get("latency_ms", {})
+        non2xx = sum(n for st, n in b.get("status", {}).items() if not st.startswith("2"))
+        non2xx += sum(b.get("errors", {}).values())
+        d = drain[key]
+        lines.append(
+            f"| {name.format(events=f'{args.store_events:,}')} | {fmt(b.get('rps'))} | "
+            f"{fmt(ratio(b.get('rps'), rps['full']), 2)} | {fmt(lat.get('p99'), 2)} | "
+            f"{fmt(lat.get('max'), 2)} | {fmt(cpu_us(args, key, b), 1)} | "
+            f"{'-' if not handlers else fmt(d, 1) + ' s'} | "
+            f"{'-' if not handlers or d is None or not run_s else fmt(d / run_s * 100, 0) + '%'} | "
+            f"{non2xx} | {(b.get('verify') or {}).get('missing', '-')} |")
+    lines.append("")
+    if fill is not None:
+        lines.append(f"The store was filled with {args.store_events:,} settled events by "
+                     f"`hookd_store_bench --fill` in {fill:.0f} s before hookd started on it.")
+        lines.append("")
 
     goals = []
     full_p99 = ((bench["full"] or {}).get("latency_ms") or {}).get("p99")
@@ -131,6 +191,19 @@ def build(args):
          f"{fmt(args.nginx_idle_kib / 1024, 1)} MiB with "
          f"{nginx_idle.get('connections_opened', 0):,} open)",
          rss is not None and rss < 64 * 1024 and opened >= args.idle)
+    r = ratio(cpu["full"], cpu["nginx"])
+    goal("hookd `full` CPU per event ≤ 2× nginx's per request", fmt(r, 2) + "×",
+         r is not None and r <= 2)
+    for key, floor in (("noop1", 0.8), ("noop4", 0.6)):
+        r = ratio((more[key] or {}).get("rps"), rps["full"])
+        d = drain[key]
+        goal(f"{dict((k, n) for k, n, _ in MORE)[key]}: ≥ {floor}× the no-handler rate, "
+             "backlog drained in ≤ 10% of the run",
+             f"{fmt(r, 2)}×, {'-' if d is None else fmt(d, 1)} s",
+             r is not None and r >= floor and d is not None and run_s and d <= 0.1 * run_s)
+    r = ratio((more["grown"] or {}).get("rps"), rps["full"])
+    goal(f"ingest with {args.store_events:,} events stored ≥ 0.8× the empty store", fmt(r, 2) + "×",
+         r is not None and r >= 0.8)
     lines.append("| goal | measured | |")
     lines.append("|---|---|---|")
     lines.extend(goals)
@@ -190,6 +263,7 @@ def main():
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--idle", type=int, required=True)
     p.add_argument("--nginx-idle-kib", type=int, default=0)
+    p.add_argument("--store-events", type=int, default=0)
     p.add_argument("--docs")
     args = p.parse_args()
     table, bench, wrk = build(args)

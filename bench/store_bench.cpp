@@ -11,6 +11,8 @@
 //  - a claim of 100 due deliveries behind all those retrying later (given back each time).
 // Usage: hookd_store_bench DIR [SIZE ...]   (sizes in events; default 10000 1000000)
 // BENCH_NORMAL=1: the writer with durability normal (see writer_options).
+// hookd_store_bench --fill DB EVENTS: only fills DB (a new file) with EVENTS settled events
+// on route "bench" (received now, delivery done), for serving from a full store.
 // Each size fills DIR/SIZE/hookd.db (about 460 bytes an event) and deletes it afterwards.
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -51,8 +53,10 @@ double median_ms(int runs, const std::function<void()>& f) {
   return t[t.size() / 2];
 }
 
-// See the header comment; a 200-byte body and a Content-Type header per event.
-void fill(const std::string& path, std::int64_t n) {
+// See the header comment; a 200-byte body and a Content-Type header per event. `settled`:
+// every event received now with its delivery done instead (a store that only grew: what
+// bench/compare serves from for its ingest-with-a-full-store run).
+void fill(const std::string& path, std::int64_t n, bool settled = false) {
   outbox::Connection db = outbox::open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   outbox::exec(db.get(), "PRAGMA journal_mode = WAL");
   outbox::exec(db.get(), "PRAGMA synchronous = OFF");
@@ -68,7 +72,8 @@ void fill(const std::string& path, std::int64_t n) {
       "VALUES (?1, 'noop', ?2, ?3, ?3, 'bench')");
   const std::string body(200, 'x');
   const std::int64_t now = outbox::unix_now_us();
-  const std::int64_t old = n / 10, dead = n / 100, due = n - n / 100;
+  const std::int64_t old = settled ? 0 : n / 10, dead = settled ? 0 : n / 100,
+                     due = settled ? 0 : n - n / 100;
   for (std::int64_t i = 0; i < n;) {
     outbox::Transaction tx(db.get());
     for (std::int64_t end = std::min(n, i + 100000); i < end; ++i) {
@@ -79,7 +84,7 @@ void fill(const std::string& path, std::int64_t n) {
       sqlite3_bind_blob(event.get(), 3, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
       if (sqlite3_step(event.get()) != SQLITE_DONE) throw std::runtime_error("insert event");
       sqlite3_reset(event.get());
-      const char* state = i < old ? "done" : is_old ? "dead" : "pending";
+      const char* state = settled || i < old ? "done" : is_old ? "dead" : "pending";
       const std::int64_t scheduled = is_old ? now - 10 * kDay
                                      : i >= due ? now
                                                 : now + 3600LL * 1000 * 1000;
@@ -199,8 +204,12 @@ void measure(const std::string& dir, std::int64_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string_view(argv[1]) == "--fill") {
+    fill(argv[2], std::stoll(argv[3]), true);
+    return 0;
+  }
   if (argc < 2) {
-    fmt::print(stderr, "usage: hookd_store_bench DIR [SIZE ...]\n");
+    fmt::print(stderr, "usage: hookd_store_bench DIR [SIZE ...] | --fill DB EVENTS\n");
     return 2;
   }
   std::vector<std::int64_t> sizes;

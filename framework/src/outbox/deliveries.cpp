@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hookd/outbox/headers_json.hpp"
+#include "counts.hpp"
 #include "store.hpp"
 
 namespace hookd::outbox {
@@ -25,7 +26,8 @@ constexpr std::string_view kRescue =
     "UPDATE deliveries SET state = CASE WHEN attempts >= ?4 THEN 'dead' ELSE 'pending' END, "
     "lease_until = NULL, scheduled_at = ?3, updated_at = ?3, "
     "last_error = 'lease expired after attempt ' || attempts "
-    "WHERE route = ?1 AND handler = ?2 AND state = 'running' AND lease_until < ?3";
+    "WHERE route = ?1 AND handler = ?2 AND state = 'running' AND lease_until < ?3 "
+    "RETURNING state";
 
 // Claim the due deliveries in the order they fell due (a new delivery is due at its
 // commit: commit order); with ordering keys, a delivery waits while an earlier one with
@@ -70,7 +72,7 @@ constexpr std::string_view kResult =
     "UPDATE deliveries SET state = ?3, lease_until = NULL, scheduled_at = ?4, "
     "last_error = CASE WHEN ?7 THEN coalesce(?5, last_error) ELSE ?5 END, updated_at = ?6, "
     "attempts = attempts - ?7, crashes = crashes + ?8 "
-    "WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
+    "WHERE id = ?1 AND attempts = ?2 AND state = 'running' RETURNING route, handler";
 
 constexpr std::string_view kHistory =
     "INSERT OR REPLACE INTO attempts (delivery_id, attempt, started_at, finished_at, outcome, "
@@ -85,14 +87,24 @@ constexpr std::string_view kHistoryPrune =
 constexpr std::string_view kPruneWindow =
     "SELECT count(*), max(seq), max(received_at) FROM "
     "(SELECT seq, received_at FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2)";
-constexpr std::string_view kPrune =
-    "DELETE FROM events WHERE seq > ?1 AND seq <= ?2 AND ("
-    "(received_at < ?3 AND NOT EXISTS (SELECT 1 FROM deliveries d "
-    "  WHERE d.event_seq = events.seq AND d.state <> 'done')) "
-    "OR (received_at < ?4 AND EXISTS (SELECT 1 FROM deliveries d "
-    "  WHERE d.event_seq = events.seq AND d.state = 'dead') "
-    "  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq "
-    "  AND d.state IN ('pending', 'running'))))";
+// The events of the window ?1 < seq <= ?2 that a step deletes.
+#define HOOKD_PRUNED                                                                   \
+  "SELECT seq FROM events WHERE seq > ?1 AND seq <= ?2 AND ("                          \
+  "(received_at < ?3 AND NOT EXISTS (SELECT 1 FROM deliveries d "                      \
+  "  WHERE d.event_seq = events.seq AND d.state <> 'done')) "                          \
+  "OR (received_at < ?4 AND EXISTS (SELECT 1 FROM deliveries d "                       \
+  "  WHERE d.event_seq = events.seq AND d.state = 'dead') "                            \
+  "  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq "       \
+  "  AND d.state IN ('pending', 'running'))))"
+// What goes with them, for the count tables (before the DELETE, in the same transaction).
+constexpr std::string_view kPruneCounts =
+    "SELECT route, handler, state, count(*) FROM deliveries WHERE event_seq IN (" HOOKD_PRUNED
+    ") GROUP BY route, handler, state";
+constexpr std::string_view kPruneEventCounts =
+    "SELECT route, count(*), sum(unmatched) FROM events WHERE seq IN (" HOOKD_PRUNED
+    ") GROUP BY route";
+constexpr std::string_view kPrune = "DELETE FROM events WHERE seq IN (" HOOKD_PRUNED ")";
+#undef HOOKD_PRUNED
 
 void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
@@ -104,16 +116,16 @@ std::string column_text(sqlite3_stmt* s, int i) {
                       : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
 }
 
-const char* state_name(DeliveryResult::State state) {
+DeliveryState stored_state(DeliveryResult::State state) {
   switch (state) {
     case DeliveryResult::State::done:
-      return "done";
+      return DeliveryState::done;
     case DeliveryResult::State::dead:
-      return "dead";
+      return DeliveryState::dead;
     case DeliveryResult::State::pending:
       break;
   }
-  return "pending";
+  return DeliveryState::pending;
 }
 
 }  // namespace
@@ -148,6 +160,8 @@ void Store::prepare_delivery_statements() {
   history_ = prepare(db, kHistory);
   history_prune_ = prepare(db, kHistoryPrune);
   prune_window_ = prepare(db, kPruneWindow);
+  prune_counts_ = prepare(db, kPruneCounts);
+  prune_event_counts_ = prepare(db, kPruneEventCounts);
   prune_ = prepare(db, kPrune);
 }
 
@@ -165,12 +179,27 @@ PruneResult Store::prune(const PruneRequest& request) {
   out.finished = seen < request.limit ||
                  youngest >= std::max(request.done_before_us, request.dead_before_us);
   if (seen == 0) return out;
-  sqlite3_stmt* d = prune_.get();
-  sqlite3_bind_int64(d, 1, request.after_seq);
-  sqlite3_bind_int64(d, 2, out.last_seq);
-  sqlite3_bind_int64(d, 3, request.done_before_us);
-  sqlite3_bind_int64(d, 4, request.dead_before_us);
-  run(d);
+  for (sqlite3_stmt* s : {prune_counts_.get(), prune_event_counts_.get(), prune_.get()}) {
+    sqlite3_bind_int64(s, 1, request.after_seq);
+    sqlite3_bind_int64(s, 2, out.last_seq);
+    sqlite3_bind_int64(s, 3, request.done_before_us);
+    sqlite3_bind_int64(s, 4, request.dead_before_us);
+  }
+  sqlite3_stmt* c = prune_counts_.get();
+  int step;
+  while ((step = sqlite3_step(c)) == SQLITE_ROW) {
+    counts_.deliveries(column_text(c, 0), column_text(c, 1),
+                       delivery_state(column_text(c, 2)), -sqlite3_column_int64(c, 3));
+  }
+  if (step != SQLITE_DONE) fail_statement(c, step);
+  sqlite3_reset(c);
+  sqlite3_stmt* e = prune_event_counts_.get();
+  while ((step = sqlite3_step(e)) == SQLITE_ROW) {
+    counts_.events(column_text(e, 0), -sqlite3_column_int64(e, 1), -sqlite3_column_int64(e, 2));
+  }
+  if (step != SQLITE_DONE) fail_statement(e, step);
+  sqlite3_reset(e);
+  run(prune_.get());
   out.deleted = static_cast<std::size_t>(sqlite3_changes(db_.get()));
   return out;
 }
@@ -199,7 +228,7 @@ void Store::apply_result(const DeliveryResult& r, std::int64_t now) {
   sqlite3_stmt* s = result_.get();
   sqlite3_bind_int64(s, 1, r.id);
   sqlite3_bind_int64(s, 2, r.attempt);
-  sqlite3_bind_text(s, 3, state_name(r.state), -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, state_name(stored_state(r.state)), -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, r.state == DeliveryResult::State::pending ? r.scheduled_at_us : now);
   if (r.error.empty() || r.state == DeliveryResult::State::done) {
     sqlite3_bind_null(s, 5);  // a done delivery has no last error (an ok message: history)
@@ -209,8 +238,16 @@ void Store::apply_result(const DeliveryResult& r, std::int64_t now) {
   sqlite3_bind_int64(s, 6, now);
   sqlite3_bind_int(s, 7, release ? 1 : 0);
   sqlite3_bind_int(s, 8, r.count_crash ? 1 : 0);
-  run(s);
-  if (sqlite3_changes(db_.get()) == 0 || release) return;  // fenced out, or no attempt
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) {  // fenced out
+    sqlite3_reset(s);
+    return;
+  }
+  if (rc != SQLITE_ROW) fail_statement(s, rc);
+  counts_.moved(column_text(s, 0), column_text(s, 1), DeliveryState::running,
+                stored_state(r.state));
+  sqlite3_reset(s);
+  if (release) return;  // no attempt was made
   sqlite3_stmt* h = history_.get();
   sqlite3_bind_int64(h, 1, r.id);
   sqlite3_bind_int64(h, 2, r.attempt);
@@ -231,12 +268,15 @@ void Store::apply_result(const DeliveryResult& r, std::int64_t now) {
   }
 }
 
-void Store::bury(std::int64_t delivery_id, std::int64_t now, const std::string& why) {
+void Store::bury(const ClaimedDelivery& delivery, std::int64_t now, const std::string& why) {
   sqlite3_stmt* s = bury_.get();
-  sqlite3_bind_int64(s, 1, delivery_id);
+  sqlite3_bind_int64(s, 1, delivery.id);
   sqlite3_bind_int64(s, 2, now);
   bind_text(s, 3, why);
   run(s);
+  if (sqlite3_changes(db_.get()) != 0) {
+    counts_.moved(delivery.route, delivery.handler, DeliveryState::running, DeliveryState::dead);
+  }
 }
 
 ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
@@ -244,13 +284,23 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
   out.claimed_at_us = now;
   std::size_t left = request.total_limit;
   for (const ClaimSpec& spec : request.specs) {
-    for (sqlite3_stmt* s : {rescue_history_.get(), rescue_.get()}) {
-      bind_text(s, 1, spec.route);
-      bind_text(s, 2, spec.handler);
-      sqlite3_bind_int64(s, 3, now);
-      if (s == rescue_.get()) sqlite3_bind_int64(s, 4, spec.max_attempts);
-      run(s);
+    sqlite3_stmt* history = rescue_history_.get();
+    bind_text(history, 1, spec.route);
+    bind_text(history, 2, spec.handler);
+    sqlite3_bind_int64(history, 3, now);
+    run(history);
+    sqlite3_stmt* rescue = rescue_.get();
+    bind_text(rescue, 1, spec.route);
+    bind_text(rescue, 2, spec.handler);
+    sqlite3_bind_int64(rescue, 3, now);
+    sqlite3_bind_int64(rescue, 4, spec.max_attempts);
+    int rescued;
+    while ((rescued = sqlite3_step(rescue)) == SQLITE_ROW) {
+      counts_.moved(spec.route, spec.handler, DeliveryState::running,
+                    delivery_state(column_text(rescue, 0)));
     }
+    if (rescued != SQLITE_DONE) fail_statement(rescue, rescued);
+    sqlite3_reset(rescue);
     const std::size_t n = std::min(spec.limit, left);
     if (n == 0) continue;
     sqlite3_stmt* s = claim_.get();
@@ -273,7 +323,10 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
     }
     if (rc != SQLITE_DONE) fail_statement(s, rc);
     sqlite3_reset(s);
-    left -= out.deliveries.size() - first;
+    const std::size_t claimed = out.deliveries.size() - first;
+    counts_.moved(spec.route, spec.handler, DeliveryState::pending, DeliveryState::running,
+                  static_cast<std::int64_t>(claimed));
+    left -= claimed;
   }
   std::sort(out.deliveries.begin(), out.deliveries.end(),
             [](const ClaimedDelivery& a, const ClaimedDelivery& b) { return a.id < b.id; });
@@ -302,8 +355,10 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
     const std::string error = "the stored event cannot be read (" + why +
                               "); dead without running: repair the row, then hookd replay";
     spdlog::error("outbox: delivery {}: {}", id, error);
-    bury(id, now, error);
-    std::erase_if(out.deliveries, [id = id](const ClaimedDelivery& d) { return d.id == id; });
+    const auto buried = std::find_if(out.deliveries.begin(), out.deliveries.end(),
+                                     [id = id](const ClaimedDelivery& d) { return d.id == id; });
+    bury(*buried, now, error);
+    out.deliveries.erase(buried);
   }
   sqlite3_stmt* due = next_due_.get();
   for (const ClaimSpec& spec : request.specs) {

@@ -12,6 +12,7 @@
 
 #include "hookd/outbox/headers_json.hpp"
 #include "hookd/outbox/schema.hpp"
+#include "counts.hpp"
 #include "pragmas.hpp"
 
 namespace hookd::outbox {
@@ -298,12 +299,15 @@ std::size_t replay(sqlite3* db, const ReplayRequest& request, std::int64_t now_u
       "UPDATE deliveries SET state = 'pending', attempts = 0, crashes = 0, "
       "scheduled_at = ?1, lease_until = NULL, updated_at = ?1 ";
   std::size_t moved = 0;
+  // The count tables change with the states, in the same transactions (counts.hpp).
+  CountTables tables(db);
+  CountDeltas counts;
   if (request.dead_only) {
     Statement s = prepare(db, std::string(kSet) +
                                   "WHERE id IN (SELECT id FROM deliveries WHERE state = 'dead' "
                                   "AND id > ?2 AND (?3 IS NULL OR event_seq IN "
                                   "(SELECT seq FROM events WHERE route = ?3)) "
-                                  "ORDER BY id LIMIT ?4) RETURNING id");
+                                  "ORDER BY id LIMIT ?4) RETURNING id, route, handler");
     std::int64_t after = 0;  // ids are positive
     for (;;) {
       Transaction tx(db, "BEGIN IMMEDIATE");
@@ -315,8 +319,11 @@ std::size_t replay(sqlite3* db, const ReplayRequest& request, std::int64_t now_u
       std::size_t n = 0;
       while (step(db, s.get())) {
         after = std::max<std::int64_t>(after, sqlite3_column_int64(s.get(), 0));
+        counts.moved(column_text(s.get(), 1), column_text(s.get(), 2), DeliveryState::dead,
+                     DeliveryState::pending);
         ++n;
       }
+      tables.write(counts);
       tx.commit();
       moved += n;
       if (n < per_transaction) break;
@@ -332,17 +339,25 @@ std::size_t replay(sqlite3* db, const ReplayRequest& request, std::int64_t now_u
     for (const auto& id : request.ids) seqs.push_back(resolve(db, id, request.route));
     read.commit();
   }
-  Statement s =
-      prepare(db, std::string(kSet) + "WHERE event_seq = ?2 AND state IN ('dead', 'done')");
+  // One statement per state moved from, so that the counts know what each row was.
+  Statement s = prepare(db, std::string(kSet) +
+                                "WHERE event_seq = ?2 AND state = ?3 RETURNING route, handler");
   for (std::size_t first = 0; first < seqs.size(); first += per_transaction) {
     Transaction tx(db, "BEGIN IMMEDIATE");
     for (std::size_t i = first; i < std::min(seqs.size(), first + per_transaction); ++i) {
-      sqlite3_reset(s.get());
-      sqlite3_bind_int64(s.get(), 1, now_us);
-      sqlite3_bind_int64(s.get(), 2, seqs[i]);
-      step(db, s.get());
-      moved += static_cast<std::size_t>(sqlite3_changes(db));
+      for (DeliveryState from : {DeliveryState::dead, DeliveryState::done}) {
+        sqlite3_reset(s.get());
+        sqlite3_bind_int64(s.get(), 1, now_us);
+        sqlite3_bind_int64(s.get(), 2, seqs[i]);
+        sqlite3_bind_text(s.get(), 3, state_name(from), -1, SQLITE_STATIC);
+        while (step(db, s.get())) {
+          counts.moved(column_text(s.get(), 0), column_text(s.get(), 1), from,
+                       DeliveryState::pending);
+          ++moved;
+        }
+      }
     }
+    tables.write(counts);
     tx.commit();
   }
   return moved;

@@ -1,6 +1,6 @@
 // Migrations 1 (events, deliveries, indexes, operator views), 2 (delivery engine), 3
-// (events.seq AUTOINCREMENT), 4 (crashed attempts), 5 (counts kept by triggers), and the
-// migration runner.
+// (events.seq AUTOINCREMENT), 4 (crashed attempts), 5 (count tables, the per-handler due
+// index), and the migration runner.
 #include "hookd/outbox/schema.hpp"
 
 #include <sqlite3.h>
@@ -159,11 +159,10 @@ constexpr std::string_view kDeliveriesCrashes =
     "ALTER TABLE deliveries ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0";
 
 // Migration 5 (gauges and `hookd stats` that cost the same at 10 million events as at ten):
-// counts kept by triggers, in the same transaction as the change, for every writer (the
-// server, `hookd replay`, an operator's sqlite3 shell). A count(*) over the tables instead
-// took seconds at millions of rows and held a read transaction that kept the WAL from
-// restarting meanwhile. Foreign key cascades (retention deleting events) fire the
-// deliveries trigger too. Rows at zero stay: there are as many as routes x handlers x states.
+// count tables, filled here and kept by hookd's writers (outbox/counts.hpp) in the same
+// transaction as each change. A count(*) over the tables instead took seconds at millions
+// of rows and held a read transaction that kept the WAL from restarting meanwhile. Rows at
+// zero stay: there are as many as routes x handlers x states.
 constexpr std::string_view kDeliveryCounts = R"sql(
 CREATE TABLE delivery_counts (
   route   TEXT    NOT NULL,
@@ -175,24 +174,6 @@ CREATE TABLE delivery_counts (
 constexpr std::string_view kDeliveryCountsFill =
     "INSERT INTO delivery_counts (route, handler, state, n) "
     "SELECT route, handler, state, count(*) FROM deliveries GROUP BY route, handler, state";
-constexpr std::string_view kDeliveriesCountInsert = R"sql(
-CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries BEGIN
-  INSERT INTO delivery_counts (route, handler, state, n) VALUES (new.route, new.handler, new.state, 1)
-    ON CONFLICT DO UPDATE SET n = n + 1;
-END)sql";
-constexpr std::string_view kDeliveriesCountDelete = R"sql(
-CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries BEGIN
-  UPDATE delivery_counts SET n = n - 1
-    WHERE route = old.route AND handler = old.handler AND state = old.state;
-END)sql";
-constexpr std::string_view kDeliveriesCountUpdate = R"sql(
-CREATE TRIGGER deliveries_count_update AFTER UPDATE OF state ON deliveries
-WHEN old.state IS NOT new.state BEGIN
-  UPDATE delivery_counts SET n = n - 1
-    WHERE route = old.route AND handler = old.handler AND state = old.state;
-  INSERT INTO delivery_counts (route, handler, state, n) VALUES (new.route, new.handler, new.state, 1)
-    ON CONFLICT DO UPDATE SET n = n + 1;
-END)sql";
 // A claim walks the due deliveries of one pair in the order they fell due and stops at
 // the first one not due yet: with (route, handler, state, id) it stepped over every
 // pending delivery retrying later (all of them while a handler is down) on each claim.
@@ -210,16 +191,6 @@ CREATE TABLE event_counts (
 constexpr std::string_view kEventCountsFill =
     "INSERT INTO event_counts (route, events, unmatched) "
     "SELECT route, count(*), sum(unmatched) FROM events GROUP BY route";
-constexpr std::string_view kEventsCountInsert = R"sql(
-CREATE TRIGGER events_count_insert AFTER INSERT ON events BEGIN
-  INSERT INTO event_counts (route, events, unmatched) VALUES (new.route, 1, new.unmatched)
-    ON CONFLICT DO UPDATE SET events = events + 1, unmatched = unmatched + new.unmatched;
-END)sql";
-constexpr std::string_view kEventsCountDelete = R"sql(
-CREATE TRIGGER events_count_delete AFTER DELETE ON events BEGIN
-  UPDATE event_counts SET events = events - 1, unmatched = unmatched - old.unmatched
-    WHERE route = old.route;
-END)sql";
 
 #undef HOOKD_RFC3339
 
@@ -275,9 +246,7 @@ const std::vector<Migration>& migrations() {
        true},
       {5,
        {"DROP INDEX deliveries_event", "DROP INDEX deliveries_due", kDeliveriesPairDue,
-        kDeliveryCounts, kDeliveryCountsFill, kDeliveriesCountInsert, kDeliveriesCountDelete,
-        kDeliveriesCountUpdate, kEventCounts, kEventCountsFill, kEventsCountInsert,
-        kEventsCountDelete}},
+        kDeliveryCounts, kDeliveryCountsFill, kEventCounts, kEventCountsFill}},
   };
   return list;
 }

@@ -73,6 +73,7 @@ Store::Store(const WriterOptions& options) {
   insert_event_ = prepare(db, kInsertEvent);
   insert_delivery_ = prepare(db, kInsertDelivery);
   prepare_delivery_statements();
+  count_tables_ = std::make_unique<CountTables>(db);
 
   checkpointer_ =
       std::make_unique<Checkpointer>(options.path, kCheckpointInterval, options.fsync_each_commit);
@@ -138,8 +139,10 @@ void Store::commit(const Work& work, Done& done) {
         done.prune_error = error;
       }
     }
+    count_tables_->write(counts_);
     run(commit_.get());
   } catch (...) {
+    counts_.clear();
     rollback();
     done.statuses.assign(work.events.size(), AppendStatus::unavailable);
     done.claims.clear();
@@ -153,6 +156,7 @@ std::string Store::isolated(const std::function<void()>& part) {
   run(savepoint_.get());
   std::string error;
   int code = SQLITE_ERROR;
+  const CountDeltas counted = counts_;  // what a part rolled back to its savepoint counted goes
   try {
     part();
     run(release_.get());
@@ -166,6 +170,7 @@ std::string Store::isolated(const std::function<void()>& part) {
   // Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) may roll back the whole
   // transaction: then the batch fails as a whole.
   if (sqlite3_get_autocommit(db_.get()) != 0) throw StoreError(code, error);
+  counts_ = counted;
   run(rollback_to_.get());
   run(release_.get());
   return error.empty() ? std::string("unknown error") : error;
@@ -189,6 +194,7 @@ void Store::insert_one(const NewEvent& event, std::int64_t now, AppendStatus& st
     status = AppendStatus::duplicate;
     return;
   }
+  counts_.events(event.route, 1, event.deliveries.empty() ? 1 : 0);
   const sqlite3_int64 seq = sqlite3_last_insert_rowid(db);
   sqlite3_stmt* d = insert_delivery_.get();
   for (const NewDelivery& delivery : event.deliveries) {
@@ -202,6 +208,9 @@ void Store::insert_one(const NewEvent& event, std::int64_t now, AppendStatus& st
     }
     bind_text(d, 5, event.route);
     run(d);
+    if (sqlite3_changes(db) != 0) {
+      counts_.deliveries(event.route, delivery.handler, DeliveryState::pending, 1);
+    }
   }
   status = AppendStatus::accepted;
 }

@@ -14,6 +14,7 @@
 #include "hookd/outbox/event.hpp"
 #include "hookd/outbox/sqlite.hpp"
 #include "hookd/outbox/writer.hpp"
+#include "counts.hpp"
 
 namespace hookd::outbox {
 
@@ -66,7 +67,7 @@ class Store {
   ClaimResult claim(const ClaimRequest& request, std::int64_t now);
   // A claimed delivery whose event row cannot be read (a hand-edited `headers`): dead at
   // once with the reason, its attempt given back, instead of failing every later claim.
-  void bury(std::int64_t delivery_id, std::int64_t now, const std::string& why);
+  void bury(const ClaimedDelivery& delivery, std::int64_t now, const std::string& why);
   PruneResult prune(const PruneRequest& request);
   // Runs `part` in a savepoint. On an exception rolls back to it and returns the error
   // (empty: success); rethrows when the failure took the whole transaction with it.
@@ -99,7 +100,12 @@ class Store {
   Statement history_;
   Statement history_prune_;
   Statement prune_window_;
+  Statement prune_counts_;        // what a prune step deletes, per pair and state ...
+  Statement prune_event_counts_;  // ... and per route
   Statement prune_;
+  // The count tables' changes of the transaction in progress, written before its COMMIT.
+  CountDeltas counts_;
+  std::unique_ptr<CountTables> count_tables_;
   std::unique_ptr<Checkpointer> checkpointer_;
   bool broken_ = false;
   int wal_pages_ = 0;    // WAL size after the last commit

@@ -237,9 +237,9 @@ BOOST_AUTO_TEST_CASE(views_render_times_and_text) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-// Migration 5 counts what is there, and from then on every change (inserts, state changes
-// from any connection, cascades) keeps the counts equal to a count(*) over the tables.
-BOOST_AUTO_TEST_CASE(migration_5_keeps_counts_that_match_the_tables) {
+// Migration 5 counts what is there into the count tables (hookd's writers keep them from
+// then on: counts_test.cpp) and replaces the due index.
+BOOST_AUTO_TEST_CASE(migration_5_counts_what_is_there) {
   hookd::test::TempDir tmp;
   Db db(tmp.file("s.db"), false);
   exec(db.get(), "PRAGMA foreign_keys = ON");
@@ -257,35 +257,12 @@ BOOST_AUTO_TEST_CASE(migration_5_keeps_counts_that_match_the_tables) {
   migrate(db.get());
   BOOST_TEST(schema_version(db.get()) == 5);
   BOOST_TEST(db.integer("SELECT count(*) FROM sqlite_schema WHERE name = 'deliveries_event'") == 0);
-  const auto matches = [&] {
-    return db.text("SELECT group_concat(x, ';') FROM (SELECT route || ',' || handler || ',' || "
-                   "state || ',' || count(*) AS x FROM deliveries GROUP BY route, handler, state "
-                   "ORDER BY 1)") ==
-               db.text("SELECT group_concat(x, ';') FROM (SELECT route || ',' || handler || ',' "
-                       "|| state || ',' || n AS x FROM delivery_counts WHERE n > 0 ORDER BY 1)") &&
-           db.text("SELECT group_concat(x, ';') FROM (SELECT route || ',' || count(*) || ',' || "
-                   "sum(unmatched) AS x FROM events GROUP BY route ORDER BY 1)") ==
-               db.text("SELECT group_concat(x, ';') FROM (SELECT route || ',' || events || ',' || "
-                       "unmatched AS x FROM event_counts WHERE events > 0 ORDER BY 1)");
-  };
-  BOOST_TEST(matches());
-  BOOST_TEST(db.integer("SELECT n FROM delivery_counts WHERE handler = 'mail'") == 1);
-  exec(db.get(),
-       "UPDATE deliveries SET state = 'running', lease_until = 1 WHERE handler = 'mail'");
-  exec(db.get(), "UPDATE deliveries SET attempts = 3");  // no state change: no count change
-  BOOST_TEST(matches());
-  exec(db.get(),
-       "INSERT INTO events (route, id, received_at, headers, body) VALUES ('r', 'e3', 0, '[]', x'')");
-  exec(db.get(),
-       "INSERT INTO deliveries (event_seq, handler, scheduled_at, updated_at, route) "
-       "SELECT seq, 'log', 0, 0, 'r' FROM events WHERE id = 'e3'");
-  BOOST_TEST(matches());
-  exec(db.get(), "DELETE FROM events WHERE seq = 1");  // cascades to both deliveries
-  BOOST_TEST(db.integer("SELECT count(*) FROM deliveries") == 1);
-  BOOST_TEST(matches());
-  BOOST_TEST(db.integer("SELECT sum(n) FROM delivery_counts") == 1);
-  exec(db.get(), "DELETE FROM events");
-  BOOST_TEST(matches());
-  BOOST_TEST(db.integer("SELECT sum(n) FROM delivery_counts") == 0);
-  BOOST_TEST(db.integer("SELECT sum(events) FROM event_counts") == 0);
+  BOOST_TEST(db.text("SELECT sql FROM sqlite_schema WHERE name = 'deliveries_due'")
+                 .find("route, handler, state, scheduled_at, id") != std::string::npos);
+  BOOST_TEST(db.text("SELECT group_concat(route || ',' || handler || ',' || state || ',' || n, ';') "
+                     "FROM (SELECT * FROM delivery_counts ORDER BY 1, 2, 3)") ==
+             "r,log,done,1;r,mail,pending,1");
+  BOOST_TEST(db.text("SELECT group_concat(route || ',' || events || ',' || unmatched, ';') "
+                     "FROM (SELECT * FROM event_counts ORDER BY 1)") == "r,1,0;r2,1,1");
+  BOOST_TEST(db.text("PRAGMA integrity_check") == "ok");
 }
