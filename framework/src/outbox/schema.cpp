@@ -251,6 +251,13 @@ const std::vector<Migration>& migrations() {
   return list;
 }
 
+void recount(sqlite3* db) {
+  exec(db, "DELETE FROM delivery_counts");
+  exec(db, std::string(kDeliveryCountsFill));
+  exec(db, "DELETE FROM event_counts");
+  exec(db, std::string(kEventCountsFill));
+}
+
 int latest_schema_version() {
   return migrations().back().version;
 }

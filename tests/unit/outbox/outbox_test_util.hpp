@@ -50,16 +50,6 @@ inline bool eventually(const std::function<bool()>& condition,
   return true;
 }
 
-// Rebuilds the count tables from the tables (as migration 5 fills them): after a test
-// changed states with plain SQL, what hookd's own writers would have counted.
-inline void recount(sqlite3* db) {
-  exec(db,
-       "DELETE FROM delivery_counts; INSERT INTO delivery_counts (route, handler, state, n) "
-       "SELECT route, handler, state, count(*) FROM deliveries GROUP BY route, handler, state; "
-       "DELETE FROM event_counts; INSERT INTO event_counts (route, events, unmatched) "
-       "SELECT route, count(*), sum(unmatched) FROM events GROUP BY route");
-}
-
 // A read (or write, for schema tests) connection of the test's own.
 class Db {
  public:

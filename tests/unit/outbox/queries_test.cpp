@@ -43,11 +43,11 @@ struct Store {
     sql("UPDATE deliveries SET state = 'done', attempts = 1 WHERE event_seq = "
         "(SELECT seq FROM events WHERE id = 'b')");
   }
-  // Plain SQL, as the worker would change the rows, with the counts it would keep.
+  // Plain SQL, as the worker would change the rows.
   void sql(const std::string& statement) {
     Db db(path, false);
     exec(db.get(), statement);
-    hookd::outbox::test::recount(db.get());
+    recount(db.get());  // what the worker's writer would have counted
   }
   long long integer(const std::string& query) { return Db(path).integer(query); }
   Connection read() { return open_store(path, false); }

@@ -43,4 +43,9 @@ void migrate(sqlite3* db);
 // SchemaError unless `db` is exactly at latest_schema_version().
 void check_schema(sqlite3* db);
 
+// Rebuilds the count tables (delivery_counts, event_counts) from the tables, as migration 5
+// filled them: for a store written by other means than hookd's writers. Inside the
+// caller's transaction, if any. Throws StoreError.
+void recount(sqlite3* db);
+
 }  // namespace hookd::outbox
