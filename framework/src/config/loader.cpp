@@ -142,8 +142,8 @@ LoadResult load_file(const std::string& path, const Environment& env, Scope scop
 }
 
 LoadResult load_string(std::string_view yaml, const std::string& file, const Environment& env,
-                       Scope scope) {
-  Reader r(file, env);
+                       Scope scope, const FileReader& files) {
+  Reader r(file, env, files);
   Config config;
   config.file = file;
   const auto document = parse_document(r, yaml);
