@@ -1,0 +1,31 @@
+// SMTP reply lines into replies; see smtp_reply.hpp.
+#include "smtp_reply.hpp"
+
+#include <utility>
+
+namespace hookd::plugins::jofi {
+
+std::optional<SmtpReply> SmtpReplyReader::next(const std::string& step) {
+  for (;;) {
+    const auto eol = buffer_.find('\n');
+    if (eol == std::string::npos) {
+      if (buffer_.size() + partial_.text.size() > kMaxReply) {
+        throw SmtpError("smtp: " + step + ": reply too long");
+      }
+      return std::nullopt;
+    }
+    std::string line = buffer_.substr(0, eol);
+    buffer_.erase(0, eol + 1);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.size() < 3 || line.find_first_not_of("0123456789") < 3) {
+      throw SmtpError("smtp: " + step + ": malformed reply: " + line.substr(0, 100));
+    }
+    partial_.code = std::stoi(line.substr(0, 3));
+    if (!partial_.text.empty()) partial_.text += " / ";
+    partial_.text += line;
+    if (line.size() == 3 || line[3] != '-') return std::exchange(partial_, SmtpReply{});
+    if (partial_.text.size() > kMaxReply) throw SmtpError("smtp: " + step + ": reply too long");
+  }
+}
+
+}  // namespace hookd::plugins::jofi
