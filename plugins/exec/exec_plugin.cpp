@@ -113,8 +113,9 @@ class ExecHandler {
       if (::stat(argv_.front().c_str(), &st) != 0 || ::access(argv_.front().c_str(), X_OK) != 0) {
         throw ConfigError("exec: command: " + argv_.front() + ": " + errno_text(errno));
       }
-      if (S_ISDIR(st.st_mode))
+      if (S_ISDIR(st.st_mode)) {
         throw ConfigError("exec: command: " + argv_.front() + ": is a directory");
+      }
     }
 
     std::set<std::string> overridden(std::begin(kEventVars), std::end(kEventVars));

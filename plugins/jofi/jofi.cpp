@@ -1,7 +1,5 @@
 // hookd's bundled `jofi` handler: keeps JOFI participants' assessment status in its own
 // SQLite file and records (and mails, when `smtp` is set) a notification per completion.
-#include <unistd.h>
-
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
