@@ -3,7 +3,7 @@
 // encoding with extensions and trailers, reading until close, the body limit; and the
 // forward plugin's Retry-After reading (plugins/forward/retry_after.cpp) of what it parsed.
 // Property: the parser is incremental, so feeding the bytes in two pieces (split where the
-// first input byte says) must give the same outcome as feeding them at once.
+// first two input bytes say) must give the same outcome as feeding them at once.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -37,11 +37,13 @@ bool same(const https::ResponseParser& a, const https::ResponseParser& b) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size < 2) return 0;
-  // Byte 0: where to split; byte 1: the body limit (small limits exercise truncation).
-  const std::size_t limit = data[1] < 128 ? data[1] : 64 * 1024;
-  const std::string_view bytes = fuzz::as_text(data + 2, size - 2);
-  const std::size_t cut = bytes.empty() ? 0 : data[0] % (bytes.size() + 1);
+  if (size < 3) return 0;
+  // Bytes 0-1: where to split (little endian, so any head or chunk line can be cut);
+  // byte 2: the body limit (small limits exercise truncation).
+  const std::size_t at = data[0] | static_cast<std::size_t>(data[1]) << 8;
+  const std::size_t limit = data[2] < 128 ? data[2] : 64 * 1024;
+  const std::string_view bytes = fuzz::as_text(data + 3, size - 3);
+  const std::size_t cut = at % (bytes.size() + 1);
 
   https::ResponseParser whole(limit);
   parse(whole, bytes, {});

@@ -1,7 +1,7 @@
 // Fuzz target: the jofi plugin's SMTP reply reader (plugins/jofi/smtp_reply.cpp): reply
 // lines, codes, multi-line continuation, LF and CRLF, the length limit.
 // Property: the reader is incremental, so bytes fed at once and fed one piece at a time
-// (split where the first input byte says) give the same replies and the same error.
+// (split where the first two input bytes say) give the same replies and the same error.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -37,9 +37,10 @@ std::vector<std::string> read_all(std::string_view first, std::string_view secon
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size < 1) return 0;
-  const std::string_view bytes = hookd::fuzz::as_text(data + 1, size - 1);
-  const std::size_t cut = data[0] % (bytes.size() + 1);
+  if (size < 2) return 0;
+  // Bytes 0-1: where to split (little endian).
+  const std::string_view bytes = hookd::fuzz::as_text(data + 2, size - 2);
+  const std::size_t cut = (data[0] | static_cast<std::size_t>(data[1]) << 8) % (bytes.size() + 1);
   const auto whole = read_all(bytes, {});
   const auto split = read_all(bytes.substr(0, cut), bytes.substr(cut));
   // A reply too long is noticed only while its end is missing, so a split may notice it
