@@ -25,7 +25,7 @@ struct SmtpReply {
 // Not thread-safe (one per connection).
 class SmtpReplyReader {
  public:
-  // The longest a reply may grow to while its end has not arrived.
+  // The longest reply text (its lines joined with " / ") accepted.
   static constexpr std::size_t kMaxReply = 64 * 1024;
 
   void feed(std::string_view bytes) { buffer_.append(bytes); }
@@ -34,6 +34,8 @@ class SmtpReplyReader {
   std::optional<SmtpReply> next(const std::string& step);
 
  private:
+  [[noreturn]] static void too_long(const std::string& step);
+
   std::string buffer_;  // received, not yet consumed
   SmtpReply partial_;   // the lines of a multi-line reply read so far
 };

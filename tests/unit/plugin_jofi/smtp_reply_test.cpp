@@ -36,9 +36,17 @@ BOOST_AUTO_TEST_CASE(malformed_lines_are_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(overlong_replies_are_errors) {
+  // One line past the limit: refused before its end arrives, and when it arrives at once.
   SmtpReplyReader line;
-  line.feed(std::string(SmtpReplyReader::kMaxReply + 1, 'x'));
+  line.feed("220 " + std::string(SmtpReplyReader::kMaxReply, 'x'));
   BOOST_CHECK_THROW(line.next("greeting"), SmtpError);
+  SmtpReplyReader whole;
+  whole.feed("220 " + std::string(SmtpReplyReader::kMaxReply, 'x') + "\r\n");
+  BOOST_CHECK_THROW(whole.next("greeting"), SmtpError);
+  // At the limit: accepted.
+  SmtpReplyReader at_limit;
+  at_limit.feed("220 " + std::string(SmtpReplyReader::kMaxReply - 4, 'x') + "\r\n");
+  BOOST_TEST(at_limit.next("greeting").has_value());
 
   // Many short continuation lines add up too.
   SmtpReplyReader lines;
