@@ -44,6 +44,8 @@ void run_auth(const auth::Chain& chain, std::string_view input) {
   touch(staged);
   touch(whole);
   if (staged.verdict != whole.verdict) std::abort();
+  // The route dedupes on the authenticated id, so both ways must name the same one.
+  if (whole.passed() && staged.message_id != whole.message_id) std::abort();
 }
 
 }  // namespace hookd::fuzz

@@ -24,8 +24,8 @@ config::HmacAuthConfig hmac_config(std::string scheme, std::vector<std::string> 
 // The chain of one item (as a route with `auth: [item]` builds it).
 std::unique_ptr<auth::Chain> chain_of(std::unique_ptr<auth::Check> item);
 
-// Aborts when the two ways of checking disagree: check() and check_head()+check_body()
-// are documented to give the same answer.
+// Aborts when the two ways of checking disagree (verdict, or the authenticated message id):
+// check() and check_head()+check_body() are documented to give the same answer.
 void run_auth(const auth::Chain& chain, std::string_view input);
 
 }  // namespace hookd::fuzz
