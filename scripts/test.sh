@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: the dev build, the ASan+UBSan build, and the unit
-# suites (the concurrent writer, metrics, ...) under ThreadSanitizer.
+# Sets up, builds and runs every test: the dev build, the ASan+UBSan build, the unit
+# suites (the concurrent writer, metrics, ...) under ThreadSanitizer, and a short libFuzzer
+# pass over every fuzz target (clang; scripts/fuzz.sh, HOOKD_FUZZ_SECONDS per target).
 # HOOKD_TEST_PRESETS="dev" runs just one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # pebble: the ACME test server the ACME tests start on loopback (with pebble-challtestsrv).
 # dpkg-dev, lintian, debootstrap, strace: the Debian package test (package_deb, dev preset only).
-scripts/setup.sh pebble dpkg-dev lintian debootstrap strace
-for preset in ${HOOKD_TEST_PRESETS:-dev asan tsan}; do
+# clang-14, libclang-rt-14-dev: the fuzz preset (libFuzzer and its sanitizer runtimes).
+scripts/setup.sh pebble dpkg-dev lintian debootstrap strace clang-14 libclang-rt-14-dev
+for preset in ${HOOKD_TEST_PRESETS:-dev asan tsan fuzz}; do
   echo "== preset $preset"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset"
+  # The fuzz preset builds only the fuzz targets; its corpora already ran as tests above.
+  if [[ $preset == fuzz ]]; then
+    scripts/fuzz.sh
+    continue
+  fi
   filter=()
   # Under TSan the unit suites: they drive the threads directly, without the minutes of
   # process start-up the integration suite would add.

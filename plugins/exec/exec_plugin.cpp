@@ -17,25 +17,17 @@
 #include "child_process.hpp"
 #include "hookd/plugin.hpp"
 #include "plugin_config.hpp"
+#include "settings.hpp"
 
 namespace hookd::plugins::exec {
 namespace {
 
-constexpr const char* kEventVars[] = {"HOOKD_EVENT_ID", "HOOKD_EVENT_TYPE", "HOOKD_ROUTE",
-                                      "HOOKD_ATTEMPT"};
 constexpr int kExitTempFail = 75;             // EX_TEMPFAIL from sysexits.h
 constexpr std::size_t kMessageBudget = 1000;  // hookd keeps 1023 bytes of a message
 
 std::string errno_text(int err) {
   char buf[256];
   return strerror_r(err, buf, sizeof buf);  // GNU variant: returns the text
-}
-
-bool valid_env_name(const std::string& name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-  });
 }
 
 // Command output made fit for a one-line UTF-8 message: invalid bytes and control
@@ -110,63 +102,31 @@ std::string signal_text(int sig) {
 class ExecHandler {
  public:
   explicit ExecHandler(std::string_view yaml) {
-    const PluginConfig config("exec", yaml, {"command", "timeout", "shell", "env"});
-    shell_ = config.boolean("shell", false);
-    const YAML::Node command = config.node("command");
-    if (shell_) {
-      std::string line;
-      if (command.IsScalar()) {
-        line = config.string("command");
-      } else if (command.IsSequence() && command.size() == 1) {
-        line = config.strings("command").front();
-      } else {
-        config.fail("command", "with shell: true, expected one string (a shell command line)");
-      }
-      if (line.empty()) config.fail("command", "must not be empty");
-      argv_ = {"/bin/sh", "-c", line};
-      name_ = "shell command";
-    } else {
-      if (command.IsScalar()) {
-        config.fail("command", "expected a list (argv); set shell: true for a command line");
-      }
-      argv_ = config.strings("command");
-      if (argv_.front().empty()) config.fail("command", "the program must not be empty");
-      name_ = argv_.front();
-    }
-    timeout_ = config.duration("timeout", std::chrono::seconds(30));
-    if (timeout_ <= std::chrono::milliseconds(0)) config.fail("timeout", "must be positive");
+    Settings settings = read_settings(yaml);
+    argv_ = std::move(settings.argv);
+    name_ = std::move(settings.name);
+    timeout_ = settings.timeout;
+    shell_ = settings.shell;
 
     if (!shell_ && argv_.front().find('/') != std::string::npos) {
       struct stat st {};
       if (::stat(argv_.front().c_str(), &st) != 0 || ::access(argv_.front().c_str(), X_OK) != 0) {
-        config.fail("command", argv_.front() + ": " + errno_text(errno));
+        throw ConfigError("exec: command: " + argv_.front() + ": " + errno_text(errno));
       }
-      if (S_ISDIR(st.st_mode)) config.fail("command", argv_.front() + ": is a directory");
+      if (S_ISDIR(st.st_mode)) {
+        throw ConfigError("exec: command: " + argv_.front() + ": is a directory");
+      }
     }
 
     std::set<std::string> overridden(std::begin(kEventVars), std::end(kEventVars));
-    std::vector<std::string> extra;
-    const YAML::Node env = config.node("env");
-    if (env.IsDefined() && !env.IsNull()) {
-      if (!env.IsMap()) config.fail("env", "expected a map of NAME: value");
-      for (const auto& kv : env) {
-        const std::string name = kv.first.as<std::string>();
-        if (!valid_env_name(name)) config.fail("env", "bad variable name \"" + name + "\"");
-        if (overridden.count(name) != 0) {
-          config.fail("env", name + " is set by hookd for each event");
-        }
-        if (!kv.second.IsScalar()) config.fail("env", name + ": expected a string");
-        extra.push_back(name + "=" + kv.second.as<std::string>());
-        overridden.insert(name);
-      }
-    }
+    for (const auto& var : settings.env) overridden.insert(var.substr(0, var.find('=')));
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
       const std::string_view var(*e);
       if (overridden.count(std::string(var.substr(0, var.find('=')))) == 0) {
         base_env_.emplace_back(var);
       }
     }
-    base_env_.insert(base_env_.end(), extra.begin(), extra.end());
+    base_env_.insert(base_env_.end(), settings.env.begin(), settings.env.end());
   }
 
   // Thread-safe: reads only what the constructor set.

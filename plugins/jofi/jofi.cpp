@@ -1,7 +1,5 @@
 // hookd's bundled `jofi` handler: keeps JOFI participants' assessment status in its own
 // SQLite file and records (and mails, when `smtp` is set) a notification per completion.
-#include <unistd.h>
-
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +14,7 @@
 #include "hookd/plugin.hpp"
 #include "mail.hpp"
 #include "plugin_config.hpp"
+#include "settings.hpp"
 #include "smtp_client.hpp"
 #include "store.hpp"
 
@@ -28,85 +27,6 @@ std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Where each field sits in the payload (RFC 6901 JSON pointers), with their defaults.
-struct Pointers {
-  std::string type = "/type";  // used only when the route extracts no event type
-  std::string participant_id = "/data/participant_id";
-  std::string assessment_id = "/data/assessment_id";
-  std::string status = "/data/status";
-  std::string participant_email = "/data/participant_email";
-  std::string participant_name = "/data/participant_name";
-  std::string assessment_name = "/data/assessment_name";
-  std::string score = "/data/score";
-};
-
-struct Smtp {
-  SmtpSettings settings;
-  std::string from;             // the From header as configured
-  std::vector<std::string> to;  // the To header as configured
-  std::string envelope_from;    // bare addresses for MAIL FROM / RCPT TO
-  std::vector<std::string> envelope_to;
-};
-
-std::string default_helo() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
-}
-
-// A mailbox from the config: no control characters, a plausible bare address.
-std::string checked_mailbox(const PluginConfig& cfg, const std::string& key,
-                            const std::string& mailbox) {
-  for (char c : mailbox) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) cfg.fail(key, "control character");
-  }
-  const std::string addr = envelope_address(mailbox);
-  if (addr.empty() || addr.find_first_of(" <>\"") != std::string::npos ||
-      addr.find('@') == std::string::npos) {
-    cfg.fail(key, "expected an address like hookd@example.com or \"Name <hookd@example.com>\"");
-  }
-  return addr;
-}
-
-Smtp read_smtp(const YAML::Node& node) {
-  PluginConfig cfg("jofi", "smtp", node, {"host", "port", "from", "to", "timeout", "helo"});
-  Smtp smtp;
-  smtp.settings.host = cfg.string("host");
-  smtp.settings.port = static_cast<std::uint16_t>(cfg.integer("port", 25, 1, 65535));
-  smtp.settings.timeout = cfg.duration("timeout", std::chrono::seconds(10));
-  if (smtp.settings.timeout.count() <= 0) cfg.fail("timeout", "must be positive");
-  smtp.settings.helo = cfg.string("helo", default_helo());
-  if (smtp.settings.helo.find_first_of(" \r\n\t") != std::string::npos) {
-    cfg.fail("helo", "expected a host name");
-  }
-  smtp.from = cfg.string("from");
-  smtp.envelope_from = checked_mailbox(cfg, "from", smtp.from);
-  smtp.to = cfg.has("to") && cfg.node("to").IsSequence()
-                ? cfg.strings("to")
-                : std::vector<std::string>{cfg.string("to")};
-  for (const auto& to : smtp.to) smtp.envelope_to.push_back(checked_mailbox(cfg, "to", to));
-  return smtp;
-}
-
-Pointers read_pointers(const YAML::Node& node) {
-  PluginConfig cfg("jofi", "pointers", node,
-                   {"type", "participant_id", "assessment_id", "status", "participant_email",
-                    "participant_name", "assessment_name", "score"});
-  Pointers p;
-  for (auto [key, field] : {std::pair{"type", &p.type},
-                            {"participant_id", &p.participant_id},
-                            {"assessment_id", &p.assessment_id},
-                            {"status", &p.status},
-                            {"participant_email", &p.participant_email},
-                            {"participant_name", &p.participant_name},
-                            {"assessment_name", &p.assessment_name},
-                            {"score", &p.score}}) {
-    *field = cfg.string(key, *field);
-    if ((*field)[0] != '/') cfg.fail(key, "expected a JSON pointer starting with '/'");
-  }
-  return p;
 }
 
 // What a pointer finds: nothing (absent or null), a scalar as text, or something else.
@@ -159,12 +79,11 @@ std::string status_from_type(std::string_view type) {
 class Jofi {
  public:
   explicit Jofi(std::string_view yaml) {
-    PluginConfig cfg("jofi", yaml, {"database", "smtp", "pointers"});
-    const std::string database = cfg.string("database");
-    if (cfg.has("smtp")) smtp_ = read_smtp(cfg.node("smtp"));
-    if (cfg.has("pointers")) pointers_ = read_pointers(cfg.node("pointers"));
+    Settings settings = read_settings(yaml);
+    smtp_ = std::move(settings.smtp);
+    pointers_ = std::move(settings.pointers);
     try {
-      store_ = std::make_unique<Store>(database);
+      store_ = std::make_unique<Store>(settings.database);
     } catch (const StoreError& e) {
       throw ConfigError(std::string("jofi: database: ") + e.what());
     }

@@ -18,13 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxReply = 64 * 1024;
-
-struct Reply {
-  int code = 0;
-  std::string text;  // all lines, joined with " / "
-};
-
 // One connection to the relay; every wait ends at `deadline_`.
 class Connection {
  public:
@@ -63,17 +56,20 @@ class Connection {
   }
 
   // Reads one (possibly multi-line) reply.
-  Reply read_reply(const std::string& step) {
-    Reply reply;
+  SmtpReply read_reply(const std::string& step) {
     for (;;) {
-      const std::string line = read_line(step);
-      if (line.size() < 3 || line.find_first_not_of("0123456789") < 3) {
-        throw SmtpError("smtp: " + step + ": malformed reply: " + line.substr(0, 100));
+      if (auto reply = replies_.next(step)) return std::move(*reply);
+      char chunk[4096];
+      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n > 0) {
+        replies_.feed(std::string_view(chunk, static_cast<std::size_t>(n)));
+      } else if (n == 0) {
+        throw SmtpError("smtp: " + step + ": connection closed by the server");
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        wait(POLLIN, step);
+      } else if (errno != EINTR) {
+        throw SmtpError("smtp: " + step + ": " + std::strerror(errno));
       }
-      reply.code = std::stoi(line.substr(0, 3));
-      if (!reply.text.empty()) reply.text += " / ";
-      reply.text += line;
-      if (line.size() == 3 || line[3] != '-') return reply;
     }
   }
 
@@ -122,40 +118,16 @@ class Connection {
     }
   }
 
-  std::string read_line(const std::string& step) {
-    for (;;) {
-      const auto eol = buffer_.find('\n');
-      if (eol != std::string::npos) {
-        std::string line = buffer_.substr(0, eol);
-        buffer_.erase(0, eol + 1);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        return line;
-      }
-      if (buffer_.size() > kMaxReply) throw SmtpError("smtp: " + step + ": reply too long");
-      char chunk[4096];
-      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n > 0) {
-        buffer_.append(chunk, static_cast<std::size_t>(n));
-      } else if (n == 0) {
-        throw SmtpError("smtp: " + step + ": connection closed by the server");
-      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        wait(POLLIN, step);
-      } else if (errno != EINTR) {
-        throw SmtpError("smtp: " + step + ": " + std::strerror(errno));
-      }
-    }
-  }
-
   int fd_ = -1;
   Clock::time_point deadline_;
-  std::string buffer_;
+  SmtpReplyReader replies_;
 };
 
 // Sends `command` (when not empty) and checks that the reply's code is one of `ok`.
-Reply command(Connection& c, const std::string& command, const std::string& step,
-              std::initializer_list<int> ok) {
+SmtpReply command(Connection& c, const std::string& command, const std::string& step,
+                  std::initializer_list<int> ok) {
   if (!command.empty()) c.write(command + "\r\n", step);
-  Reply reply = c.read_reply(step);
+  SmtpReply reply = c.read_reply(step);
   for (int code : ok) {
     if (reply.code == code) return reply;
   }
@@ -185,7 +157,7 @@ void smtp_send(const SmtpSettings& settings, const std::string& envelope_from,
   Connection c(settings, Clock::now() + settings.timeout);
   command(c, "", "greeting", {220});
   c.write("EHLO " + settings.helo + "\r\n", "EHLO");
-  const Reply ehlo = c.read_reply("EHLO");
+  const SmtpReply ehlo = c.read_reply("EHLO");
   if (ehlo.code / 100 == 5) {  // an RFC 821 server: say HELO instead
     command(c, "HELO " + settings.helo, "HELO", {250});
   } else if (ehlo.code != 250) {

@@ -4,19 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace hookd::plugins::jofi {
+#include "smtp_reply.hpp"
 
-// what() names the step and carries the server's reply, e.g.
-// "smtp: MAIL FROM: 451 4.3.0 try again later" or "smtp: connect 127.0.0.1:25: Connection refused".
-class SmtpError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace hookd::plugins::jofi {
 
 struct SmtpSettings {
   std::string host;

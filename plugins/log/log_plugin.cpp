@@ -10,10 +10,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "hookd/plugin.hpp"
 #include "json_line.hpp"
-#include "plugin_config.hpp"
+#include "settings.hpp"
 
 namespace hookd::plugins::log {
 namespace {
@@ -27,9 +28,9 @@ std::string errno_text(int err) {
 class LogHandler {
  public:
   explicit LogHandler(std::string_view yaml) {
-    const PluginConfig config("log", yaml, {"path", "fsync"});
-    path_ = config.string("path");
-    fsync_ = config.boolean("fsync", false);
+    Settings settings = read_settings(yaml);
+    path_ = std::move(settings.path);
+    fsync_ = settings.fsync;
 
     const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
     if (!parent.empty()) {

@@ -5,6 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include "hookd/config/substitute.hpp"
 #include "sections.hpp"
@@ -94,24 +100,66 @@ void read_store_scope(Reader& r, const YAML::Node& root, Config& config) {
   }
 }
 
+// Where each document's root node starts, for the "second document" message; builds
+// nothing.
+class DocumentRoots final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> roots;
+
+  void OnDocumentStart(const YAML::Mark&) override { pending_ = true; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { root(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { root(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    root(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    root(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    root(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void root(const YAML::Mark& mark) {
+    if (pending_) roots.push_back(mark);
+    pending_ = false;
+  }
+  bool pending_ = false;
+};
+
 // The one YAML document of a file; nullopt, after reporting, when it does not parse or
 // holds more than one.
 std::optional<YAML::Node> parse_document(Reader& r, std::string_view yaml) {
-  std::vector<YAML::Node> documents;
+  const std::string text(yaml);
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(std::string(yaml));
+    // Not YAML::LoadAll: on a document that yaml-cpp 0.7 cannot start (a lone ",") each of
+    // its rounds leaves the token where it was, so it loops forever, allocating (found by
+    // the config fuzzer). Load reads the first document; two bounded rounds of the parser
+    // only ask whether another one follows.
+    document = YAML::Load(text);
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentRoots roots;
+    parser.HandleNextDocument(roots);
+    if (parser.HandleNextDocument(roots)) {
+      // Often a stray dedent: yaml-cpp then starts a new document instead of failing.
+      r.error(roots.roots.size() > 1 ? roots.roots[1] : document.Mark(),
+              "a second YAML document starts here; a config file holds one (check the "
+              "indentation)");
+      return std::nullopt;
+    }
   } catch (const YAML::Exception& e) {
     r.error(e.mark, "invalid YAML: " + e.msg);
     return std::nullopt;
   }
-  if (documents.size() > 1) {
-    // Often a stray dedent: yaml-cpp then starts a new document instead of failing.
-    r.error(documents[1].Mark(),
-            "a second YAML document starts here; a config file holds one (check the "
-            "indentation)");
-    return std::nullopt;
-  }
-  return documents.empty() ? YAML::Node() : documents[0];
+  return document;
 }
 
 }  // namespace
@@ -142,8 +190,8 @@ LoadResult load_file(const std::string& path, const Environment& env, Scope scop
 }
 
 LoadResult load_string(std::string_view yaml, const std::string& file, const Environment& env,
-                       Scope scope) {
-  Reader r(file, env);
+                       Scope scope, const FileReader& files) {
+  Reader r(file, env, files);
   Config config;
   config.file = file;
   const auto document = parse_document(r, yaml);

@@ -133,7 +133,7 @@ std::optional<Value> Reader::scalar(const Entry& e, std::string_view expected) {
   }
   Value v;
   v.raw = e.value.Scalar();
-  auto s = substitute(v.raw, env_);
+  auto s = substitute(v.raw, env_, files_);
   for (auto& message : s.errors) error(e.mark(), e.path + ": " + message);
   for (const auto& fb : s.fallbacks) {
     auto where = location(e.mark());

@@ -39,7 +39,8 @@ struct Value {
 
 class Reader {
  public:
-  Reader(std::string file, const Environment& env) : file_(std::move(file)), env_(env) {}
+  Reader(std::string file, const Environment& env, const FileReader& files = {})
+      : file_(std::move(file)), env_(env), files_(files) {}
 
   const std::string& file() const { return file_; }
   Location location(const YAML::Mark& mark) const;
@@ -79,6 +80,7 @@ class Reader {
  private:
   std::string file_;
   const Environment& env_;
+  FileReader files_;  // a copy: the default argument is a temporary
   std::vector<ConfigError> errors_;
   std::vector<std::string> notes_;
 };

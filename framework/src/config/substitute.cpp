@@ -35,7 +35,8 @@ std::string drop_one_newline(std::string s) {
 }
 
 // Resolves the inside of one `${...}` (`body`, without the braces) into `out`.
-void resolve(std::string_view body, const Environment& env, Substituted& out) {
+void resolve(std::string_view body, const Environment& env, const FileReader& files,
+             Substituted& out) {
   std::string written = "${" + std::string(body) + "}";
   if (body.starts_with("env:")) {
     std::string_view spec = body.substr(4);
@@ -67,7 +68,7 @@ void resolve(std::string_view body, const Environment& env, Substituted& out) {
       return;
     }
     std::string why;
-    auto content = read_text_file(path, why);
+    auto content = files ? files(path, why) : read_text_file(path, why);
     if (!content) {
       out.errors.push_back("cannot read file " + path + ": " + why);
       return;
@@ -80,7 +81,7 @@ void resolve(std::string_view body, const Environment& env, Substituted& out) {
 
 }  // namespace
 
-Substituted substitute(std::string_view text, const Environment& env) {
+Substituted substitute(std::string_view text, const Environment& env, const FileReader& files) {
   Substituted out;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -98,7 +99,7 @@ Substituted substitute(std::string_view text, const Environment& env) {
       out.errors.push_back("'${' without a closing '}'; " + std::string(forms));
       return out;
     }
-    resolve(text.substr(i + 2, close - i - 2), env, out);
+    resolve(text.substr(i + 2, close - i - 2), env, files, out);
     out.substituted = true;
     i = close + 1;
   }

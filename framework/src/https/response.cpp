@@ -7,7 +7,8 @@
 namespace hookd::https {
 namespace {
 
-constexpr std::size_t kMaxHead = 64 * 1024;
+constexpr std::size_t kMaxHead = 64 * 1024;  // status line and headers; one trailer
+constexpr std::size_t kMaxChunkLine = 1024;  // a chunk size with its extensions
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
@@ -83,11 +84,15 @@ void ResponseParser::keep(std::string_view bytes) {
 bool ResponseParser::step() {
   switch (state_) {
     case State::head: {
+      // Each limit is on the text before its terminator, checked the same way whether the
+      // terminator came in this read or not (a terminator may be cut after any of its bytes
+      // but the last), so that the answer never depends on how the bytes arrived.
       const auto end = buffer_.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        if (buffer_.size() > kMaxHead) fail("the response headers are too large");
+      if (end == std::string::npos ? buffer_.size() > kMaxHead + 3 : end > kMaxHead) {
+        fail("the response headers are too large");
         return false;
       }
+      if (end == std::string::npos) return false;
       const std::string head = buffer_.substr(0, end + 2);
       buffer_.erase(0, end + 4);
       return parse_head(head);
@@ -106,10 +111,11 @@ bool ResponseParser::step() {
       return false;
     case State::chunk_size: {
       const auto eol = buffer_.find("\r\n");
-      if (eol == std::string::npos) {
-        if (buffer_.size() > 1024) fail("bad chunk size line");
+      if (eol == std::string::npos ? buffer_.size() > kMaxChunkLine + 1 : eol > kMaxChunkLine) {
+        fail("bad chunk size line");
         return false;
       }
+      if (eol == std::string::npos) return false;
       std::string_view line = std::string_view(buffer_).substr(0, eol);
       line = trim(line.substr(0, line.find(';')));  // drop chunk extensions
       std::size_t size = 0;
@@ -143,10 +149,11 @@ bool ResponseParser::step() {
       return true;
     case State::trailers: {
       const auto eol = buffer_.find("\r\n");
-      if (eol == std::string::npos) {
-        if (buffer_.size() > kMaxHead) fail("the response trailers are too large");
+      if (eol == std::string::npos ? buffer_.size() > kMaxHead + 1 : eol > kMaxHead) {
+        fail("the response trailers are too large");
         return false;
       }
+      if (eol == std::string::npos) return false;
       buffer_.erase(0, eol + 2);
       if (eol == 0) state_ = State::done;  // the empty line ends the trailers
       return eol != 0;

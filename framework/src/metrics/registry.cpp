@@ -118,8 +118,11 @@ std::string Registry::expose() const {
     static constexpr const char* kTypes[] = {"counter", "gauge", "histogram"};
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, fam.help, name,
                        kTypes[static_cast<int>(fam.kind)]);
+    // The lambda captures a plain reference: clang before 16 (the fuzz preset's clang-14)
+    // cannot capture a structured binding.
+    const std::string& family = name;
     auto series = [&](const std::string& suffix, const std::string& labels, double v) {
-      out += name;
+      out += family;
       out += suffix;
       if (!labels.empty()) out += '{' + labels + '}';
       out += ' ';

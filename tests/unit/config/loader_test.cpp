@@ -300,6 +300,15 @@ BOOST_AUTO_TEST_CASE(second_document_is_an_error) {
   BOOST_TEST(f.where.line == 2);
 }
 
+// yaml-cpp's LoadAll never returns on these (found by the config fuzzer): the loader must
+// answer with an error instead of hanging `hookd check` or a reload.
+BOOST_AUTO_TEST_CASE(document_yaml_cannot_start_is_an_error) {
+  for (const char* text : {",", " ,\n", "# comment\n,\nserver: {}\n"}) {
+    auto r = load(text);
+    BOOST_TEST(!r.ok(), text);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(all_errors_in_file_order) {
   auto r = load(
       "storage:\n"

@@ -119,6 +119,26 @@ BOOST_AUTO_TEST_CASE(file_unreadable_is_an_error) {
   BOOST_TEST(d.errors[0].find("Is a directory") != std::string::npos);
 }
 
+// The FileReader seam (what the config fuzzer sandboxes): every ${file:} goes through it,
+// also from load_string, and its error reads like the file system's.
+BOOST_AUTO_TEST_CASE(file_reader_replaces_the_file_system) {
+  const hookd::config::FileReader files = [](const std::string& path,
+                                             std::string& error) -> std::optional<std::string> {
+    if (path == "/etc/hookd/secret") return std::string("from-reader\n");
+    error = "not in the sandbox";
+    return std::nullopt;
+  };
+  BOOST_TEST(substitute("k=${file:/etc/hookd/secret}", fake_env(), files).value == "k=from-reader");
+  auto s = substitute("${file:/etc/passwd}", fake_env(), files);
+  BOOST_REQUIRE_EQUAL(s.errors.size(), 1u);
+  BOOST_TEST(s.errors[0] == "cannot read file /etc/passwd: not in the sandbox");
+
+  auto r = hookd::config::load_string("storage: { path: \"${file:/etc/hookd/secret}\" }\n",
+                                      "t.yaml", fake_env(), hookd::config::Scope::all, files);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r.config->storage.path == "from-reader");
+}
+
 // Through the loader: locations, notes and secrecy.
 
 BOOST_AUTO_TEST_CASE(loader_substitutes_every_scalar) {

@@ -24,6 +24,12 @@ struct ConfigError {
 using Environment = std::function<std::optional<std::string>(const std::string&)>;
 Environment process_environment();
 
+// Reads the file of a `${file:PATH}` reference: its content, or std::nullopt with `error`
+// set to the reason. Empty (the default everywhere): read_text_file, the real file system.
+// A seam for the config fuzzer, which must not read the machine's files.
+using FileReader = std::function<std::optional<std::string>(const std::string& path,
+                                                             std::string& error)>;
+
 struct LoadResult {
   std::optional<Config> config;     // set when errors is empty
   std::vector<ConfigError> errors;  // every error found, in file order
@@ -42,7 +48,8 @@ LoadResult load_file(const std::string& path, const Environment& env = process_e
                      Scope scope = Scope::all);
 // `file` names the source in error messages; relative ${file:PATH} resolve against the cwd.
 LoadResult load_string(std::string_view yaml, const std::string& file,
-                       const Environment& env = process_environment(), Scope scope = Scope::all);
+                       const Environment& env = process_environment(), Scope scope = Scope::all,
+                       const FileReader& files = {});
 
 // The text a plugin's create() receives for a file holding only its `config:` block (a map,
 // or nothing for the empty text): substituted and re-emitted exactly as load_file does for a

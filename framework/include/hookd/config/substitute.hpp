@@ -35,7 +35,9 @@ struct Substituted {
 //   $${                   a literal "${" (the escape); any other '$' is literal
 // NAME is [A-Za-z_][A-Za-z0-9_]*. A default and a PATH end at the first '}'. Resolved text is
 // not scanned again, so a secret containing "${" stays as it is.
-Substituted substitute(std::string_view text, const Environment& env);
+// `files` reads ${file:PATH}; empty: read_text_file.
+Substituted substitute(std::string_view text, const Environment& env,
+                       const FileReader& files = {});
 
 // Reads the whole file at `path`. On failure returns std::nullopt and sets `error` to the
 // system's reason (strerror).
