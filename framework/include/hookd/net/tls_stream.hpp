@@ -139,7 +139,9 @@ class TlsStream {
             result = wait_error(ec);
           } else if (!nothing_to_do) {
             Wait wait = Wait::none;
-            ERR_clear_error();
+            // SSL_get_error needs an empty error queue; step() leaves it so after a
+            // failure, and peeking is much cheaper than clearing an empty queue.
+            if (ERR_peek_error() != 0) ERR_clear_error();
             errno = 0;  // an EOF sets none; a stale EAGAIN must not look like one
             result = step(attempt(ssl_, n), wait);
             if (wait == Wait::read) {
