@@ -38,7 +38,7 @@ constexpr auto kTlsShutdownTimeout = std::chrono::seconds(2);
 using Stream = TlsStream;
 
 // What shutdown may touch: the stream while the session is idle. Only accessed on the
-// session's strand.
+// session's I/O thread.
 struct Slot {
   Stream* stream = nullptr;
   bool idle = true;

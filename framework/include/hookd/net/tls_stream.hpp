@@ -8,7 +8,7 @@
 // meant for coroutines (use_awaitable), where that saves a post per read and write.
 //
 // Thread-safety: as an Asio socket; one operation of each direction at a time, all on the
-// stream's executor (a strand).
+// stream's executor (a strand, or an io_context that one thread runs).
 #pragma once
 
 #include <openssl/err.h>
