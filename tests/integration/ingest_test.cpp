@@ -3,8 +3,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <memory>
 #include <regex>
 #include <thread>
+#include <vector>
 
 #include "db.hpp"
 #include "server_process.hpp"
@@ -248,6 +250,46 @@ BOOST_AUTO_TEST_CASE(sigterm_exits_zero_and_readyz_reports_draining) {
   BOOST_TEST(server.log().find("draining") != std::string::npos);
   Db db(db_path());
   BOOST_TEST(db.integer("SELECT count(*) FROM events WHERE id='t1'") == 1);
+}
+
+// Each I/O thread (io_threads: 2) runs its own event loop and connections are handed out
+// round robin at accept: both threads serve, and a SIGTERM drains both, answering the
+// request each one is in the middle of.
+BOOST_AUTO_TEST_CASE(connections_are_served_on_every_io_thread_and_drained) {
+  std::vector<std::unique_ptr<TlsClient>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<TlsClient>(server.port()));
+    auto body = R"({"id":"rr)" + std::to_string(i) + R"(","type":"t"})";
+    BOOST_TEST(clients.back()->post(kJofi, body).status == 202);
+  }
+  auto m = http_get(server.admin_port(), "/metrics");
+  BOOST_TEST(m.body.find(R"(hookd_io_thread_connections{thread="0"} 2)") != std::string::npos,
+             m.body);
+  BOOST_TEST(m.body.find(R"(hookd_io_thread_connections{thread="1"} 2)") != std::string::npos,
+             m.body);
+
+  // Clients 0 and 1 (one per thread) are inside a request when the drain starts: all but
+  // the last bytes of its body sent.
+  std::vector<std::string> late;
+  for (int i = 0; i < 2; ++i) {
+    late.push_back(
+        format_request("POST", kJofi, R"({"id":"late)" + std::to_string(i) + R"(","type":"t"})"));
+    clients[i]->send_raw(late[i].substr(0, late[i].size() - 5));
+  }
+  std::this_thread::sleep_for(300ms);  // the heads are read: both sessions are busy
+  server.signal(SIGTERM);
+  BOOST_TEST(clients[2]->wait_closed(5s));  // idle: closed at once
+  BOOST_TEST(clients[3]->wait_closed(5s));
+  for (int i = 0; i < 2; ++i) {
+    clients[i]->send_raw(late[i].substr(late[i].size() - 5));
+    auto r = clients[i]->read_response();
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(r->status == 202);
+    BOOST_TEST(r->header("connection") == "close");
+  }
+  BOOST_TEST(server.wait(10s) == 0);
+  Db db(db_path());
+  BOOST_TEST(db.integer("SELECT count(*) FROM events WHERE id IN ('late0', 'late1')") == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

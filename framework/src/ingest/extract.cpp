@@ -66,7 +66,7 @@ std::optional<std::string> Extractor::get(const config::FieldRef& field, std::st
   if (!json_tried_) {
     json_tried_ = true;
     boost::system::error_code ec;
-    json_ = boost::json::parse(request_.body, ec);
+    json_ = boost::json::parse(request_.body, ec, boost::json::storage_ptr(&memory_));
     json_ok_ = !ec;
   }
   if (!json_ok_) {

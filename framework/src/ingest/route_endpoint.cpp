@@ -27,12 +27,23 @@ bool is_redacted_header(std::string_view name) {
 
 asio::awaitable<outbox::AppendResult> async_append(outbox::Writer& writer, outbox::NewEvent event) {
   auto initiate = [&writer](auto handler, outbox::NewEvent ev) {
-    auto ex = asio::get_associated_executor(handler);
-    // AppendCallback must be copyable; the coroutine's handler is move-only.
-    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    writer.append(std::move(ev), [shared, ex](outbox::AppendResult result) {
-      asio::post(ex,
-                 [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
+    // The coroutine's handler is move-only and AppendCallback must be copyable: the
+    // callback holds a plain pointer (which std::function stores without allocating) to
+    // one allocation with the handler, its executor and the result. The writer calls it
+    // exactly once; the post back to the session's executor owns it from then on.
+    using Handler = decltype(handler);
+    struct Op {
+      Handler handler;
+      asio::associated_executor_t<Handler> executor;
+      outbox::AppendResult result;
+    };
+    auto executor = asio::get_associated_executor(handler);
+    auto* op = new Op{std::move(handler), std::move(executor), {}};
+    writer.append(std::move(ev), [op](outbox::AppendResult result) {
+      op->result = std::move(result);
+      asio::post(op->executor, [owned = std::unique_ptr<Op>(op)]() mutable {
+        owned->handler(std::move(owned->result));
+      });
     });
   };
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&,

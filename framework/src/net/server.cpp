@@ -1,19 +1,20 @@
-// Server: binds listeners, accepts connections into per-connection strands, runs the
-// I/O threads, and drains on SIGTERM/SIGINT.
+// Server: binds listeners, runs one io_context per I/O thread and hands each accepted
+// connection to one of them (round robin), and drains on SIGTERM/SIGINT.
 #include "hookd/net/server.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -82,6 +83,11 @@ bool same_address(const service::PassedSocket& s, const tcp::endpoint& ep) {
   return !ec && address == ep.address() && s.port == ep.port();
 }
 
+unsigned io_thread_count(const config::Config& config) {
+  unsigned n = config.server.io_threads;
+  return n != 0 ? n : std::max(1u, std::thread::hardware_concurrency());
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -111,7 +117,38 @@ struct Server::Impl {
                   }},
         accepted(m.counter("hookd_connections_accepted_total", "Accepted webhook connections.")),
         rejected(m.counter("hookd_connections_rejected_total",
-                           "Connections closed at once because max_connections was reached.")) {}
+                           "Connections closed at once because max_connections was reached.")),
+        threads(make_threads(io_thread_count(cfg), m)),
+        ioc(*threads.front().context) {}
+
+  // One per I/O thread: an io_context run by that thread alone, so a connection's handlers
+  // (it lives on one context from accept to close) need no strand and no request hops
+  // between threads; the outbox writer's completion wakes the connection's own thread.
+  struct IoThread {
+    std::unique_ptr<asio::io_context> context;
+    metrics::Gauge* connections;  // open webhook connections served by this thread
+  };
+  static std::vector<IoThread> make_threads(unsigned n, metrics::Registry& m) {
+    std::vector<IoThread> out;
+    for (unsigned i = 0; i < n; ++i) {
+      // Concurrency hint 1: one thread runs it (handlers it posts to itself take no lock).
+      out.push_back(
+          {std::make_unique<asio::io_context>(1),
+           &m.gauge("hookd_io_thread_connections", "Open webhook connections per I/O thread.",
+                    {{"thread", std::to_string(i)}})});
+    }
+    return out;
+  }
+  // The next I/O thread for an accepted webhook connection. Only the accept loops (on
+  // threads[0]) call it.
+  IoThread& next_thread() {
+    IoThread& t = threads[next % threads.size()];
+    ++next;
+    return t;
+  }
+  void stop_all() {
+    for (auto& t : threads) t.context->stop();
+  }
 
   std::shared_ptr<const http::Router> current_router() {
     std::lock_guard lock(router_mutex);
@@ -123,9 +160,12 @@ struct Server::Impl {
   // Binds or adopts every listener of every kind (see Server::adopt).
   void open_listeners();
 
+  // Runs on threads[0]; a webhook connection is accepted onto the next I/O thread's
+  // context and served there, the admin and ACME ones stay on threads[0].
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Listener kind) {
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+      IoThread& thread = kind == Listener::webhook ? next_thread() : threads.front();
+      auto [ec, socket] = co_await acceptor.async_accept(*thread.context, kTuple);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         // EMFILE and the like: back off briefly instead of spinning.
@@ -153,14 +193,18 @@ struct Server::Impl {
       }
       accepted.inc();
       auto ex = socket.get_executor();
-      asio::co_spawn(ex, run_session(std::move(socket), session_env), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& err) {
-          spdlog::error("session ended with an exception: {}", err.what());
-        }
-      });
+      metrics::Gauge& open = *thread.connections;
+      open.add(1);
+      asio::co_spawn(ex, run_session(std::move(socket), session_env),
+                     [&open](std::exception_ptr e) {
+                       open.add(-1);
+                       if (!e) return;
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& err) {
+                         spdlog::error("session ended with an exception: {}", err.what());
+                       }
+                     });
     }
   }
 
@@ -183,16 +227,13 @@ struct Server::Impl {
     if (tracker.size() > 0) {
       spdlog::warn("shutdown grace period over with {} connections still open", tracker.size());
     }
-    ioc.stop();
+    stop_all();
   }
 
   const config::Config& config;
   metrics::Registry& metrics;
   tls::ServerCertificates& certificates;
-  asio::io_context ioc;
   asio::ssl::context tls;
-  // SIGHUP: one wait at a time, re-armed after each signal until the drain cancels it.
-  asio::signal_set hangups{ioc};
   std::function<void()> on_hangup;
   std::function<void()> on_listening;
   std::function<void()> on_draining;
@@ -217,6 +258,14 @@ struct Server::Impl {
   AdminEnv admin_env;
   metrics::Counter& accepted;
   metrics::Counter& rejected;
+  // After what the sessions use: destroying a context destroys the sessions still on it
+  // (past the shutdown grace), and their cleanup reaches the tracker and the gauges. The I/O
+  // objects below go before the contexts.
+  std::vector<IoThread> threads;
+  std::size_t next = 0;
+  asio::io_context& ioc;  // threads[0]: acceptors, signals, admin and ACME listeners
+  // SIGHUP: one wait at a time, re-armed after each signal until the drain cancels it.
+  asio::signal_set hangups{ioc};
   std::vector<tcp::acceptor> acceptors;
   std::vector<tcp::acceptor> admin_acceptors;
   std::vector<tcp::acceptor> acme_http_acceptors;
@@ -261,7 +310,15 @@ void Server::on_draining(std::function<void()> callback) {
 }
 
 void Server::probe(std::function<void()> answer) {
-  asio::post(impl_->ioc, std::move(answer));
+  // Answered once every I/O thread ran it: a stuck thread holds its connections, however
+  // free the others are.
+  auto left = std::make_shared<std::atomic<std::size_t>>(impl_->threads.size());
+  auto shared = std::make_shared<std::function<void()>>(std::move(answer));
+  for (auto& t : impl_->threads) {
+    asio::post(*t.context, [left, shared] {
+      if (left->fetch_sub(1) == 1) (*shared)();
+    });
+  }
 }
 
 std::vector<std::string> Server::webhook_addresses() const {
@@ -385,16 +442,17 @@ void Server::run() {
   d.listening = true;
   if (d.on_listening) d.on_listening();
 
-  unsigned n = d.config.server.io_threads;
-  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  // The other threads' contexts have no work of their own until a connection arrives.
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; ++i) {
+  for (std::size_t i = 1; i < d.threads.size(); ++i) {
     threads.emplace_back([&d, i] {
       log::set_thread_name(fmt::format("io-{}", i));
-      d.ioc.run();
+      auto guard = asio::make_work_guard(*d.threads[i].context);
+      d.threads[i].context->run();
     });
   }
   d.ioc.run();
+  d.stop_all();  // also when threads[0] ran out of work without a drain
   for (auto& t : threads) t.join();
   spdlog::info("stopped accepting; {} connections were still open", d.tracker.size());
 }

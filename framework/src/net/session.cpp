@@ -32,12 +32,13 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kHeaderLimit = 32 * 1024;
+constexpr std::size_t kReadReserve = 16 * 1024;  // a TLS record's plaintext
 constexpr auto kTlsShutdownTimeout = std::chrono::seconds(2);
 
 using Stream = TlsStream;
 
 // What shutdown may touch: the stream while the session is idle. Only accessed on the
-// session's strand.
+// session's I/O thread.
 struct Slot {
   Stream* stream = nullptr;
   bool idle = true;
@@ -217,6 +218,174 @@ std::size_t SessionTracker::size() const {
   return closers_.size();
 }
 
+// What one request of a connection works with.
+struct Connection {
+  Stream& stream;
+  beast::flat_buffer& buffer;
+  std::string& out;  // the serialized response, reused across the connection's requests
+  Slot& slot;
+  const std::string& peer;
+  SessionEnv& env;
+  bool graceful = true;  // send close_notify at the end
+};
+
+// One request: read it, answer it; true when the connection stays open for the next. A
+// coroutine of its own so that the parser, the request, the response and the frame slots
+// of every temporary take memory while a request is in progress only, not for the whole
+// life of an idle keep-alive connection (its frame is recycled by the thread).
+asio::awaitable<bool> serve_request(Connection& c) {
+  Stream& stream = c.stream;
+  beast::flat_buffer& buffer = c.buffer;
+  std::string& out = c.out;
+  const std::string& peer = c.peer;
+  SessionEnv& env = c.env;
+  bool& graceful = c.graceful;
+  const auto& limits = env.limits;
+
+  // One allocation, taken when the request starts, and one read for a request that came
+  // in one TLS record, instead of growing from 512 bytes over several reads.
+  if (buffer.capacity() < kReadReserve) buffer.reserve(kReadReserve);
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(limits.max_body);
+  auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+  if (hec) {
+    if (hec == bhttp::error::end_of_stream || hec == asio::ssl::error::stream_truncated ||
+        hec == asio::error::operation_aborted) {
+      co_return false;
+    }
+    if (hec == beast::error::timeout) {
+      spdlog::debug("{}: header timeout", peer);
+      graceful = false;
+      co_return false;
+    }
+    // An oversized declared body (the parser checks Content-Length against the limit
+    // while reading the header), a malformed request or an oversized header: answer
+    // once and close.
+    unsigned status = hec == bhttp::error::body_limit     ? 413
+                      : hec == bhttp::error::header_limit ? 431
+                                                          : 400;
+    auto answer = status == 413
+                      ? too_large_response(limits.max_body)
+                      : http::Response::error(status, "malformed request: " + hec.message());
+    auto& partial = parser.get();
+    if (auto router = env.router())
+      router->count(status == 413 ? path_of(partial.target()) : "", status);
+    if (co_await write_response(stream, out, answer, 11, false, limits.body_timeout)) {
+      co_await linger(stream);
+    }
+    graceful = false;
+    co_return false;
+  }
+  c.slot.idle = false;
+  auto& req = parser.get();
+  auto router = env.router();
+
+  // An answer before (or instead of) the body. The connection stays open when no body
+  // is left to read or a small one could be dropped; true when it does.
+  auto answer_early = [&](const http::Response& answer) -> asio::awaitable<bool> {
+    const unsigned version = req.version();
+    const bool body_left = !parser.is_done();
+    bool keep = req.keep_alive() && !answer.close && !env.draining.load();
+    if (keep && body_left) {
+      const auto length = parser.content_length();
+      keep = length && *length <= kDiscardMax &&
+             !http::iequals(req[bhttp::field::expect], "100-continue");
+      if (keep) keep = co_await discard_body(stream, buffer, parser, limits.body_timeout);
+    }
+    if (!co_await write_response(stream, out, answer, version, keep, limits.body_timeout)) {
+      graceful = false;
+      co_return false;
+    }
+    // Unread input (a body, or bytes after bad framing) would make the close a reset.
+    if (!keep && (body_left || answer.close)) {
+      co_await linger(stream);
+      graceful = false;
+    }
+    co_return keep;
+  };
+
+  if (unsigned status = check_framing(req); status != 0) {
+    router->count(path_of(req.target()), status);
+    auto refused = http::Response::error(
+        status, status == 501 ? "unsupported transfer coding (only chunked is accepted)"
+                              : "bad request framing (Transfer-Encoding)");
+    refused.close = true;  // whatever Beast made of the framing, nothing more is read
+    co_await answer_early(refused);
+    co_return false;
+  }
+  if (auto len = parser.content_length(); len && *len > limits.max_body) {
+    router->count(path_of(req.target()), 413);
+    co_await answer_early(too_large_response(limits.max_body));
+    co_return false;
+  }
+
+  http::Request view;
+  head_view(req, peer, view);
+  // Unknown paths, wrong methods, throttled sources and credentials that cannot pass are
+  // answered before anything is buffered or `100 Continue` invites the body.
+  if (auto refused = router->admit(view)) {
+    if (co_await answer_early(*refused)) co_return true;
+    co_return false;
+  }
+  // A chunked body may grow to max_body (or to the whole budget, when that is smaller).
+  const std::size_t reserved = parser.is_done()
+                                   ? 0
+                                   : static_cast<std::size_t>(parser.content_length().value_or(
+                                         std::min(limits.max_body, env.bodies.limit())));
+  if (!env.bodies.try_reserve(reserved)) {
+    spdlog::debug("{}: request bodies in flight exceed server.limits.max_buffered_bodies ({})",
+                  peer, env.bodies.limit());
+    auto busy = http::Response::error(503, "server busy, retry later");
+    busy.headers.emplace_back("Retry-After", "1");
+    router->count(view.path(), 503);
+    co_await answer_early(busy);
+    co_return false;
+  }
+  Reservation reservation(env.bodies, reserved);
+
+  if (auto expect = req[bhttp::field::expect]; http::iequals(expect, "100-continue")) {
+    bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, req.version()};
+    stream.expires_after(limits.body_timeout);
+    auto [cec, cn] = co_await bhttp::async_write(stream, cont, kTuple);
+    if (cec) co_return false;
+  }
+  stream.expires_after(limits.body_timeout);
+  auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+  if (bec == bhttp::error::body_limit) {
+    router->count(view.path(), 413);
+    co_await answer_early(too_large_response(limits.max_body));
+    co_return false;
+  }
+  if (bec) {
+    graceful = bec != beast::error::timeout;
+    spdlog::debug("{}: reading the body failed: {}", peer, bec.message());
+    co_return false;
+  }
+  env.body_bytes.inc(req.body().size());
+  view.body = std::move(req.body());
+
+  http::Response response;
+  bool failed = false;
+  try {
+    response = co_await router->handle(view);
+  } catch (const std::exception& e) {
+    spdlog::error("request to {} failed: {}", view.path(), e.what());
+    failed = true;
+  }
+  if (failed) {
+    response = http::Response::error(500, "internal error");
+    router->count(view.path(), 500);
+  }
+  reservation.release();  // the body is in the store (or dropped) by now
+  bool keep = req.keep_alive() && !response.close && !env.draining.load();
+  if (!co_await write_response(stream, out, response, req.version(), keep, limits.body_timeout)) {
+    graceful = false;
+    co_return false;
+  }
+  co_return keep;
+}
+
 asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
   const auto& limits = env.limits;
   boost::system::error_code ec;
@@ -259,9 +428,9 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
   }
 
   beast::flat_buffer buffer;
-  std::string out;  // the serialized response, reused across the connection's requests
+  std::string out;
+  Connection connection{stream, buffer, out, *slot, peer, env};
   bool first = true;
-  bool graceful = true;  // send close_notify at the end
   for (;;) {
     slot->idle = true;
     if (env.draining.load()) break;
@@ -275,7 +444,7 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
         stream.expires_after(limits.idle_timeout);
         auto [rec, n] = co_await stream.async_wait_readable(kTuple);
         if (rec) {
-          graceful = rec != beast::error::timeout;
+          connection.graceful = rec != beast::error::timeout;
           break;
         }
       }
@@ -283,148 +452,10 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env) {
     }
     first = false;
 
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(kHeaderLimit);
-    parser.body_limit(limits.max_body);
-    auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
-    if (hec) {
-      if (hec == bhttp::error::end_of_stream || hec == asio::ssl::error::stream_truncated ||
-          hec == asio::error::operation_aborted) {
-        break;
-      }
-      if (hec == beast::error::timeout) {
-        spdlog::debug("{}: header timeout", peer);
-        graceful = false;
-        break;
-      }
-      // An oversized declared body (the parser checks Content-Length against the limit
-      // while reading the header), a malformed request or an oversized header: answer
-      // once and close.
-      unsigned status = hec == bhttp::error::body_limit     ? 413
-                        : hec == bhttp::error::header_limit ? 431
-                                                            : 400;
-      auto answer = status == 413
-                        ? too_large_response(limits.max_body)
-                        : http::Response::error(status, "malformed request: " + hec.message());
-      auto& partial = parser.get();
-      if (auto router = env.router())
-        router->count(status == 413 ? path_of(partial.target()) : "", status);
-      if (co_await write_response(stream, out, answer, 11, false, limits.body_timeout)) {
-        co_await linger(stream);
-      }
-      graceful = false;
-      break;
-    }
-    slot->idle = false;
-    auto& req = parser.get();
-    auto router = env.router();
-
-    // An answer before (or instead of) the body. The connection stays open when no body
-    // is left to read or a small one could be dropped; true when it does.
-    auto answer_early = [&](const http::Response& answer) -> asio::awaitable<bool> {
-      const unsigned version = req.version();
-      const bool body_left = !parser.is_done();
-      bool keep = req.keep_alive() && !answer.close && !env.draining.load();
-      if (keep && body_left) {
-        const auto length = parser.content_length();
-        keep = length && *length <= kDiscardMax &&
-               !http::iequals(req[bhttp::field::expect], "100-continue");
-        if (keep) keep = co_await discard_body(stream, buffer, parser, limits.body_timeout);
-      }
-      if (!co_await write_response(stream, out, answer, version, keep, limits.body_timeout)) {
-        graceful = false;
-        co_return false;
-      }
-      // Unread input (a body, or bytes after bad framing) would make the close a reset.
-      if (!keep && (body_left || answer.close)) {
-        co_await linger(stream);
-        graceful = false;
-      }
-      co_return keep;
-    };
-
-    if (unsigned status = check_framing(req); status != 0) {
-      router->count(path_of(req.target()), status);
-      auto refused = http::Response::error(
-          status, status == 501 ? "unsupported transfer coding (only chunked is accepted)"
-                                : "bad request framing (Transfer-Encoding)");
-      refused.close = true;  // whatever Beast made of the framing, nothing more is read
-      co_await answer_early(refused);
-      break;
-    }
-    if (auto len = parser.content_length(); len && *len > limits.max_body) {
-      router->count(path_of(req.target()), 413);
-      co_await answer_early(too_large_response(limits.max_body));
-      break;
-    }
-
-    http::Request view;
-    head_view(req, peer, view);
-    // Unknown paths, wrong methods, throttled sources and credentials that cannot pass are
-    // answered before anything is buffered or `100 Continue` invites the body.
-    if (auto refused = router->admit(view)) {
-      if (co_await answer_early(*refused)) continue;
-      break;
-    }
-    // A chunked body may grow to max_body (or to the whole budget, when that is smaller).
-    const std::size_t reserved =
-        parser.is_done() ? 0
-                         : static_cast<std::size_t>(parser.content_length().value_or(
-                               std::min(limits.max_body, env.bodies.limit())));
-    if (!env.bodies.try_reserve(reserved)) {
-      spdlog::debug("{}: request bodies in flight exceed server.limits.max_buffered_bodies ({})",
-                    peer, env.bodies.limit());
-      auto busy = http::Response::error(503, "server busy, retry later");
-      busy.headers.emplace_back("Retry-After", "1");
-      router->count(view.path(), 503);
-      co_await answer_early(busy);
-      break;
-    }
-    Reservation reservation(env.bodies, reserved);
-
-    if (auto expect = req[bhttp::field::expect]; http::iequals(expect, "100-continue")) {
-      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, req.version()};
-      stream.expires_after(limits.body_timeout);
-      auto [cec, cn] = co_await bhttp::async_write(stream, cont, kTuple);
-      if (cec) break;
-    }
-    stream.expires_after(limits.body_timeout);
-    auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
-    if (bec == bhttp::error::body_limit) {
-      router->count(view.path(), 413);
-      co_await answer_early(too_large_response(limits.max_body));
-      break;
-    }
-    if (bec) {
-      graceful = bec != beast::error::timeout;
-      spdlog::debug("{}: reading the body failed: {}", peer, bec.message());
-      break;
-    }
-    env.body_bytes.inc(req.body().size());
-    view.body = std::move(req.body());
-
-    http::Response response;
-    bool failed = false;
-    try {
-      response = co_await router->handle(view);
-    } catch (const std::exception& e) {
-      spdlog::error("request to {} failed: {}", view.path(), e.what());
-      failed = true;
-    }
-    if (failed) {
-      response = http::Response::error(500, "internal error");
-      router->count(view.path(), 500);
-    }
-    reservation.release();  // the body is in the store (or dropped) by now
-    bool keep = req.keep_alive() && !response.close && !env.draining.load();
-    if (!co_await write_response(stream, out, response, req.version(), keep, limits.body_timeout)) {
-      graceful = false;
-      break;
-    }
-    if (!keep) break;
+    if (!co_await serve_request(connection)) break;
   }
 
-  if (graceful) {
+  if (connection.graceful) {
     stream.expires_after(kTlsShutdownTimeout);
     co_await stream.async_shutdown(kTuple);
   }

@@ -102,6 +102,11 @@ TlsStream::~TlsStream() {
   SSL_free(ssl_);
 }
 
+int& TlsStream::inline_depth() {
+  static thread_local int depth = 0;
+  return depth;
+}
+
 std::array<char, TlsStream::kGather>& TlsStream::scratch() {
   static thread_local std::array<char, kGather> buffer;
   return buffer;

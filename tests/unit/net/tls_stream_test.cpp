@@ -1,6 +1,6 @@
 // TlsStream over a loopback connection, a server and a client stream on one io_context:
-// handshake, reads and gathered writes, large transfers through partial writes, the peer's
-// close_notify and a plain close, deadlines and cancel.
+// handshake, reads and gathered writes, large transfers through partial writes, inline
+// completion and its bound, the peer's close_notify and a plain close, deadlines and cancel.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -103,6 +103,52 @@ BOOST_AUTO_TEST_CASE(several_buffers_and_a_megabyte) {
         co_await asio::async_read(*p.client, asio::buffer(got), use_awaitable);
       });
   BOOST_TEST((got == head + body));
+}
+
+// An operation that does not block completes in its initiating call (no post): here a
+// read of bytes OpenSSL has already decrypted.
+BOOST_AUTO_TEST_CASE(a_read_that_does_not_block_completes_inline) {
+  Pair p;
+  char first = 0;
+  p.run(
+      [&]() -> asio::awaitable<void> {
+        co_await asio::async_read(*p.server, asio::buffer(&first, 1), use_awaitable);
+      },
+      [&]() -> asio::awaitable<void> {
+        co_await asio::async_write(*p.client, asio::buffer(std::string_view("hello")),
+                                   use_awaitable);
+      });
+  std::string rest(4, '\0');
+  std::size_t got = 0;
+  bool done = false;
+  p.server->async_read_some(asio::buffer(rest), [&](boost::system::error_code ec, std::size_t n) {
+    BOOST_TEST(!ec);
+    got = n;
+    done = true;
+  });
+  BOOST_TEST(done);  // before any io_context ran
+  BOOST_TEST(first == 'h');
+  BOOST_TEST(rest.substr(0, got) == std::string("ello").substr(0, got));
+  BOOST_TEST(got > 0u);
+}
+
+// However many reads in a row find their bytes ready, inline completions nest only a
+// bounded depth (then one is posted): 200,000 one-byte reads do not grow the stack.
+BOOST_AUTO_TEST_CASE(a_long_run_of_reads_that_do_not_block_keeps_the_stack_bounded) {
+  Pair p;
+  const std::string data(200000, 'x');
+  std::size_t got = 0;
+  p.run(
+      [&]() -> asio::awaitable<void> {
+        char c;
+        while (got < data.size()) {
+          got += co_await p.server->async_read_some(asio::buffer(&c, 1), use_awaitable);
+        }
+      },
+      [&]() -> asio::awaitable<void> {
+        co_await asio::async_write(*p.client, asio::buffer(data), use_awaitable);
+      });
+  BOOST_TEST(got == data.size());
 }
 
 BOOST_AUTO_TEST_CASE(close_notify_is_eof_and_a_plain_close_is_truncation) {

@@ -60,7 +60,7 @@ class Server {
   // Called on the I/O thread when SIGTERM/SIGINT starts the drain. Set before run().
   void on_draining(std::function<void()> callback);
 
-  // Runs `answer` on an I/O thread once one is free: a liveness probe (the watchdog's).
+  // Runs `answer` once every I/O thread has got to it: a liveness probe (the watchdog's).
   // Never runs once run() has returned.
   void probe(std::function<void()> answer);
 

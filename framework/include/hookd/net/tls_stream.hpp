@@ -3,10 +3,12 @@
 // keeps four of 17 KiB each, beast::ssl_stream one more), no copies between them, and with
 // SSL_MODE_RELEASE_BUFFERS an idle connection holds no record buffer at all. One deadline
 // per stream (as beast::tcp_stream): an operation that is pending when it passes fails
-// with beast::error::timeout. Models Asio's AsyncReadStream and AsyncWriteStream.
+// with beast::error::timeout. Models Asio's AsyncReadStream and AsyncWriteStream, except
+// that an operation that does not block completes inside its initiating call (see run()):
+// meant for coroutines (use_awaitable), where that saves a post per read and write.
 //
 // Thread-safety: as an Asio socket; one operation of each direction at a time, all on the
-// stream's executor (a strand).
+// stream's executor (a strand, or an io_context that one thread runs).
 #pragma once
 
 #include <openssl/err.h>
@@ -120,34 +122,48 @@ class TlsStream {
   struct Watch;
   static constexpr std::size_t kGather = 16 * 1024;
 
-  // One attempt of an SSL call: > 0 done (n set), else SSL_get_error decides.
+  // One attempt of an SSL call: > 0 done (n set), else SSL_get_error decides. The first
+  // attempt is made at once, and an operation that does not block completes inline, in
+  // the initiating call: no post per read and write of a request. So that a peer whose
+  // data keeps arriving cannot nest such completions without bound (a pipelined flood of
+  // refused requests never waits), a completion nested kMaxInline deep on a thread is
+  // posted instead.
   template <class Attempt, class Token>
   auto run(Attempt attempt, Token&& token, bool nothing_to_do = false) {
     return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-        [this, attempt, nothing_to_do, started = false](
-            auto& self, boost::system::error_code ec = {}, std::size_t = 0) mutable {
-          if (!started) {
-            started = true;
-            // Completion is always deferred: post once, then try.
+        [this, attempt, nothing_to_do, posted = false, result = boost::system::error_code(),
+         n = std::size_t(0)](auto& self, boost::system::error_code ec = {},
+                             std::size_t = 0) mutable {
+          if (posted) return self.complete(result, n);  // a completion deferred below
+          if (ec) {
+            result = wait_error(ec);
+          } else if (!nothing_to_do) {
+            Wait wait = Wait::none;
+            // SSL_get_error needs an empty error queue; step() leaves it so after a
+            // failure, and peeking is much cheaper than clearing an empty queue.
+            if (ERR_peek_error() != 0) ERR_clear_error();
+            errno = 0;  // an EOF sets none; a stale EAGAIN must not look like one
+            result = step(attempt(ssl_, n), wait);
+            if (wait == Wait::read) {
+              return socket_.async_wait(Socket::wait_read, std::move(self));
+            }
+            if (wait == Wait::write) {
+              return socket_.async_wait(Socket::wait_write, std::move(self));
+            }
+          }
+          int& depth = inline_depth();  // thread-local: valid when the stream is gone
+          if (depth >= kMaxInline) {
+            posted = true;
             return boost::asio::post(socket_.get_executor(), std::move(self));
           }
-          if (ec) return self.complete(wait_error(ec), 0);
-          if (nothing_to_do) return self.complete({}, 0);
-          std::size_t n = 0;
-          Wait wait = Wait::none;
-          ERR_clear_error();
-          errno = 0;  // an EOF sets none; a stale EAGAIN must not look like one
-          boost::system::error_code result = step(attempt(ssl_, n), wait);
-          if (wait == Wait::read) {
-            return socket_.async_wait(Socket::wait_read, std::move(self));
-          }
-          if (wait == Wait::write) {
-            return socket_.async_wait(Socket::wait_write, std::move(self));
-          }
+          ++depth;
           self.complete(result, n);
+          --depth;
         },
         token, socket_);
   }
+  static constexpr int kMaxInline = 16;
+  static int& inline_depth();
 
   enum class Wait { none, read, write };
   // Classifies the last SSL call by its return value `ret` (> 0: done): no error, an
