@@ -34,7 +34,6 @@ class CountDeltas {
     deliveries(route, handler, to, n);
   }
   void events(std::string_view route, std::int64_t n, std::int64_t unmatched);
-  bool empty() const { return pairs_.empty() && routes_.empty(); }
   void clear();
 
  private:

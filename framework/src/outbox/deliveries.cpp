@@ -110,6 +110,13 @@ void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
+// Valid until the statement is stepped again or reset: for values only looked at.
+std::string_view column_view(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return p == nullptr ? std::string_view()
+                      : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
+}
+
 std::string column_text(sqlite3_stmt* s, int i) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
   return p == nullptr ? std::string()
@@ -188,14 +195,14 @@ PruneResult Store::prune(const PruneRequest& request) {
   sqlite3_stmt* c = prune_counts_.get();
   int step;
   while ((step = sqlite3_step(c)) == SQLITE_ROW) {
-    counts_.deliveries(column_text(c, 0), column_text(c, 1),
-                       delivery_state(column_text(c, 2)), -sqlite3_column_int64(c, 3));
+    counts_.deliveries(column_view(c, 0), column_view(c, 1),
+                       delivery_state(column_view(c, 2)), -sqlite3_column_int64(c, 3));
   }
   if (step != SQLITE_DONE) fail_statement(c, step);
   sqlite3_reset(c);
   sqlite3_stmt* e = prune_event_counts_.get();
   while ((step = sqlite3_step(e)) == SQLITE_ROW) {
-    counts_.events(column_text(e, 0), -sqlite3_column_int64(e, 1), -sqlite3_column_int64(e, 2));
+    counts_.events(column_view(e, 0), -sqlite3_column_int64(e, 1), -sqlite3_column_int64(e, 2));
   }
   if (step != SQLITE_DONE) fail_statement(e, step);
   sqlite3_reset(e);
@@ -244,7 +251,8 @@ void Store::apply_result(const DeliveryResult& r, std::int64_t now) {
     return;
   }
   if (rc != SQLITE_ROW) fail_statement(s, rc);
-  counts_.moved(column_text(s, 0), column_text(s, 1), DeliveryState::running,
+  // Views: a result (one per delivery) copies no strings unless its pair is new to the batch.
+  counts_.moved(column_view(s, 0), column_view(s, 1), DeliveryState::running,
                 stored_state(r.state));
   sqlite3_reset(s);
   if (release) return;  // no attempt was made
@@ -297,7 +305,7 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
     int rescued;
     while ((rescued = sqlite3_step(rescue)) == SQLITE_ROW) {
       counts_.moved(spec.route, spec.handler, DeliveryState::running,
-                    delivery_state(column_text(rescue, 0)));
+                    delivery_state(column_view(rescue, 0)));
     }
     if (rescued != SQLITE_DONE) fail_statement(rescue, rescued);
     sqlite3_reset(rescue);
