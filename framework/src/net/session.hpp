@@ -15,6 +15,7 @@
 
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
+#include "hookd/net/request_loop.hpp"
 #include "hookd/tls/server_certificates.hpp"
 
 namespace hookd::metrics {
@@ -40,33 +41,12 @@ class SessionTracker {
   std::unordered_map<std::uint64_t, std::function<void()>> closers_;
 };
 
-// The bytes of request bodies buffered at once over all sessions (server.limits.
-// max_buffered_bodies): a request reserves its declared size before its body is read and
-// gives it back once answered, so pre-auth memory has a bound however many connections
-// are open. Thread-safe (one atomic).
-class BodyBudget {
- public:
-  // `limit` 0: a quarter of the machine's physical memory.
-  explicit BodyBudget(std::size_t limit);
-  bool try_reserve(std::size_t bytes);
-  void release(std::size_t bytes);
-  std::size_t limit() const { return limit_; }
-
- private:
-  std::size_t limit_;
-  std::atomic<std::size_t> used_{0};
-};
-
 struct SessionEnv {
   boost::asio::ssl::context& tls;
-  const config::LimitsConfig& limits;
   SessionTracker& tracker;
-  std::atomic<bool>& draining;
-  std::function<std::shared_ptr<const http::Router>()> router;
   metrics::Counter& handshake_failures;
-  metrics::Counter& body_bytes;
   metrics::Gauge& open_connections;
-  BodyBudget& bodies;
+  RequestEnv request;  // limits, draining, router, ... (net/request_loop.hpp)
 };
 
 boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket, SessionEnv& env);
