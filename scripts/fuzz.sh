@@ -5,11 +5,14 @@
 # artifacts written under build/fuzz/fuzz-runs/<target>/; any finding fails the pass.
 #   HOOKD_FUZZ_SECONDS  per target (default 20)
 #   HOOKD_FUZZ_JOBS     targets run at once (default 2)
+#   HOOKD_FUZZ_TIMEOUT  seconds one input may take before it counts as a hang (default 10;
+#                       wall time, so raise it for runs at a low priority on a busy machine)
 #   arguments           only these targets (default: every directory of tests/fuzz/corpus)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export bin=build/fuzz/tests/fuzz runs=build/fuzz/fuzz-runs seconds=${HOOKD_FUZZ_SECONDS:-20}
+export timeout=${HOOKD_FUZZ_TIMEOUT:-10}
 jobs=${HOOKD_FUZZ_JOBS:-2}
 targets=("$@")
 if ((${#targets[@]} == 0)); then
@@ -24,7 +27,7 @@ run_one() {
   local dict=()
   [[ -f tests/fuzz/dict/$t.dict ]] && dict=(-dict="tests/fuzz/dict/$t.dict")
   # -timeout: one input running 10 s is a finding (a hang), not a slow machine.
-  if ! "$bin/$t" "$dir/corpus" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
+  if ! "$bin/$t" "$dir/corpus" "${dict[@]}" -max_total_time="$seconds" -timeout="$timeout" \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/" >"$dir/log" 2>&1; then
     echo "fuzz: $t FAILED; artifacts: $(ls "$dir" | grep -E '^(crash|leak|timeout|oom)-' | tr '\n' ' ')" >&2
     tail -n 60 "$dir/log" >&2

@@ -14,11 +14,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
 #include <mutex>
 #include <random>
 #include <thread>
 
 #include "hookd/net/tls_stream.hpp"
+#include "report.hpp"
 #include "requests.hpp"
 
 namespace hookd::bench {
@@ -56,6 +58,9 @@ struct Worker {
   std::mt19937_64 rng;
   unsigned connecting = 0;
   Clock::time_point last_answer;
+  // --interval: what this thread answered since the reporter last took it.
+  std::mutex interval_mutex;
+  IntervalStats interval;
 };
 
 // The run ends at the deadline, or earlier once --requests have been sent.
@@ -129,16 +134,28 @@ awaitable<bool> exchange(Worker& w, Stream& stream, beast::flat_buffer& buffer,
     auto now = Clock::now();
     w.last_answer = std::max(w.last_answer, now);
     w.stats.bytes_received += got;
-    w.stats.latency.record(static_cast<std::uint64_t>((now - counted_from).count()));
+    const auto latency = static_cast<std::uint64_t>((now - counted_from).count());
+    w.stats.latency.record(latency);
     int status = static_cast<int>(parser.get().result_int());
     ++w.stats.statuses[status];
-    if (status / 100 == 2 && !o.verify_store.empty()) w.stats.accepted_ids.push_back(id);
+    if (o.interval.count() > 0) {
+      std::lock_guard lock(w.interval_mutex);
+      w.interval.latency.record(latency);
+      ++w.interval.statuses[status];
+    }
+    if (status / 100 == 2 && (!o.verify_store.empty() || !o.acked_ids.empty())) {
+      w.stats.accepted_ids.push_back(id);
+    }
     co_return parser.get().keep_alive();
   } catch (const boost::system::system_error& e) {
     if (e.code() == beast::error::timeout) {
       ++w.stats.timeouts;
     } else {
       ++w.stats.io_errors;
+    }
+    if (o.interval.count() > 0) {
+      std::lock_guard lock(w.interval_mutex);
+      ++w.interval.errors;
     }
     co_return false;
   }
@@ -187,6 +204,55 @@ awaitable<void> run_idle(Worker& w) {
   co_await wait_until(w.shared.deadline);
 }
 
+// --interval: wakes at each interval's end, takes what every thread answered in it and
+// prints it, until `done`.
+class IntervalReporter {
+ public:
+  IntervalReporter(std::vector<std::unique_ptr<Worker>>& workers, Clock::time_point start,
+                   std::chrono::nanoseconds interval)
+      : workers_(workers), start_(start), interval_(interval) {
+    if (interval_.count() > 0) thread_ = std::thread([this] { run(); });
+  }
+  ~IntervalReporter() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    const double seconds = std::chrono::duration<double>(interval_).count();
+    for (std::uint64_t k = 1;; ++k) {
+      {
+        std::unique_lock lock(mutex_);
+        if (wake_.wait_until(lock, start_ + k * interval_, [this] { return done_; })) return;
+      }
+      IntervalStats all;
+      for (auto& w : workers_) {
+        IntervalStats taken;
+        {
+          std::lock_guard lock(w->interval_mutex);
+          std::swap(taken, w->interval);
+        }
+        all.merge(std::move(taken));
+      }
+      print_interval(static_cast<double>(k) * seconds, seconds, all);
+    }
+  }
+
+  std::vector<std::unique_ptr<Worker>>& workers_;
+  Clock::time_point start_;
+  std::chrono::nanoseconds interval_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 LoadResult run_load(const Options& o, const std::string& run_id) {
@@ -213,9 +279,11 @@ LoadResult run_load(const Options& o, const std::string& run_id) {
       asio::co_spawn(w.io, run_connection(w, c), asio::detached);
     }
   }
+  IntervalReporter reporter(workers, shared.start, o.interval);
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w->io.run(); });
   for (auto& t : threads) t.join();
+  reporter.stop();
 
   LoadResult result;
   Clock::time_point last = shared.start;

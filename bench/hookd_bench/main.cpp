@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
         report.server_hwm_kib = rss->second;
       }
     }
+    if (!o.acked_ids.empty()) write_ids(o.acked_ids, report.stats.accepted_ids);
     if (!o.verify_store.empty()) {
       auto check_result = verify_store(o.verify_store, o.verify_route, report.stats.accepted_ids);
       report.verified = check_result.checked;

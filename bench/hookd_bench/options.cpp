@@ -13,13 +13,18 @@ const char* const kSchemes[] = {"none",  "basic",   "bearer",   "github",       
                                 "slack", "shopify", "docusign", "standard-webhooks"};
 
 std::string validate(Options& o, const std::string& duration, const std::string& timeout,
-                     const std::vector<std::string>& headers) {
+                     const std::string& interval, const std::vector<std::string>& headers) {
   auto d = config::parse_duration(duration);
   if (!d || d->count() <= 0) return "--duration: expected a duration like 10s or 500ms";
   o.duration = *d;
   auto t = config::parse_duration(timeout);
   if (!t || t->count() <= 0) return "--timeout: expected a duration like 10s or 500ms";
   o.timeout = *t;
+  if (!interval.empty()) {
+    auto i = config::parse_duration(interval);
+    if (!i || i->count() <= 0) return "--interval: expected a duration like 10s or 500ms";
+    o.interval = *i;
+  }
   if (o.connections == 0) return "--connections must be at least 1";
   if (o.threads == 0) return "--threads must be at least 1";
   if (o.threads > o.connections) o.threads = o.connections;
@@ -31,8 +36,8 @@ std::string validate(Options& o, const std::string& duration, const std::string&
   if (o.scheme == "bearer" && o.token.empty()) return "--scheme bearer needs --token";
   bool hmac = o.scheme != "none" && o.scheme != "basic" && o.scheme != "bearer";
   if (hmac && o.secret.empty()) return "--scheme " + o.scheme + " needs --secret";
-  if (!o.verify_store.empty() && o.rate && *o.rate == 0) {
-    return "--verify-store needs a load (not --rate 0)";
+  if ((!o.verify_store.empty() || !o.acked_ids.empty()) && o.rate && *o.rate == 0) {
+    return "--verify-store and --acked-ids need a load (not --rate 0)";
   }
   for (const auto& h : headers) {
     auto colon = h.find(':');
@@ -131,6 +136,13 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--verify-route", o.verify_route,
                  "Route name the ids are stored under (default: any route)");
   app.add_option("--server-pid", o.server_pid, "Report this process's resident memory");
+  app.add_option("--acked-ids", o.acked_ids,
+                 "Write every id answered 2xx to this file, one per line (to check a store "
+                 "whose retention deleted some of them)");
+  std::string interval;
+  app.add_option("--interval", interval,
+                 "Every INTERVAL (e.g. 10s), print one JSON line to stderr with that "
+                 "interval's answers, statuses, errors and latency percentiles");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -145,7 +157,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     return std::nullopt;
   }
   o.target = *target;
-  if (auto problem = validate(o, duration, timeout, headers); !problem.empty()) {
+  if (auto problem = validate(o, duration, timeout, interval, headers); !problem.empty()) {
     fmt::print(stderr, "hookd-bench: {}\n", problem);
     exit_code = 1;
     return std::nullopt;

@@ -45,6 +45,9 @@ struct Options {
   std::string verify_store;  // sqlite file: every 2xx id must be in it
   std::string verify_route;  // the route name in the store; empty: any route
   int server_pid = 0;        // report this process's RSS (VmRSS, VmHWM) at the end
+  std::string acked_ids;     // file: every 2xx id, one per line
+  // Every `interval` (0: never), one JSON line on stderr with that interval's answers.
+  std::chrono::nanoseconds interval{0};
 };
 
 // Parses argv. On --help prints the usage and returns nullopt with `exit_code` 0; on an

@@ -131,4 +131,28 @@ void print_json(const Report& r) {
   std::cout << json::serialize(o) << '\n';
 }
 
+void IntervalStats::merge(IntervalStats&& other) {
+  latency.merge(other.latency);
+  for (const auto& [status, n] : other.statuses) statuses[status] += n;
+  errors += other.errors;
+}
+
+void print_interval(double end_seconds, double seconds, const IntervalStats& s) {
+  namespace json = boost::json;
+  json::object o;
+  o["t"] = end_seconds;
+  o["seconds"] = seconds;
+  o["answered"] = s.latency.count();
+  o["rps"] = seconds > 0 ? s.latency.count() / seconds : 0.0;
+  json::object statuses;
+  for (const auto& [status, n] : s.statuses) statuses[std::to_string(status)] = n;
+  o["status"] = std::move(statuses);
+  o["errors"] = s.errors;
+  o["latency_ms"] = {{"p50", ms(s.latency.percentile(0.5))},
+                     {"p99", ms(s.latency.percentile(0.99))},
+                     {"p99.9", ms(s.latency.percentile(0.999))},
+                     {"max", ms(s.latency.max())}};
+  std::cerr << json::serialize(o) << std::endl;
+}
+
 }  // namespace hookd::bench

@@ -44,6 +44,17 @@ struct Report {
 void print_text(const Report& report);
 void print_json(const Report& report);
 
+// What the load threads answered in one --interval, printed as one JSON line on stderr:
+// {"t":END_SECONDS,"seconds":LENGTH,"answered":N,"rps":..,"status":{..},"errors":N,
+//  "latency_ms":{"p50":..,"p99":..,"p99.9":..,"max":..}}.
+struct IntervalStats {
+  Histogram latency;
+  std::map<int, std::uint64_t> statuses;
+  std::uint64_t errors = 0;  // io errors and timeouts
+  void merge(IntervalStats&& other);
+};
+void print_interval(double end_seconds, double seconds, const IntervalStats& stats);
+
 // VmRSS and VmHWM of process `pid` in KiB; nullopt when it cannot be read.
 std::optional<std::pair<std::uint64_t, std::uint64_t>> read_rss_kib(int pid);
 

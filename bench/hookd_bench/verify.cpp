@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <fstream>
+#include <stdexcept>
 
 #include "hookd/outbox/sqlite.hpp"
 
@@ -49,6 +51,13 @@ StoreCheck verify_store(const std::string& path, const std::string& route,
   }
   exec(db.get(), "COMMIT");
   return check;
+}
+
+void write_ids(const std::string& path, const std::vector<std::string>& ids) {
+  std::ofstream out(path, std::ios::trunc);
+  for (const auto& id : ids) out << id << '\n';
+  out.flush();
+  if (!out) throw std::runtime_error("--acked-ids: cannot write " + path);
 }
 
 }  // namespace hookd::bench

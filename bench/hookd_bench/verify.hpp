@@ -1,4 +1,5 @@
-// --verify-store: after a run, every event id that was answered 2xx must be in the store.
+// --verify-store: after a run, every event id that was answered 2xx must be in the store;
+// --acked-ids: those ids, written out for checks of a store whose retention deleted some.
 #pragma once
 
 #include <cstdint>
@@ -17,5 +18,8 @@ struct StoreCheck {
 // when empty). Throws std::runtime_error when the store cannot be read.
 StoreCheck verify_store(const std::string& path, const std::string& route,
                         const std::vector<std::string>& ids);
+
+// Writes `ids` to `path`, one per line. Throws std::runtime_error when it cannot.
+void write_ids(const std::string& path, const std::vector<std::string>& ids);
 
 }  // namespace hookd::bench

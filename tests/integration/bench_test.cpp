@@ -1,8 +1,13 @@
 // hookd-bench against a real hookd: signed events are accepted and stored, duplicates are
 // answered 200, --verify-store finds every acknowledged id (and reports ids that are not
-// there), the open loop and the idle mode run, and bad credentials show up as 401s.
+// there), the open loop and the idle mode run, --interval and --acked-ids report what
+// they should, and bad credentials show up as 401s.
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "db.hpp"
 #include "server_process.hpp"
@@ -121,6 +126,46 @@ BOOST_AUTO_TEST_CASE(open_loop_and_idle_modes) {
   BOOST_TEST(idle.report.at("mode").as_string() == "idle");
   BOOST_TEST(idle.report.at("connections_opened").to_number<int>() == 30);
   BOOST_TEST(idle.report.at("requests").to_number<int>() == 30);
+}
+
+BOOST_AUTO_TEST_CASE(intervals_are_reported_and_acked_ids_written) {
+  TempDir dir;
+  ServerProcess server(dir, bench_config());
+  // The interval lines go to stderr (here a file), the report to stdout.
+  auto r = run_command(dir.path().string(),
+                       "{ " + std::string(HOOKD_BENCH_BINARY) + " --json https://127.0.0.1:" +
+                           std::to_string(server.port()) +
+                           "/webhooks/incoming/jofi -c 4 --rate 200 -d 3500ms --interval 1s "
+                           "--duplicates 0.1 --acked-ids ids.txt 2>intervals.txt; }");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.output);
+  auto report = json::parse(r.output.substr(r.output.find('{'))).as_object();
+  const auto answered_2xx = status(report, "202") + status(report, "200");
+  std::ifstream intervals(dir.path() / "intervals.txt");
+  std::string line;
+  std::vector<json::object> lines;
+  while (std::getline(intervals, line)) lines.push_back(json::parse(line).as_object());
+  // Three whole seconds; the last half second is in the report only.
+  BOOST_REQUIRE(lines.size() == 3u);
+  std::uint64_t answered = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto& l = lines[i];
+    BOOST_TEST(l.at("t").to_number<double>() == static_cast<double>(i + 1));
+    const auto n = l.at("answered").to_number<std::uint64_t>();
+    BOOST_TEST(n >= 120u);  // 200/s
+    BOOST_TEST(n <= 220u);
+    BOOST_TEST(status(l, "202") + status(l, "200") == n);
+    const auto& lat = l.at("latency_ms").as_object();
+    BOOST_TEST(lat.at("p50").to_number<double>() <= lat.at("p99").to_number<double>());
+    BOOST_TEST(lat.at("p99").to_number<double>() <= lat.at("max").to_number<double>());
+    answered += n;
+  }
+  BOOST_TEST(answered < report.at("requests").to_number<std::uint64_t>());
+  // Every 2xx id, duplicates included, one per line.
+  std::ifstream ids(dir.path() / "ids.txt");
+  std::uint64_t id_lines = 0;
+  while (std::getline(ids, line)) id_lines += line.empty() ? 0 : 1;
+  BOOST_TEST(id_lines == answered_2xx);
+  BOOST_TEST(answered_2xx > 0u);
 }
 
 BOOST_AUTO_TEST_CASE(an_unreachable_target_is_a_runtime_failure) {

@@ -134,6 +134,9 @@ BOOST_AUTO_TEST_CASE(bad_options_are_refused_with_a_reason) {
   BOOST_TEST(refused({"https://h/x", "--duration", "ten"}));
   BOOST_TEST(refused({"https://h/x", "--connections", "0"}));
   BOOST_TEST(refused({"https://h/x", "--rate", "0", "--verify-store", "x.db"}));
+  BOOST_TEST(refused({"https://h/x", "--rate", "0", "--acked-ids", "ids.txt"}));
+  BOOST_TEST(refused({"https://h/x", "--interval", "0s"}));
+  BOOST_TEST(refused({"https://h/x", "--interval", "often"}));
   BOOST_TEST(refused({"https://h/x", "-H", "no colon"}));
   BOOST_TEST(refused({"http://h/x"}));
   BOOST_TEST(!refused({"https://h/x", "--scheme", "github", "--secret", "s", "-c", "8"}));
