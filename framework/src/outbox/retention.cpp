@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <future>
 #include <optional>
 
@@ -44,6 +46,13 @@ void Retention::run() {
   }
 }
 
+std::chrono::microseconds rest_after(std::chrono::microseconds took, const RetentionOptions& o) {
+  const auto rest =
+      std::chrono::microseconds(static_cast<std::int64_t>(static_cast<double>(took.count()) *
+                                                          std::max(o.rest, 0.0)));
+  return std::min<std::chrono::microseconds>(rest, o.max_rest);
+}
+
 // One pass walks the table from its old end in steps of `step` events, each a transaction
 // of its own, until the events are too young for either cutoff: the work of a step does not
 // grow with the store, and a pass's total is the old end of the table.
@@ -61,6 +70,7 @@ bool Retention::pass() {
     }
     std::promise<std::optional<PruneResult>> promise;
     auto future = promise.get_future();
+    const auto started = std::chrono::steady_clock::now();
     writer_.prune(request, [&promise](std::optional<PruneResult> r) { promise.set_value(r); });
     const std::optional<PruneResult> step = future.get();  // the writer always answers
     if (!step) return true;  // the store failed (logged by the writer): next interval
@@ -68,6 +78,11 @@ bool Retention::pass() {
     if (pruned_ != nullptr && step->deleted > 0) pruned_->inc(step->deleted);
     if (step->finished) break;
     request.after_seq = step->last_seq;
+    const auto rest = rest_after(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - started),
+                                 options_);
+    std::unique_lock lock(mutex_);
+    if (cv_.wait_for(lock, rest, [this] { return stopping_; })) return false;
   }
   if (total > 0) spdlog::info("retention: deleted {} done or dead events past their age", total);
   return true;

@@ -494,10 +494,19 @@ void Engine::Shared::worker_loop(std::size_t index) {
       }
       if (!job->reported) report(*job, attempt);
     }
+    // One wake-up per call at most, not one of every thread: the dispatcher claims again for
+    // the freed slot (while a claim is in flight, its answer wakes it and it sees `dirty`);
+    // this thread takes the next runnable job itself, and one other thread is woken in case
+    // the freed slot made a job runnable that is not the one this thread takes (all of them
+    // when the call held its plugin's host alone). Only stop() waits for idle.
     dirty = true;
-    dispatcher_cv.notify_one();
-    worker_cv.notify_all();  // a job of this handler may have become runnable
-    idle_cv.notify_all();
+    if (!claim_in_flight) dispatcher_cv.notify_one();
+    if (alone) {
+      worker_cv.notify_all();
+    } else {
+      worker_cv.notify_one();
+    }
+    if (stopping) idle_cv.notify_all();
     // After a reload the job may hold the last reference to the plugin's instance or host,
     // whose destruction runs destroy() or waits for the host to exit: never under `mutex`,
     // which the writer (ingest) takes too.

@@ -1,6 +1,6 @@
 // Retention: done and dead events past their age go (with deliveries and attempts), in
-// steps that each look at a bounded window of the table; events with unfinished work and
-// young events stay; a step is a transaction without appends.
+// steps that each look at a bounded window of the table, with rests between them; events
+// with unfinished work and young events stay; a step is a transaction without appends.
 #include <boost/test/unit_test.hpp>
 
 #include <future>
@@ -102,6 +102,37 @@ BOOST_AUTO_TEST_CASE(retention_thread_works_in_steps_until_nothing_is_left) {
   BOOST_TEST(eventually([&] { return db.integer("SELECT count(*) FROM events") == 1; }));
   retention.stop();
   BOOST_TEST(db.text("SELECT id FROM events") == "young");
+}
+
+// Between steps the thread rests in proportion to the step (capped), and stop() ends a rest
+// at once: a pass that would rest an hour after its first step has deleted that step's
+// events and no more, and the Retention still stops.
+BOOST_AUTO_TEST_CASE(steps_rest_in_proportion_and_stop_ends_a_rest) {
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  RetentionOptions o;
+  BOOST_TEST(o.rest > 0.0);  // on by default
+  o.rest = 3.0;
+  o.max_rest = milliseconds(1000);
+  BOOST_TEST(rest_after(microseconds(10'000), o).count() == 30'000);
+  BOOST_TEST(rest_after(microseconds(2'000'000), o).count() == 1'000'000);  // capped
+  o.rest = 0.0;
+  BOOST_TEST(rest_after(microseconds(10'000), o).count() == 0);
+
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  Writer writer(options);
+  Db db(options.path, false);
+  for (int i = 0; i < 9; ++i) add(writer, db, "e" + std::to_string(i), 10, "done");
+  RetentionOptions r;
+  r.step = 4;
+  r.rest = 1e9;
+  r.max_rest = std::chrono::hours(1);
+  Retention retention(writer, r);
+  BOOST_TEST(eventually([&] { return db.integer("SELECT count(*) FROM events") == 5; }));
+  retention.stop();  // returns: the rest is cut short
+  BOOST_TEST(db.integer("SELECT count(*) FROM events") == 5);
 }
 
 // A step looks at `limit` events after `after_seq` and no further, whatever they hold: an
