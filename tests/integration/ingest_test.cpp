@@ -293,3 +293,27 @@ BOOST_AUTO_TEST_CASE(connections_are_served_on_every_io_thread_and_drained) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// server.limits.max_connections: a connection past the limit is closed at once and
+// counted; one that leaves makes room for the next. The count is over every I/O thread.
+BOOST_AUTO_TEST_CASE(connections_past_max_connections_are_closed_at_once) {
+  TempDir dir;
+  ServerProcess server{dir, basic_config("", "    max_connections: 2\n")};
+  auto first = std::make_unique<TlsClient>(server.port());
+  TlsClient second(server.port());
+  BOOST_CHECK_THROW(TlsClient{server.port()}, std::runtime_error);
+  auto m = http_get(server.admin_port(), "/metrics");
+  BOOST_TEST(m.body.find("hookd_connections_rejected_total 1\n") != std::string::npos, m.body);
+  BOOST_TEST(m.body.find("hookd_connections_open 2\n") != std::string::npos, m.body);
+
+  first.reset();
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (http_get(server.admin_port(), "/metrics").body.find("hookd_connections_open 1\n") ==
+             std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  TlsClient third(server.port());
+  BOOST_TEST(third.post(kJofi, R"({"id":"mc1","type":"t"})").status == 202);
+  BOOST_TEST(second.post(kJofi, R"({"id":"mc2","type":"t"})").status == 202);
+}

@@ -99,7 +99,6 @@ struct Server::Impl {
         tls(make_server_tls_context(cfg.server.tls, certs)),
         router(std::move(r)),
         session_env{tls,
-                    tracker,
                     m.counter("hookd_tls_handshake_failures_total", "Failed TLS handshakes."),
                     m.gauge("hookd_connections_open", "Open webhook connections."),
                     {config.server.limits, draining, [this] { return current_router(); },
@@ -123,6 +122,9 @@ struct Server::Impl {
   // (it lives on one context from accept to close) need no strand and no request hops
   // between threads; the outbox writer's completion wakes the connection's own thread.
   struct IoThread {
+    // Before the context: destroying a context destroys the sessions still on it, which
+    // leave the tracker.
+    std::unique_ptr<SessionTracker> tracker;
     std::unique_ptr<asio::io_context> context;
     metrics::Gauge* connections;  // open webhook connections served by this thread
   };
@@ -131,7 +133,7 @@ struct Server::Impl {
     for (unsigned i = 0; i < n; ++i) {
       // Concurrency hint 1: one thread runs it (handlers it posts to itself take no lock).
       out.push_back(
-          {std::make_unique<asio::io_context>(1),
+          {std::make_unique<SessionTracker>(), std::make_unique<asio::io_context>(1),
            &m.gauge("hookd_io_thread_connections", "Open webhook connections per I/O thread.",
                     {{"thread", std::to_string(i)}})});
     }
@@ -146,6 +148,11 @@ struct Server::Impl {
   }
   void stop_all() {
     for (auto& t : threads) t.context->stop();
+  }
+  std::size_t open_sessions() const {
+    std::size_t n = 0;
+    for (const auto& t : threads) n += t.tracker->size();
+    return n;
   }
 
   std::shared_ptr<const http::Router> current_router() {
@@ -183,7 +190,7 @@ struct Server::Impl {
                        asio::detached);
         continue;
       }
-      if (tracker.size() >= config.server.limits.max_connections) {
+      if (open_sessions() >= config.server.limits.max_connections) {
         rejected.inc();
         boost::system::error_code ignored;
         socket.close(ignored);
@@ -193,7 +200,7 @@ struct Server::Impl {
       auto ex = socket.get_executor();
       metrics::Gauge& open = *thread.connections;
       open.add(1);
-      asio::co_spawn(ex, run_session(std::move(socket), session_env),
+      asio::co_spawn(ex, run_session(std::move(socket), session_env, *thread.tracker),
                      [&open](std::exception_ptr e) {
                        open.add(-1);
                        if (!e) return;
@@ -217,13 +224,15 @@ struct Server::Impl {
     }
     auto deadline = std::chrono::steady_clock::now() + config.server.shutdown_grace;
     asio::steady_timer timer(ioc);
-    while (tracker.size() > 0 && std::chrono::steady_clock::now() < deadline) {
-      tracker.close_idle();
+    while (open_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+      for (auto& t : threads) {
+        asio::post(*t.context, [&tracker = *t.tracker] { tracker.close_idle(); });
+      }
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(kTuple);
     }
-    if (tracker.size() > 0) {
-      spdlog::warn("shutdown grace period over with {} connections still open", tracker.size());
+    if (std::size_t open = open_sessions(); open > 0) {
+      spdlog::warn("shutdown grace period over with {} connections still open", open);
     }
     stop_all();
   }
@@ -248,7 +257,6 @@ struct Server::Impl {
 
   std::mutex router_mutex;
   std::shared_ptr<const http::Router> router;
-  SessionTracker tracker;
   std::atomic<bool> draining{false};
   std::atomic<bool> listening{false};
   BodyBudget bodies{config.server.limits.max_buffered_bodies};
@@ -452,7 +460,7 @@ void Server::run() {
   d.ioc.run();
   d.stop_all();  // also when threads[0] ran out of work without a drain
   for (auto& t : threads) t.join();
-  spdlog::info("stopped accepting; {} connections were still open", d.tracker.size());
+  spdlog::info("stopped accepting; {} connections were still open", d.open_sessions());
 }
 
 }  // namespace hookd::net

@@ -9,9 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "hookd/config/config.hpp"
 #include "hookd/http/router.hpp"
@@ -26,30 +24,44 @@ class Gauge;
 
 namespace hookd::net {
 
-// The open sessions, so that shutdown can close the idle ones at once and wait for the
-// busy ones. Each session registers a closer that cancels it if it is idle.
+class TlsStream;
+
+// The open sessions of one I/O thread, so that shutdown can close the idle ones at once
+// and wait for the busy ones. An entry lives in its session's coroutine frame: tracking
+// a connection allocates nothing. add(), remove() and close_idle() run on the I/O thread
+// (or once its context has stopped), size() anywhere.
 class SessionTracker {
  public:
-  std::uint64_t add(std::function<void()> close_if_idle);
-  void remove(std::uint64_t id);
-  void close_idle();  // calls every closer
-  std::size_t size() const;
+  struct Entry {
+    TlsStream* stream = nullptr;
+    bool idle = true;  // between requests: shutdown may close it
+    Entry* prev = nullptr;
+    Entry* next = nullptr;
+  };
+  SessionTracker() = default;
+  SessionTracker(const SessionTracker&) = delete;
+  SessionTracker& operator=(const SessionTracker&) = delete;
+
+  void add(Entry& e);
+  void remove(Entry& e);
+  void close_idle();  // cancels the idle sessions' pending waits
+  std::size_t size() const { return size_.load(std::memory_order_relaxed); }
 
  private:
-  mutable std::mutex mutex_;
-  std::uint64_t next_ = 0;
-  std::unordered_map<std::uint64_t, std::function<void()>> closers_;
+  Entry* head_ = nullptr;
+  std::atomic<std::size_t> size_{0};
 };
 
 struct SessionEnv {
   boost::asio::ssl::context& tls;
-  SessionTracker& tracker;
   metrics::Counter& handshake_failures;
   metrics::Gauge& open_connections;
   RequestEnv request;  // limits, draining, router, ... (net/request_loop.hpp)
 };
 
-boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket, SessionEnv& env);
+// `tracker`: that of the I/O thread the socket belongs to.
+boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket socket, SessionEnv& env,
+                                         SessionTracker& tracker);
 
 struct AdminEnv {
   metrics::Registry& metrics;
