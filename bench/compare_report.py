@@ -287,7 +287,7 @@ def main():
             f"- wrk: `wrk -t{args.threads} -c{args.connections} -d{args.duration} --latency "
             "-s bench/wrk-presigned.lua URL` over requests pre-signed by `bench/presign.py`",
             f"- idle: `hookd-bench URL -c {args.idle} -t {args.threads} --rate 0 -d 20s "
-            "--server-pid PID` against hookd and then nginx (one request per connection, "
+            "--server-pid PID` against a fresh nginx and then a fresh hookd (one request per connection, "
             "then all held open; hookd's RSS read at the end of the hold, nginx's master and "
             "workers summed from /proc during it)", "",
             table, "", f"![throughput and latency]({image})", ""])
