@@ -159,6 +159,8 @@ double claim_ms(outbox::Writer& writer, std::size_t& claimed) {
     for (const auto& d : r.deliveries) {
       outbox::DeliveryResult back;
       back.id = d.id;
+      back.route = d.route;
+      back.handler = d.handler;
       back.attempt = d.attempt;
       back.outcome = outbox::DeliveryResult::Outcome::released;
       back.state = outbox::DeliveryResult::State::pending;

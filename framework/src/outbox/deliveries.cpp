@@ -72,7 +72,7 @@ constexpr std::string_view kResult =
     "UPDATE deliveries SET state = ?3, lease_until = NULL, scheduled_at = ?4, "
     "last_error = CASE WHEN ?7 THEN coalesce(?5, last_error) ELSE ?5 END, updated_at = ?6, "
     "attempts = attempts - ?7, crashes = crashes + ?8 "
-    "WHERE id = ?1 AND attempts = ?2 AND state = 'running' RETURNING route, handler";
+    "WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
 
 constexpr std::string_view kHistory =
     "INSERT OR REPLACE INTO attempts (delivery_id, attempt, started_at, finished_at, outcome, "
@@ -245,16 +245,13 @@ void Store::apply_result(const DeliveryResult& r, std::int64_t now) {
   sqlite3_bind_int64(s, 6, now);
   sqlite3_bind_int(s, 7, release ? 1 : 0);
   sqlite3_bind_int(s, 8, r.count_crash ? 1 : 0);
+  // The pair comes with the result, not from a RETURNING clause: that costs an ephemeral
+  // table per statement (about 4 µs of the writer's time per result).
   const int rc = sqlite3_step(s);
-  if (rc == SQLITE_DONE) {  // fenced out
-    sqlite3_reset(s);
-    return;
-  }
-  if (rc != SQLITE_ROW) fail_statement(s, rc);
-  // Views: a result (one per delivery) copies no strings unless its pair is new to the batch.
-  counts_.moved(column_view(s, 0), column_view(s, 1), DeliveryState::running,
-                stored_state(r.state));
+  if (rc != SQLITE_DONE) fail_statement(s, rc);
   sqlite3_reset(s);
+  if (sqlite3_changes(db_.get()) == 0) return;  // fenced out
+  counts_.moved(r.route, r.handler, DeliveryState::running, stored_state(r.state));
   if (release) return;  // no attempt was made
   sqlite3_stmt* h = history_.get();
   sqlite3_bind_int64(h, 1, r.id);

@@ -271,6 +271,8 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
   job.reported = true;
   outbox::DeliveryResult result = decide(attempt, job.retry, random_unit(), job.max_crashes);
   const auto& d = job.delivery;
+  result.route = d.route;
+  result.handler = d.handler;
   // A crash beside other calls, or a hang (whose host restart kills its neighbours' calls):
   // from now on the delivery runs alone in its plugin's host.
   const bool suspect =
@@ -328,7 +330,10 @@ void Engine::Shared::release(Job& job, std::chrono::milliseconds delay, std::str
   a.started_at_us = a.finished_at_us = outbox::unix_now_us();
   a.retry_after = delay;
   a.message = std::move(why);
-  if (writer != nullptr) writer->complete(decide(a, job.retry, 0.0));
+  outbox::DeliveryResult result = decide(a, job.retry, 0.0);
+  result.route = job.delivery.route;
+  result.handler = job.delivery.handler;
+  if (writer != nullptr) writer->complete(std::move(result));
 }
 
 // Reports the calls that ran past handler_timeout; returns when the next one would.

@@ -58,6 +58,8 @@ DeliveryResult result(const ClaimedDelivery& d, DeliveryResult::State state,
                       DeliveryResult::Outcome outcome) {
   DeliveryResult r;
   r.id = d.id;
+  r.route = d.route;
+  r.handler = d.handler;
   r.attempt = d.attempt;
   r.state = state;
   r.outcome = outcome;

@@ -29,6 +29,8 @@ void complete_sync(Writer& writer, const DeliveryResult& result) {
 DeliveryResult crashed(const ClaimedDelivery& d, bool blamed) {
   DeliveryResult r;
   r.id = d.id;
+  r.route = d.route;
+  r.handler = d.handler;
   r.attempt = d.attempt;
   r.state = DeliveryResult::State::pending;
   r.outcome = DeliveryResult::Outcome::crashed;

@@ -130,6 +130,8 @@ BOOST_AUTO_TEST_CASE(a_failing_claim_result_or_prune_is_rolled_back_alone) {
     for (std::int64_t id : {ok_id, poisoned_id}) {
       DeliveryResult result;
       result.id = id;
+      result.route = "r";
+      result.handler = "log";
       result.attempt = 1;
       result.state = DeliveryResult::State::done;
       result.outcome = DeliveryResult::Outcome::ok;

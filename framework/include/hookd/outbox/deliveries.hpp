@@ -65,6 +65,9 @@ struct DeliveryResult {
   // crashed: the plugin host died during the call (isolation: process).
   enum class Outcome { ok, retry, fail, timeout, released, crashed };
   std::int64_t id = 0;
+  // The delivery's (route, handler), as claimed: the count tables move with its state.
+  std::string route;
+  std::string handler;
   std::uint32_t attempt = 0;
   State state = State::pending;
   Outcome outcome = Outcome::retry;
