@@ -86,6 +86,15 @@ std::string EngineFixture::state(const std::string& id, const std::string& plugi
   return db.text(std::string("SELECT d.state ") + kWhere, {id, plugin}).value_or("(none)");
 }
 
+std::int64_t EngineFixture::count_mismatches() {
+  hookd::test::Db db(path());
+  const std::string actual =
+      "SELECT route, handler, state, count(*) FROM deliveries GROUP BY route, handler, state";
+  const std::string kept = "SELECT route, handler, state, n FROM delivery_counts WHERE n <> 0";
+  return db.integer("SELECT (SELECT count(*) FROM (" + actual + " EXCEPT " + kept +
+                    ")) + (SELECT count(*) FROM (" + kept + " EXCEPT " + actual + "))");
+}
+
 std::int64_t EngineFixture::attempts(const std::string& id, const std::string& plugin) {
   hookd::test::Db db(path());
   return db.integer(std::string("SELECT d.attempts ") + kWhere, {id, plugin});

@@ -48,6 +48,9 @@ class EngineFixture {
   std::string last_error(const std::string& id, const std::string& plugin);
   std::vector<std::string> history(const std::string& id, const std::string& plugin);
   bool settled(const std::string& id, const std::string& plugin);  // done or dead
+  // Rows in which the count table (kept by the writer from the engine's results) and a
+  // count of the deliveries themselves differ; 0 when they agree.
+  std::int64_t count_mismatches();
   std::vector<Call> calls(const std::string& plugin);
   // The most calls of `plugin` that overlapped in time, per the log's order.
   int max_overlap(const std::string& plugin);

@@ -44,6 +44,7 @@ BOOST_AUTO_TEST_CASE(fan_out_to_two_handlers_with_independent_retries) {
   BOOST_TEST(f.attempts("e1", "b") == 3);
   BOOST_TEST((f.history("e1", "b") == std::vector<std::string>{"retry", "retry", "ok"}));
   BOOST_TEST(f.last_error("e1", "b").empty());
+  BOOST_TEST(f.count_mismatches() == 0);  // each result moved its own (route, handler)
 }
 
 BOOST_AUTO_TEST_CASE(one_handler_retries_while_the_other_is_done) {
@@ -57,6 +58,7 @@ BOOST_AUTO_TEST_CASE(one_handler_retries_while_the_other_is_done) {
   BOOST_TEST(f.attempts("e1", "b") == 2);  // its own max_attempts
   BOOST_TEST(f.state("e1", "b") == "dead");
   BOOST_TEST(f.last_error("e1", "b") == "gave up after 2 attempts: scripted retry");
+  BOOST_TEST(f.count_mismatches() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(fail_is_dead_at_once_and_replay_brings_it_back) {
