@@ -27,9 +27,12 @@ constexpr std::string_view kInsertEvent =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (route, id) DO NOTHING";
 
 // A handler listed twice for one event gets one delivery, instead of failing the batch.
+// Pending, or claimed at append: running, attempt 1, leased until ?7.
 constexpr std::string_view kInsertDelivery =
-    "INSERT INTO deliveries (event_seq, handler, scheduled_at, ordering_key, updated_at, route) "
-    "VALUES (?1, ?2, ?3, ?4, ?3, ?5) ON CONFLICT (event_seq, handler) DO NOTHING";
+    "INSERT INTO deliveries (event_seq, handler, scheduled_at, ordering_key, updated_at, route, "
+    "state, attempts, lease_until) VALUES (?1, ?2, ?3, ?4, ?3, ?5, "
+    "CASE WHEN ?6 THEN 'running' ELSE 'pending' END, ?6, ?7) "
+    "ON CONFLICT (event_seq, handler) DO NOTHING";
 
 // SQLITE_STATIC: the event outlives the step that reads the bound values.
 void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
@@ -106,18 +109,18 @@ void Store::commit(const Work& work, Done& done) {
   done.pruned.clear();
   done.prune_error.clear();
   done.new_deliveries = false;
+  done.append_claims.clear();
   if (wal_pages_ >= catch_up_at_) catch_up();
   try {
     run(begin_.get());
     // After BEGIN, which may have waited for another process's write lock: a lease starts
     // when the claim is made, not before.
     const std::int64_t now = unix_now_us();
-    for (std::size_t i = 0; i < work.events.size(); ++i) {
-      insert_one(*work.events[i], now, done.statuses[i]);
-      if (done.statuses[i] == AppendStatus::accepted && !work.events[i]->deliveries.empty()) {
-        done.new_deliveries = true;
-      }
-    }
+    done.now_us = now;
+    std::vector<std::size_t> left;
+    left.reserve(work.grants.size());
+    for (const AppendGrant& grant : work.grants) left.push_back(grant.count);
+    for (std::size_t i = 0; i < work.events.size(); ++i) insert_one(work, i, now, left, done);
     // Nothing below may fail the appends: each part has a savepoint of its own.
     apply_results(work.results, now);
     for (const ClaimRequest* request : work.claims) {
@@ -148,6 +151,7 @@ void Store::commit(const Work& work, Done& done) {
     done.claims.clear();
     done.pruned.clear();
     done.new_deliveries = false;
+    done.append_claims.clear();
     throw;
   }
 }
@@ -176,7 +180,10 @@ std::string Store::isolated(const std::function<void()>& part) {
   return error.empty() ? std::string("unknown error") : error;
 }
 
-void Store::insert_one(const NewEvent& event, std::int64_t now, AppendStatus& status) {
+void Store::insert_one(const Work& work, std::size_t index, std::int64_t now,
+                       std::vector<std::size_t>& left, Done& done) {
+  const NewEvent& event = *work.events[index];
+  AppendStatus& status = done.statuses[index];
   sqlite3* db = db_.get();
   sqlite3_stmt* s = insert_event_.get();
   const std::string headers = headers_to_json(event.headers);
@@ -207,8 +214,28 @@ void Store::insert_one(const NewEvent& event, std::int64_t now, AppendStatus& st
       bind_text(d, 4, delivery.ordering_key);
     }
     bind_text(d, 5, event.route);
+    // A few pairs per batch: a linear search.
+    std::size_t grant = 0;
+    while (grant < left.size() &&
+           (left[grant] == 0 || work.grants[grant].handler != delivery.handler ||
+            work.grants[grant].route != event.route)) {
+      ++grant;
+    }
+    const bool claim = grant < left.size();
+    sqlite3_bind_int(d, 6, claim ? 1 : 0);
+    if (claim) {
+      sqlite3_bind_int64(d, 7, now + work.append_lease_us);
+    } else {
+      sqlite3_bind_null(d, 7);
+    }
     run(d);
-    if (sqlite3_changes(db) != 0) {
+    if (sqlite3_changes(db) == 0) continue;  // the handler was listed twice
+    if (claim) {
+      --left[grant];
+      done.append_claims.push_back({index, grant, sqlite3_last_insert_rowid(db)});
+      counts_.deliveries(event.route, delivery.handler, DeliveryState::running, 1);
+    } else {
+      done.new_deliveries = true;
       counts_.deliveries(event.route, delivery.handler, DeliveryState::pending, 1);
     }
   }

@@ -37,6 +37,16 @@ class Store {
     std::span<const DeliveryResult> results;
     std::span<const ClaimRequest* const> claims;
     std::span<const PruneRequest* const> prunes;
+    // Claims at append: new deliveries of these pairs, up to each count, are written
+    // running with a lease of append_lease_us.
+    std::span<const AppendGrant> grants;
+    std::int64_t append_lease_us = 0;
+  };
+  // A delivery written running by its append: events[event], pair grants[grant].
+  struct AppendClaim {
+    std::size_t event = 0;
+    std::size_t grant = 0;
+    std::int64_t id = 0;
   };
   struct Done {
     std::vector<AppendStatus> statuses;  // per event: accepted or duplicate
@@ -44,7 +54,9 @@ class Store {
     // Per prune request: events deleted, or nullopt when that step failed (prune_error).
     std::vector<std::optional<PruneResult>> pruned;
     std::string prune_error;
-    bool new_deliveries = false;  // an accepted event created deliveries
+    bool new_deliveries = false;  // an accepted event created pending deliveries
+    std::vector<AppendClaim> append_claims;
+    std::int64_t now_us = 0;  // the transaction's time: the leases start here
   };
   // Runs `work` in one transaction and commits it. Results, each claim and each prune run
   // in savepoints of their own: one that fails is rolled back alone and reported in `done`
@@ -61,7 +73,9 @@ class Store {
   bool broken() const { return broken_; }
 
  private:
-  void insert_one(const NewEvent& event, std::int64_t now_us, AppendStatus& status);
+  // `left`: what is left of each of work.grants; decremented per delivery written running.
+  void insert_one(const Work& work, std::size_t index, std::int64_t now_us,
+                  std::vector<std::size_t>& left, Done& done);
   void apply_results(std::span<const DeliveryResult> results, std::int64_t now);
   void apply_result(const DeliveryResult& result, std::int64_t now);
   ClaimResult claim(const ClaimRequest& request, std::int64_t now);

@@ -133,6 +133,12 @@ struct Writer::Impl {
   void commit(Batch& batch);
   void fail(Batch& batch, const std::string& error);
   void finish(std::vector<Pending>& appends, const std::vector<AppendResult>& results);
+  // Fills `grants` with the new deliveries of `appends` per pair and asks the claimer for
+  // what it takes; returns the lease. Clears `claimer` when it is not to be answered.
+  std::int64_t reserve(AppendClaimer& claimer, const std::vector<Pending>& appends,
+                       std::vector<AppendGrant>& grants);
+  void handed_over(AppendClaimer& claimer, std::vector<Pending>& appends,
+                   const std::vector<AppendGrant>& grants, Store::Done& done);
   void set_open(bool open, const std::string& error);
   void appends_done(const std::string& error);  // empty: committed
   std::string unavailable_reason() const;
@@ -152,6 +158,7 @@ struct Writer::Impl {
   std::vector<std::function<void()>> probes;
   std::vector<std::function<void()>> open_waiters;  // run once `store` is open
   std::function<void()> on_new_deliveries;
+  AppendClaimer claimer;
   bool stopping = false;
   bool pruned_last = false;  // the last transaction was a retention step
 
@@ -162,6 +169,8 @@ struct Writer::Impl {
   Clock::time_point failed_at{};
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::uint64_t> events{0};
+  std::atomic<std::uint64_t> claims_answered{0};
+  std::atomic<std::uint64_t> claimed_at_append{0};
 
   // Writer thread only.
   std::unique_ptr<Store> store;
@@ -308,11 +317,23 @@ void Writer::Impl::commit(Batch& batch) {
   std::vector<const PruneRequest*> prune_refs;
   for (const PendingPrune& p : batch.prunes) prune_refs.push_back(&p.request);
 
+  // Claims at append: what the engine takes of the batch's new deliveries.
+  AppendClaimer claimer;
+  std::vector<AppendGrant> grants;
+  std::int64_t lease_us = 0;
+  if (!batch.appends.empty()) {
+    {
+      std::lock_guard lock(mutex);
+      claimer = this->claimer;
+    }
+    if (claimer.reserve) lease_us = reserve(claimer, batch.appends, grants);
+  }
+
   Store::Done done;
   const auto started = Clock::now();
   std::string error;
   try {
-    store->commit({refs, batch.results, claim_refs, prune_refs}, done);
+    store->commit({refs, batch.results, claim_refs, prune_refs, grants, lease_us}, done);
   } catch (const StoreError& e) {
     error = e.what();
     if (Store::needs_reopen(e.code()) || store->broken()) {
@@ -336,6 +357,11 @@ void Writer::Impl::commit(Batch& batch) {
     commit_log.failed(error);
     if (!batch.appends.empty()) appends_done(error);
     fail(batch, "commit failed: " + error);
+    if (claimer.claimed) {
+      ClaimResult none;
+      none.error = "commit failed: " + error;
+      invoke(claimer.claimed, std::move(none));
+    }
     return;
   }
   if (std::uint64_t failures = commit_log.succeeded(); failures > 0) {
@@ -350,9 +376,11 @@ void Writer::Impl::commit(Batch& batch) {
   std::vector<AppendResult> appended(batch.appends.size());
   for (std::size_t i = 0; i < batch.appends.size(); ++i) appended[i].status = done.statuses[i];
   finish(batch.appends, appended);
+  if (claimer.claimed) handed_over(claimer, batch.appends, grants, done);
   for (std::size_t i = 0; i < batch.claims.size(); ++i) {
     invoke(batch.claims[i].done, std::move(done.claims[i]));
   }
+  claims_answered.fetch_add(batch.claims.size());
   for (std::size_t i = 0; i < batch.prunes.size(); ++i) {
     invoke(batch.prunes[i].done, done.pruned[i]);
   }
@@ -366,6 +394,68 @@ void Writer::Impl::commit(Batch& batch) {
   }
 }
 
+std::int64_t Writer::Impl::reserve(AppendClaimer& claimer, const std::vector<Pending>& appends,
+                                   std::vector<AppendGrant>& grants) {
+  for (const Pending& p : appends) {
+    for (const NewDelivery& d : p.event.deliveries) {
+      auto it = std::find_if(grants.begin(), grants.end(), [&](const AppendGrant& g) {
+        return g.handler == d.handler && g.route == p.event.route;
+      });
+      if (it == grants.end()) {
+        grants.push_back({p.event.route, d.handler, 1});
+      } else {
+        ++it->count;
+      }
+    }
+  }
+  if (grants.empty()) {
+    claimer = {};  // nothing to claim, nothing to answer
+    return 0;
+  }
+  try {
+    return claimer.reserve(grants);
+  } catch (const std::exception& e) {
+    spdlog::error("outbox: reserving claims at append failed: {}", e.what());
+  }
+  claimer = {};
+  grants.clear();
+  return 0;
+}
+
+// After the COMMIT, and after the appends were answered: the events are not needed any
+// more, so the last delivery of each takes its headers and body instead of a copy.
+void Writer::Impl::handed_over(AppendClaimer& claimer, std::vector<Pending>& appends,
+                               const std::vector<AppendGrant>& grants, Store::Done& done) {
+  ClaimResult result;
+  result.ok = true;
+  result.claimed_at_us = done.now_us;
+  result.deliveries.reserve(done.append_claims.size());
+  for (std::size_t i = 0; i < done.append_claims.size(); ++i) {
+    const Store::AppendClaim& c = done.append_claims[i];
+    NewEvent& event = appends[c.event].event;
+    const bool last =
+        i + 1 == done.append_claims.size() || done.append_claims[i + 1].event != c.event;
+    ClaimedDelivery d;
+    d.id = c.id;
+    d.route = grants[c.grant].route;
+    d.handler = grants[c.grant].handler;
+    d.attempt = 1;
+    d.event_id = event.id;
+    d.type = event.type;
+    d.received_at_us = event.received_at_us;
+    if (last) {
+      d.headers = std::move(event.headers);
+      d.body = std::move(event.body);
+    } else {
+      d.headers = event.headers;
+      d.body = event.body;
+    }
+    result.deliveries.push_back(std::move(d));
+  }
+  claimed_at_append.fetch_add(result.deliveries.size());
+  invoke(claimer.claimed, std::move(result));
+}
+
 // Appends answer unavailable and claims fail. Results are dropped: their deliveries stay
 // running until the lease expires and then run again (at least once).
 void Writer::Impl::fail(Batch& batch, const std::string& error) {
@@ -377,6 +467,7 @@ void Writer::Impl::fail(Batch& batch, const std::string& error) {
     failed.error = error;
     invoke(c.done, std::move(failed));
   }
+  claims_answered.fetch_add(batch.claims.size());
   for (PendingPrune& p : batch.prunes) invoke(p.done, std::optional<PruneResult>());
 }
 
@@ -468,6 +559,11 @@ void Writer::when_open(std::function<void()> callback) {
   impl_->cv.notify_one();
 }
 
+void Writer::claim_at_append(AppendClaimer claimer) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->claimer = std::move(claimer);
+}
+
 void Writer::on_new_deliveries(std::function<void()> wake) {
   std::lock_guard lock(impl_->mutex);
   impl_->on_new_deliveries = std::move(wake);
@@ -495,7 +591,8 @@ std::string Writer::unavailable_reason() const {
 }
 
 Writer::Stats Writer::stats() const {
-  return {impl_->batches.load(), impl_->events.load()};
+  return {impl_->batches.load(), impl_->events.load(), impl_->claims_answered.load(),
+          impl_->claimed_at_append.load()};
 }
 
 }  // namespace hookd::outbox

@@ -41,6 +41,27 @@ struct HandlerState {
   std::uint32_t overran = 0;     // of those, past handler_timeout (a thread stuck in it)
   double call_us = 0;            // moving average of its calls' durations; 0: none yet
   std::optional<Series> series;  // with a registry
+  // The store may hold deliveries of this pair that are due (or soon due) and unclaimed:
+  // pending rows were written (not claimed at append), a delivery was given back or is to
+  // be retried, or no claim has looked since. Cleared by a claim that found fewer than it
+  // asked for. While set, the end of a call claims again, and new deliveries of the pair
+  // are not claimed at append (the older pending ones go first).
+  bool backlog = true;
+  std::uint64_t marks = 0;  // times backlog was set: a claim sent before a mark clears nothing
+};
+
+void mark_backlog(HandlerState& state) {
+  state.backlog = true;
+  ++state.marks;
+}
+
+// What a claim asked of one pair, to tell afterwards whether it found all there was.
+struct Ask {
+  std::shared_ptr<HandlerState> state;
+  std::string route;
+  std::string handler;
+  std::size_t limit = 0;
+  std::uint64_t marks = 0;
 };
 
 // Claims run ahead of the calls (per free slot: of the free workers.threads in total, of a
@@ -103,6 +124,10 @@ struct Engine::Shared {
   // max_crashes). In memory: after a restart a suspect is first retried beside others.
   std::unordered_set<std::int64_t> suspects;
   std::map<std::string, HostGate> gates;  // hosted calls by plugin
+  // Claims at append: what the writer's transaction in progress may claim, per handler
+  // (counted in their `claimed` until the answer comes).
+  std::vector<std::pair<std::shared_ptr<HandlerState>, std::uint32_t>> reserved;
+  std::size_t reserved_total = 0;
   bool dirty = true;                      // something changed: claim at once
   bool claim_in_flight = false;
   bool stopping = false;
@@ -130,8 +155,25 @@ struct Engine::Shared {
   std::vector<Handler> set(std::vector<Handler> list);
   // The first queued job whose handler is below its concurrency limit; queue.end() if none.
   std::deque<std::shared_ptr<Job>>::iterator runnable();
+  // How many more deliveries of one handler may be claimed now: claim_ahead per usable
+  // slot, minus what it holds; 0 while its plugin host backs off. `per_slot`: its
+  // claim_ahead.
+  std::uint32_t room(HandlerState& state, std::uint32_t& per_slot);
+  // How many more deliveries may be claimed across handlers now, when the handlers'
+  // largest claim_ahead is `most_ahead`: per free worker thread.
+  std::size_t total_room(std::uint32_t most_ahead) const;
   outbox::ClaimRequest build_request();
-  void on_claimed(outbox::ClaimResult result, std::size_t asked);
+  void on_claimed(outbox::ClaimResult result, std::size_t asked, const std::vector<Ask>& asks,
+                  std::size_t total_limit);
+  // A claimed delivery becomes a queued job (or goes back when it cannot run).
+  void enqueue(outbox::ClaimedDelivery delivery, std::int64_t claimed_at_us);
+  // Claims at append (outbox::AppendClaimer), on the writer thread.
+  std::int64_t reserve(std::vector<outbox::AppendGrant>& grants);
+  void on_append_claimed(outbox::ClaimResult result);
+  bool any_backlog() const {
+    return std::any_of(handlers.begin(), handlers.end(),
+                       [](const auto& h) { return h.second->backlog; });
+  }
   void report(Job& job, const Attempt& attempt);
   // Gives the delivery back: pending, no attempt used, due after `delay`; `why` becomes its
   // last error (when not empty).
@@ -164,6 +206,7 @@ std::vector<Handler> Engine::Shared::set(std::vector<Handler> list) {
     if (registry != nullptr && !state->series) state->series.emplace(*registry, h.route, h.plugin);
     h.concurrency = std::max<std::uint32_t>(h.concurrency, 1);
     replaced.push_back(std::exchange(state->config, std::move(h)));
+    mark_backlog(*state);  // ordering or retry settings may have changed: look again
     next[key] = std::move(state);
   }
   for (auto& [key, state] : handlers) {
@@ -184,13 +227,35 @@ std::uint32_t Engine::claim_ahead(double call_us, double claim_us,
   return std::max(kClaimAhead, static_cast<std::uint32_t>(std::ceil(ahead)));
 }
 
-outbox::ClaimRequest Engine::Shared::build_request() {
-  outbox::ClaimRequest request;
+std::uint32_t Engine::Shared::room(HandlerState& state, std::uint32_t& per_slot) {
+  const Handler& h = state.config;
+  per_slot = 0;
+  if (h.callee.host) {
+    // A host backing off would only give its deliveries back: claim them when it may start.
+    if (const auto wait = h.callee.host->available_in(); wait.count() > 0) {
+      host_available = std::min(host_available, Clock::now() + wait);
+      return 0;
+    }
+  }
+  const std::uint32_t usable = h.concurrency > state.overran ? h.concurrency - state.overran : 0;
+  per_slot = Engine::claim_ahead(state.call_us, claim_us, options.handler_timeout);
+  const std::uint32_t ahead = per_slot * usable;
+  const std::uint32_t holding = state.claimed - state.overran;
+  return holding < ahead ? ahead - holding : 0;
+}
+
+std::size_t Engine::Shared::total_room(std::uint32_t most_ahead) const {
   const std::size_t overran = static_cast<std::size_t>(
       std::count_if(running.begin(), running.end(), [](const auto& job) { return job->reported; }));
   const std::size_t threads = options.threads;
   const std::size_t free_threads = threads > overran ? threads - overran : 0;
-  const std::size_t used = queue.size() + running.size() - overran;
+  const std::size_t used = queue.size() + running.size() - overran + reserved_total;
+  const std::size_t cap = std::max(most_ahead, kClaimAhead) * free_threads;
+  return used >= cap ? 0 : cap - used;
+}
+
+outbox::ClaimRequest Engine::Shared::build_request() {
+  outbox::ClaimRequest request;
   request.lease_us = std::chrono::microseconds(lease_for(options.handler_timeout)).count();
   if (handlers.empty()) return request;
   std::uint32_t most_ahead = kClaimAhead;  // of the handlers asked
@@ -198,27 +263,12 @@ outbox::ClaimRequest Engine::Shared::build_request() {
   host_available = Clock::time_point::max();
   for (const auto& [key, state] : handlers) {
     const Handler& h = state->config;
-    outbox::ClaimSpec spec{h.route, h.plugin, 0, h.ordered, h.retry.max_attempts};
-    if (h.callee.host) {
-      // A host backing off would only give its deliveries back: claim them when it may start.
-      if (const auto wait = h.callee.host->available_in(); wait.count() > 0) {
-        host_available = std::min(host_available, Clock::now() + wait);
-        specs.push_back(std::move(spec));
-        continue;
-      }
-    }
-    const std::uint32_t usable =
-        h.concurrency > state->overran ? h.concurrency - state->overran : 0;
-    const std::uint32_t per_slot =
-        Engine::claim_ahead(state->call_us, claim_us, options.handler_timeout);
+    std::uint32_t per_slot = 0;
+    const std::uint32_t limit = room(*state, per_slot);
     most_ahead = std::max(most_ahead, per_slot);
-    const std::uint32_t ahead = per_slot * usable;
-    const std::uint32_t holding = state->claimed - state->overran;
-    if (holding < ahead) spec.limit = ahead - holding;
-    specs.push_back(std::move(spec));
+    specs.push_back({h.route, h.plugin, limit, h.ordered, h.retry.max_attempts});
   }
-  const std::size_t cap = most_ahead * free_threads;
-  request.total_limit = used >= cap ? 0 : cap - used;
+  request.total_limit = total_room(most_ahead);
   // Rotate who asks first, so that one busy pair cannot take every free thread each time.
   std::rotate(specs.begin(), specs.begin() + static_cast<std::ptrdiff_t>(rotate++ % specs.size()),
               specs.end());
@@ -226,7 +276,63 @@ outbox::ClaimRequest Engine::Shared::build_request() {
   return request;
 }
 
-void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked) {
+std::int64_t Engine::Shared::reserve(std::vector<outbox::AppendGrant>& grants) {
+  reserved.clear();
+  reserved_total = 0;
+  std::uint32_t most_ahead = kClaimAhead;
+  std::vector<std::pair<std::shared_ptr<HandlerState>, std::uint32_t>> rooms(grants.size());
+  for (std::size_t i = 0; i < grants.size(); ++i) {
+    const auto it = handlers.find(Key{grants[i].route, grants[i].handler});
+    // Ordered pairs wait behind their keys' earlier deliveries: the claim's query decides.
+    if (stopping || it == handlers.end() || it->second->backlog || it->second->config.ordered) {
+      continue;
+    }
+    std::uint32_t per_slot = 0;
+    rooms[i] = {it->second, room(*it->second, per_slot)};
+    most_ahead = std::max(most_ahead, per_slot);
+  }
+  std::size_t left = total_room(most_ahead);
+  for (std::size_t i = 0; i < grants.size(); ++i) {
+    auto& [state, n] = rooms[i];
+    const std::size_t take = std::min({grants[i].count, static_cast<std::size_t>(n), left});
+    grants[i].count = take;
+    if (take == 0) continue;
+    left -= take;
+    state->claimed += static_cast<std::uint32_t>(take);
+    reserved_total += take;
+    reserved.emplace_back(std::move(state), static_cast<std::uint32_t>(take));
+  }
+  return std::chrono::microseconds(lease_for(options.handler_timeout)).count();
+}
+
+void Engine::Shared::on_append_claimed(outbox::ClaimResult result) {
+  for (auto& [state, n] : reserved) state->claimed -= n;
+  reserved.clear();
+  reserved_total = 0;
+  for (outbox::ClaimedDelivery& d : result.deliveries) enqueue(std::move(d), result.claimed_at_us);
+  if (!result.deliveries.empty()) worker_cv.notify_all();
+  idle_cv.notify_all();
+}
+
+void Engine::Shared::enqueue(outbox::ClaimedDelivery delivery, std::int64_t claimed_at_us) {
+  auto job = std::make_shared<Job>();
+  job->delivery = std::move(delivery);
+  job->claimed_at_us = claimed_at_us;
+  auto it = handlers.find(Key{job->delivery.route, job->delivery.handler});
+  if (stopping || it == handlers.end()) {  // stopping, or reconfigured meanwhile
+    release(*job);
+    return;
+  }
+  job->handler = it->second;
+  job->callee = it->second->config.callee;
+  job->retry = it->second->config.retry;
+  job->max_crashes = it->second->config.max_crashes;
+  ++job->handler->claimed;
+  queue.push_back(std::move(job));
+}
+
+void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked,
+                                const std::vector<Ask>& asks, std::size_t total_limit) {
   claim_in_flight = false;
   const auto now = Clock::now();
   claim_us = moving_average(
@@ -237,22 +343,23 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked) {
   } else if (const std::uint64_t failures = claim_log.succeeded(); failures > 0) {
     spdlog::info("workers: claiming deliveries works again after {} failed claims", failures);
   }
-  for (outbox::ClaimedDelivery& d : result.deliveries) {
-    auto job = std::make_shared<Job>();
-    job->delivery = std::move(d);
-    job->claimed_at_us = result.claimed_at_us;
-    auto it = handlers.find(Key{job->delivery.route, job->delivery.handler});
-    if (stopping || it == handlers.end()) {  // stopping, or reconfigured meanwhile
-      release(*job);
-      continue;
+  if (result.ok) {
+    // A pair that got fewer than the claim could give it has nothing more claimable now
+    // (unless something was marked since the claim was sent). The store claims the specs
+    // in order, each up to min(its limit, what the total limit has left).
+    std::size_t left = total_limit;
+    for (const Ask& ask : asks) {
+      const std::size_t n = std::min(ask.limit, left);
+      const auto got = static_cast<std::size_t>(
+          std::count_if(result.deliveries.begin(), result.deliveries.end(),
+                        [&](const outbox::ClaimedDelivery& d) {
+                          return d.handler == ask.handler && d.route == ask.route;
+                        }));
+      if (n > 0 && got < n && ask.state->marks == ask.marks) ask.state->backlog = false;
+      left -= std::min(got, left);
     }
-    job->handler = it->second;
-    job->callee = it->second->config.callee;
-    job->retry = it->second->config.retry;
-    job->max_crashes = it->second->config.max_crashes;
-    ++job->handler->claimed;
-    queue.push_back(std::move(job));
   }
+  for (outbox::ClaimedDelivery& d : result.deliveries) enqueue(std::move(d), result.claimed_at_us);
   if (result.ok && result.deliveries.size() < asked) {
     // Everything claimable now was claimed: look again when the next one is due.
     if (result.next_due_us) {
@@ -278,6 +385,7 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
   const bool suspect =
       attempt.outcome == outbox::DeliveryResult::Outcome::crashed ||
       (attempt.outcome == outbox::DeliveryResult::Outcome::timeout && job.callee.host != nullptr);
+  if (result.state == outbox::DeliveryResult::State::pending) mark_backlog(*job.handler);
   if (suspect && result.state != outbox::DeliveryResult::State::dead) {
     suspects.insert(d.id);
   } else {
@@ -323,6 +431,7 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
 
 void Engine::Shared::release(Job& job, std::chrono::milliseconds delay, std::string why) {
   job.reported = true;
+  if (job.handler) mark_backlog(*job.handler);
   Attempt a;
   a.delivery_id = job.delivery.id;
   a.attempt = job.delivery.attempt;
@@ -407,11 +516,19 @@ void Engine::Shared::dispatch_loop() {
       if (asked > 0) {
         claim_in_flight = true;
         claim_sent = now;
+        std::vector<Ask> asks;
+        asks.reserve(request.specs.size());
+        for (const auto& spec : request.specs) {
+          const auto& state = handlers.at(Key{spec.route, spec.handler});
+          asks.push_back({state, spec.route, spec.handler, spec.limit, state->marks});
+        }
+        const std::size_t total_limit = request.total_limit;
         lock.unlock();
         // The callback runs on the writer thread (or at once when the writer has stopped).
-        writer->claim(std::move(request), [this, asked](outbox::ClaimResult result) {
+        writer->claim(std::move(request), [this, asked, asks = std::move(asks),
+                                           total_limit](outbox::ClaimResult result) {
           std::lock_guard guard(mutex);
-          on_claimed(std::move(result), asked);
+          on_claimed(std::move(result), asked, asks, total_limit);
         });
         lock.lock();
         continue;
@@ -500,12 +617,17 @@ void Engine::Shared::worker_loop(std::size_t index) {
       if (!job->reported) report(*job, attempt);
     }
     // One wake-up per call at most, not one of every thread: the dispatcher claims again for
-    // the freed slot (while a claim is in flight, its answer wakes it and it sees `dirty`);
+    // the freed slot when the store may hold work for it (while a claim is in flight, its
+    // answer wakes it and it sees `dirty`); otherwise the next append claims for it;
     // this thread takes the next runnable job itself, and one other thread is woken in case
     // the freed slot made a job runnable that is not the one this thread takes (all of them
     // when the call held its plugin's host alone). Only stop() waits for idle.
-    dirty = true;
-    if (!claim_in_flight) dispatcher_cv.notify_one();
+    // An ordered pair's next delivery of the key may be claimable now.
+    if (job->handler->config.ordered) mark_backlog(*job->handler);
+    if (any_backlog()) {
+      dirty = true;
+      if (!claim_in_flight) dispatcher_cv.notify_one();
+    }
     if (alone) {
       worker_cv.notify_all();
     } else {
@@ -534,6 +656,14 @@ Engine::Engine(outbox::Writer& writer, EngineOptions options, std::vector<Handle
     (void)s.set(std::move(handlers));  // nothing replaced
     s.in_job.assign(std::max<std::uint32_t>(s.options.threads, 1), 0);
   }
+  writer.claim_at_append({[shared = shared_](std::vector<outbox::AppendGrant>& grants) {
+                             std::lock_guard lock(shared->mutex);
+                             return shared->reserve(grants);
+                           },
+                           [shared = shared_](outbox::ClaimResult result) {
+                             std::lock_guard lock(shared->mutex);
+                             shared->on_append_claimed(std::move(result));
+                           }});
   for (std::size_t i = 0; i < s.in_job.size(); ++i) {
     s.workers.emplace_back([shared = shared_, i] {
       log::set_thread_name(fmt::format("worker-{}", i + 1));
@@ -562,6 +692,7 @@ void Engine::set_handlers(std::vector<Handler> handlers) {
 
 void Engine::wake() {
   std::lock_guard lock(shared_->mutex);
+  for (auto& [key, state] : shared_->handlers) mark_backlog(*state);
   shared_->dirty = true;
   shared_->dispatcher_cv.notify_one();
 }
@@ -574,6 +705,7 @@ std::chrono::milliseconds Engine::lease_for(std::chrono::milliseconds handler_ti
 std::size_t Engine::stop(std::chrono::milliseconds grace) {
   Shared& s = *shared_;
   std::unique_lock lock(s.mutex);
+  if (!s.stopping && s.writer != nullptr) s.writer->claim_at_append({});
   if (s.stopping) {
     s.idle_cv.wait(lock, [&] { return s.stopped; });
     return s.left_running;
@@ -586,7 +718,9 @@ std::size_t Engine::stop(std::chrono::milliseconds grace) {
   s.queue.clear();
   s.dispatcher_cv.notify_all();
   s.worker_cv.notify_all();
-  s.idle_cv.wait(lock, [&] { return !s.claim_in_flight; });  // its deliveries get released
+  // Their deliveries get released: a claim's, and those of a transaction that was claiming
+  // at append when claim_at_append({}) came.
+  s.idle_cv.wait(lock, [&] { return !s.claim_in_flight && s.reserved.empty(); });
   s.idle_cv.wait_for(lock, grace, [&] { return s.running.empty(); });
   s.left_running = s.running.size();
   if (s.left_running > 0) {

@@ -213,4 +213,124 @@ BOOST_AUTO_TEST_CASE(a_throwing_callback_does_not_stop_the_writer) {
   BOOST_TEST((append_sync(writer, make_event("r", "b")).status == AppendStatus::accepted));
 }
 
+// Claims at append: what the claimer grants is written running (attempt 1, leased) in the
+// append's transaction and handed over from memory after the COMMIT; the rest is pending
+// and wakes the engine; every reservation is answered, also when the transaction fails.
+BOOST_AUTO_TEST_CASE(deliveries_a_claimer_takes_are_written_running_and_handed_over) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  options.max_wait = std::chrono::microseconds(0);
+  Writer writer(options);
+  constexpr std::int64_t kLease = 5'000'000;
+  std::mutex mutex;
+  std::vector<std::vector<AppendGrant>> asked;
+  std::vector<ClaimResult> answers;
+  writer.claim_at_append({[&](std::vector<AppendGrant>& grants) {
+                            std::lock_guard lock(mutex);
+                            asked.push_back(grants);
+                            for (AppendGrant& g : grants) {
+                              g.count = g.handler == "log" ? std::min<std::size_t>(g.count, 1) : 0;
+                            }
+                            return kLease;
+                          },
+                          [&](ClaimResult result) {
+                            std::lock_guard lock(mutex);
+                            answers.push_back(std::move(result));
+                          }});
+  std::atomic<int> wakes{0};
+  writer.on_new_deliveries([&] { ++wakes; });
+  auto answered = [&](std::size_t n) {
+    return hookd::outbox::test::eventually([&] {
+      std::lock_guard lock(mutex);
+      return answers.size() == n;
+    });
+  };
+
+  auto a = make_event("r", "a", std::string("body \x00 a", 8),
+                      {{"log", ""}, {"jofi", "k"}, {"log", "listed twice"}});
+  a.headers = {{"X-One", "1"}, {"x-two", "two"}};
+  BOOST_TEST((append_sync(writer, a).status == AppendStatus::accepted));
+  BOOST_REQUIRE(answered(1));
+  {
+    std::lock_guard lock(mutex);
+    BOOST_REQUIRE(asked.size() == 1u);
+    BOOST_REQUIRE(asked[0].size() == 2u);  // per pair, in the order they come
+    BOOST_TEST(asked[0][0].route == "r");
+    BOOST_TEST(asked[0][0].handler == "log");
+    BOOST_TEST(asked[0][0].count == 2u);
+    BOOST_TEST(asked[0][1].handler == "jofi");
+    BOOST_TEST(asked[0][1].count == 1u);
+    const ClaimResult& r = answers[0];
+    BOOST_TEST(r.ok);
+    BOOST_TEST(r.claimed_at_us > 0);
+    BOOST_REQUIRE(r.deliveries.size() == 1u);
+    const ClaimedDelivery& d = r.deliveries[0];
+    BOOST_TEST(d.route == "r");
+    BOOST_TEST(d.handler == "log");
+    BOOST_TEST(d.attempt == 1u);
+    BOOST_TEST(d.crashes == 0u);
+    BOOST_TEST(d.event_id == "a");
+    BOOST_TEST(d.type == a.type);
+    BOOST_TEST(d.received_at_us == a.received_at_us);
+    BOOST_TEST(d.body == a.body);
+    BOOST_REQUIRE(d.headers.size() == 2u);
+    BOOST_TEST(d.headers[1].name == "x-two");
+    BOOST_TEST(d.headers[1].value == "two");
+  }
+  BOOST_TEST(wakes.load() == 1);  // jofi's delivery is pending
+
+  // All claimed: nothing pending, no wake. A duplicate claims nothing; an event without
+  // handlers asks nothing.
+  BOOST_TEST((append_sync(writer, make_event("r", "b")).status == AppendStatus::accepted));
+  BOOST_REQUIRE(answered(2));
+  BOOST_TEST((append_sync(writer, make_event("r", "b")).status == AppendStatus::duplicate));
+  BOOST_REQUIRE(answered(3));
+  BOOST_TEST((append_sync(writer, make_event("r", "none", "{}", {})).status ==
+              AppendStatus::accepted));
+  BOOST_TEST(wakes.load() == 1);
+  {
+    std::lock_guard lock(mutex);
+    BOOST_TEST(asked.size() == 3u);
+    BOOST_TEST(answers[1].deliveries.size() == 1u);
+    BOOST_TEST(answers[2].ok);
+    BOOST_TEST(answers[2].deliveries.empty());
+  }
+
+  // A transaction that fails answers its reservation with a failure.
+  exec(Db(options.path, false).get(),
+       "CREATE TRIGGER no_boom BEFORE INSERT ON events WHEN NEW.id = 'boom' "
+       "BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
+  BOOST_TEST((append_sync(writer, make_event("r", "boom")).status == AppendStatus::unavailable));
+  BOOST_REQUIRE(answered(4));
+  {
+    std::lock_guard lock(mutex);
+    BOOST_TEST(asked.size() == 4u);
+    BOOST_TEST(!answers[3].ok);
+    BOOST_TEST(answers[3].error.find("boom refused") != std::string::npos);
+    BOOST_TEST(answers[3].deliveries.empty());
+  }
+  BOOST_TEST(writer.stats().claimed_at_append == 2u);
+  writer.stop();
+
+  Db db(options.path);
+  const std::string of = " FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ";
+  BOOST_TEST(db.integer("SELECT count(*)" + of +
+                        "d.state = 'running' AND d.attempts = 1 AND d.handler = 'log' "
+                        "AND d.lease_until = d.updated_at + 5000000 "
+                        "AND d.scheduled_at = d.updated_at AND e.id IN ('a', 'b')") == 2);
+  BOOST_TEST(db.integer("SELECT d.id" + of + "e.id = 'a' AND d.handler = 'log'") ==
+             answers[0].deliveries[0].id);
+  BOOST_TEST(db.integer("SELECT count(*)" + of +
+                        "d.state = 'pending' AND d.attempts = 0 AND d.lease_until IS NULL "
+                        "AND d.handler = 'jofi' AND d.ordering_key = 'k'") == 1);
+  BOOST_TEST(db.integer("SELECT count(*) FROM deliveries") == 3);
+  // The count tables moved with the rows.
+  const std::string actual =
+      "SELECT route, handler, state, count(*) FROM deliveries GROUP BY route, handler, state";
+  const std::string kept = "SELECT route, handler, state, n FROM delivery_counts WHERE n <> 0";
+  BOOST_TEST(db.integer("SELECT (SELECT count(*) FROM (" + actual + " EXCEPT " + kept +
+                        ")) + (SELECT count(*) FROM (" + kept + " EXCEPT " + actual + "))") == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -63,6 +63,13 @@ void EngineFixture::start(std::vector<Handler> handlers, EngineOptions options,
 void EngineFixture::append(const std::string& id, const std::string& body,
                            const std::vector<std::string>& plugins,
                            const std::string& ordering_key) {
+  BOOST_REQUIRE((submit(id, body, plugins, ordering_key).get() == outbox::AppendStatus::accepted));
+}
+
+std::future<outbox::AppendStatus> EngineFixture::submit(const std::string& id,
+                                                        const std::string& body,
+                                                        const std::vector<std::string>& plugins,
+                                                        const std::string& ordering_key) {
   outbox::NewEvent event;
   event.route = "r";
   event.id = id;
@@ -70,10 +77,11 @@ void EngineFixture::append(const std::string& id, const std::string& body,
   event.received_at_us = 1;
   event.body = body;
   for (const auto& p : plugins) event.deliveries.push_back({p, ordering_key});
-  std::promise<outbox::AppendStatus> status;
+  auto status = std::make_shared<std::promise<outbox::AppendStatus>>();
+  auto future = status->get_future();
   writer->append(std::move(event),
-                 [&status](outbox::AppendResult r) { status.set_value(r.status); });
-  BOOST_REQUIRE((status.get_future().get() == outbox::AppendStatus::accepted));
+                 [status](outbox::AppendResult r) { status->set_value(r.status); });
+  return future;
 }
 
 namespace {

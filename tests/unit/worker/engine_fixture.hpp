@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,6 +43,10 @@ class EngineFixture {
   // Appends event `id` with `body` and a delivery per plugin; waits for the commit.
   void append(const std::string& id, const std::string& body,
               const std::vector<std::string>& plugins, const std::string& ordering_key = {});
+  // The same without waiting: the future has the append's status once it committed.
+  std::future<outbox::AppendStatus> submit(const std::string& id, const std::string& body,
+                                           const std::vector<std::string>& plugins,
+                                           const std::string& ordering_key = {});
 
   std::string state(const std::string& id, const std::string& plugin);
   std::int64_t attempts(const std::string& id, const std::string& plugin);

@@ -57,6 +57,26 @@ struct ClaimResult {
 // Called once on the writer thread after the claim committed (or failed).
 using ClaimCallback = std::function<void(ClaimResult)>;
 
+// Claims at append time. When a handler has room, its new deliveries are written running
+// (attempt 1, leased) in the append's own transaction and handed to the engine from
+// memory after the COMMIT: no claim transaction, no reading the event back. The writer
+// calls `reserve` before a batch's transaction and `claimed` after it, one batch at a
+// time, both on the writer thread.
+struct AppendGrant {
+  std::string route;
+  std::string handler;
+  std::size_t count = 0;
+};
+struct AppendClaimer {
+  // `grants` lists the batch's new deliveries per (route, handler); lowers each count to
+  // what the engine takes now. Returns the lease in µs (from the transaction's time).
+  std::function<std::int64_t(std::vector<AppendGrant>& grants)> reserve;
+  // The deliveries written running (fewer than granted when events were duplicates or a
+  // handler was listed twice), or ok false with none when the transaction failed. Every
+  // grant of the batch ends here, used or not.
+  std::function<void(ClaimResult result)> claimed;
+};
+
 // The end of one attempt, written with a fenced UPDATE (only while the delivery is still
 // running with this attempt number: a rescued or re-claimed delivery is left alone).
 struct DeliveryResult {

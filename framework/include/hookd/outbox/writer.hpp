@@ -55,8 +55,12 @@ class Writer {
   // delivery's lease expires and it runs again).
   void complete(DeliveryResult result);
 
-  // `wake` runs on the writer thread after each commit that created deliveries (new
-  // events for some handler), so that the engine claims them at once. Empty: no call.
+  // Claims at append time (see AppendClaimer): the delivery engine registers itself, and
+  // unregisters with an empty one. Without one, every new delivery is written pending.
+  void claim_at_append(AppendClaimer claimer);
+  // `wake` runs on the writer thread after each commit that created pending deliveries
+  // (new events for some handler, not claimed at append), so that the engine claims them
+  // at once. Empty: no call.
   void on_new_deliveries(std::function<void()> wake);
 
   // Runs `answer` on the writer thread at its next turn between transactions: a liveness
@@ -80,6 +84,8 @@ class Writer {
   struct Stats {
     std::uint64_t batches = 0;
     std::uint64_t events = 0;  // appends completed (any status)
+    std::uint64_t claims = 0;  // claim requests answered (any outcome)
+    std::uint64_t claimed_at_append = 0;  // deliveries written running by their append
   };
   Stats stats() const;
 
