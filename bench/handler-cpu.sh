@@ -4,7 +4,8 @@
 # the default isolation), under a closed hookd-bench load, then until the backlog is
 # drained. For each hookd binary, alternately: requests/s, drain time, and the CPU per
 # acknowledged event of every thread of hookd and of its plugin hosts (utime + stime from
-# /proc/PID/task/TID/stat, over the load and the drain), by thread name.
+# /proc/PID/task/TID/stat, over the load and the drain), by thread name; and the share of
+# deliveries claimed by their append's transaction (hookd_deliveries_claimed_total).
 #
 # Usage: bench/handler-cpu.sh [duration, default 15s]
 # Environment: ROUNDS (2), HANDLERS (1; 0: no handler), CONNECTIONS (64), HOOKD (space-separated hookd
@@ -89,17 +90,22 @@ YAML
     sleep 0.1
   done
   drain=$(echo "$(date +%s.%N) - $start" | bc)
+  local at_append
+  at_append=$(curl -s "http://127.0.0.1:$admin/metrics" | awk '
+    $1 ~ /^hookd_deliveries_claimed_total/ { n++; if ($1 ~ /append/) a += $2; else c += $2 }
+    END { if (n == 0 || a + c == 0) print "-"; else printf "%.0f%%", 100 * a / (a + c) }')
   snapshot >"$work/after"
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true
   pid=
   python3 - "$work/before" "$work/after" "$work/bench.json" "$accepted" "$drain" "$1" \
-    "$(getconf CLK_TCK)" <<'PY'
+    "$(getconf CLK_TCK)" "$at_append" <<'PY'
 import json, re, sys
 before = dict(l.split() for l in open(sys.argv[1]))
 after = dict(l.split() for l in open(sys.argv[2]))
 rps = json.load(open(sys.argv[3]))["rps"]
 events, drain, binary, hz = int(sys.argv[4]), float(sys.argv[5]), sys.argv[6], int(sys.argv[7])
+at_append = sys.argv[8]
 per = {}
 for key, ticks in after.items():
     name = re.sub(r"/\d+$", "", key)  # by thread name: worker-1.. and lane-1.. summed below
@@ -108,14 +114,14 @@ for key, ticks in after.items():
 us = lambda t: t * 1e6 / hz / max(events, 1)
 total = sum(per.values())
 cells = ", ".join(f"{n} {us(t):.1f}" for n, t in sorted(per.items(), key=lambda x: -x[1]) if t)
-print(f"| {binary} | {rps:,.0f} | {drain:.1f} s | {us(total):.1f} | {cells} |")
+print(f"| {binary} | {rps:,.0f} | {drain:.1f} s | {at_append} | {us(total):.1f} | {cells} |")
 PY
 }
 
 echo "$handlers no-op handler(s) per event, $connections connections, $duration per run"
 echo
-echo "| hookd | req/s | drain after | CPU µs/event | by thread (µs/event) |"
-echo "|---|---|---|---|---|"
+echo "| hookd | req/s | drain after | claimed at append | CPU µs/event | by thread (µs/event) |"
+echo "|---|---|---|---|---|---|"
 for _ in $(seq "$rounds"); do
   for h in $hookds; do run_one "$h"; done
 done

@@ -45,7 +45,7 @@ constexpr std::string_view kClaim =
     "        AND p.ordering_key = d.ordering_key AND p.id < d.id"
     "        AND p.state IN ('pending', 'running')))"
     "  ORDER BY d.scheduled_at, d.id LIMIT ?5) "
-    "RETURNING id, attempts, crashes";
+    "RETURNING id, attempts, crashes, event_seq";
 
 // The attempt the claim counted is given back: the handler never ran.
 constexpr std::string_view kBury =
@@ -53,8 +53,7 @@ constexpr std::string_view kBury =
     "updated_at = ?2, last_error = ?3 WHERE id = ?1 AND state = 'running'";
 
 constexpr std::string_view kClaimedEvent =
-    "SELECT e.id, e.type, e.received_at, e.headers, e.body FROM deliveries d "
-    "JOIN events e ON e.seq = d.event_seq WHERE d.id = ?1";
+    "SELECT id, type, received_at, headers, body FROM events WHERE seq = ?1";
 
 // The next moment something of one pair becomes claimable that is not now: a retry falls
 // due or a lease expires. (What is due now but was not claimed waits for a free slot or an
@@ -322,6 +321,7 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
       d.id = sqlite3_column_int64(s, 0);
       d.attempt = static_cast<std::uint32_t>(sqlite3_column_int64(s, 1));
       d.crashes = static_cast<std::uint32_t>(sqlite3_column_int64(s, 2));
+      d.event_seq = sqlite3_column_int64(s, 3);
       d.route = spec.route;
       d.handler = spec.handler;
       out.deliveries.push_back(std::move(d));
@@ -337,8 +337,21 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
             [](const ClaimedDelivery& a, const ClaimedDelivery& b) { return a.id < b.id; });
   sqlite3_stmt* e = claimed_event_.get();
   std::vector<std::pair<std::int64_t, std::string>> unreadable;
+  const ClaimedDelivery* previous = nullptr;  // read, of the same event when its seq matches
   for (ClaimedDelivery& d : out.deliveries) {
-    sqlite3_bind_int64(e, 1, d.id);
+    // The deliveries of one event have neighbouring ids: the event is read once for all of
+    // its handlers that were claimed.
+    if (previous != nullptr && previous->event_seq == d.event_seq) {
+      d.event_id = previous->event_id;
+      d.type = previous->type;
+      d.received_at_us = previous->received_at_us;
+      d.headers = previous->headers;
+      d.body = previous->body;
+      previous = &d;
+      continue;
+    }
+    previous = nullptr;
+    sqlite3_bind_int64(e, 1, d.event_seq);
     const int rc = sqlite3_step(e);
     if (rc != SQLITE_ROW) fail_statement(e, rc);  // a foreign key guarantees the event
     try {
@@ -355,6 +368,7 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
     d.body.assign(body == nullptr ? "" : body,
                   static_cast<std::size_t>(sqlite3_column_bytes(e, 4)));
     sqlite3_reset(e);
+    previous = &d;
   }
   for (const auto& [id, why] : unreadable) {
     const std::string error = "the stored event cannot be read (" + why +

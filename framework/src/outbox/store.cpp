@@ -232,7 +232,7 @@ void Store::insert_one(const Work& work, std::size_t index, std::int64_t now,
     if (sqlite3_changes(db) == 0) continue;  // the handler was listed twice
     if (claim) {
       --left[grant];
-      done.append_claims.push_back({index, grant, sqlite3_last_insert_rowid(db)});
+      done.append_claims.push_back({index, grant, sqlite3_last_insert_rowid(db), seq});
       counts_.deliveries(event.route, delivery.handler, DeliveryState::running, 1);
     } else {
       done.new_deliveries = true;

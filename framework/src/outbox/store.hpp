@@ -47,6 +47,7 @@ class Store {
     std::size_t event = 0;
     std::size_t grant = 0;
     std::int64_t id = 0;
+    std::int64_t event_seq = 0;
   };
   struct Done {
     std::vector<AppendStatus> statuses;  // per event: accepted or duplicate

@@ -70,7 +70,15 @@ struct WriterMetrics {
         duplicate(r.counter("hookd_events_appended_total", "Appends to the outbox by outcome",
                             {{"status", "duplicate"}})),
         unavailable(r.counter("hookd_events_appended_total", "Appends to the outbox by outcome",
-                              {{"status", "unavailable"}})) {}
+                              {{"status", "unavailable"}})),
+        claimed_at_append(r.counter("hookd_deliveries_claimed_total",
+                                    "Deliveries claimed, by their append's transaction or by a "
+                                    "claim (a backlog, retries, rescued leases)",
+                                    {{"at", "append"}})),
+        claimed_by_claim(r.counter("hookd_deliveries_claimed_total",
+                                   "Deliveries claimed, by their append's transaction or by a "
+                                   "claim (a backlog, retries, rescued leases)",
+                                   {{"at", "claim"}})) {}
 
   void count(AppendStatus status) {
     switch (status) {
@@ -92,6 +100,8 @@ struct WriterMetrics {
   metrics::Counter& accepted;
   metrics::Counter& duplicate;
   metrics::Counter& unavailable;
+  metrics::Counter& claimed_at_append;
+  metrics::Counter& claimed_by_claim;
 };
 
 // A callback must not take the writer down; it is the caller's code.
@@ -378,6 +388,7 @@ void Writer::Impl::commit(Batch& batch) {
   finish(batch.appends, appended);
   if (claimer.claimed) handed_over(claimer, batch.appends, grants, done);
   for (std::size_t i = 0; i < batch.claims.size(); ++i) {
+    if (metrics) metrics->claimed_by_claim.inc(done.claims[i].deliveries.size());
     invoke(batch.claims[i].done, std::move(done.claims[i]));
   }
   claims_answered.fetch_add(batch.claims.size());
@@ -440,6 +451,7 @@ void Writer::Impl::handed_over(AppendClaimer& claimer, std::vector<Pending>& app
     d.route = grants[c.grant].route;
     d.handler = grants[c.grant].handler;
     d.attempt = 1;
+    d.event_seq = c.event_seq;
     d.event_id = event.id;
     d.type = event.type;
     d.received_at_us = event.received_at_us;
@@ -453,6 +465,7 @@ void Writer::Impl::handed_over(AppendClaimer& claimer, std::vector<Pending>& app
     result.deliveries.push_back(std::move(d));
   }
   claimed_at_append.fetch_add(result.deliveries.size());
+  if (metrics) metrics->claimed_at_append.inc(result.deliveries.size());
   invoke(claimer.claimed, std::move(result));
 }
 

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <future>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -221,7 +222,8 @@ BOOST_AUTO_TEST_CASE(deliveries_a_claimer_takes_are_written_running_and_handed_o
   WriterOptions options;
   options.path = tmp.file("hookd.db");
   options.max_wait = std::chrono::microseconds(0);
-  Writer writer(options);
+  hookd::metrics::Registry registry;
+  Writer writer(options, &registry);
   constexpr std::int64_t kLease = 5'000'000;
   std::mutex mutex;
   std::vector<std::vector<AppendGrant>> asked;
@@ -311,6 +313,21 @@ BOOST_AUTO_TEST_CASE(deliveries_a_claimer_takes_are_written_running_and_handed_o
     BOOST_TEST(answers[3].deliveries.empty());
   }
   BOOST_TEST(writer.stats().claimed_at_append == 2u);
+
+  // What was left pending is claimed by a claim; the metric tells the two apart.
+  std::promise<ClaimResult> claimed;
+  ClaimRequest request;
+  request.specs.push_back({"r", "jofi", 10});
+  request.total_limit = 10;
+  request.lease_us = kLease;
+  writer.claim(request, [&](ClaimResult r) { claimed.set_value(std::move(r)); });
+  BOOST_TEST(claimed.get_future().get().deliveries.size() == 1u);
+  auto claimed_at = [&](const char* at) {
+    return registry.counter("hookd_deliveries_claimed_total", "", {{"at", at}}).value();
+  };
+  BOOST_TEST(claimed_at("append") == 2u);
+  BOOST_TEST(claimed_at("claim") == 1u);
+  BOOST_TEST(writer.stats().claims == 1u);
   writer.stop();
 
   Db db(options.path);
@@ -322,8 +339,8 @@ BOOST_AUTO_TEST_CASE(deliveries_a_claimer_takes_are_written_running_and_handed_o
   BOOST_TEST(db.integer("SELECT d.id" + of + "e.id = 'a' AND d.handler = 'log'") ==
              answers[0].deliveries[0].id);
   BOOST_TEST(db.integer("SELECT count(*)" + of +
-                        "d.state = 'pending' AND d.attempts = 0 AND d.lease_until IS NULL "
-                        "AND d.handler = 'jofi' AND d.ordering_key = 'k'") == 1);
+                        "d.state = 'running' AND d.attempts = 1 AND d.handler = 'jofi' "
+                        "AND d.ordering_key = 'k'") == 1);
   BOOST_TEST(db.integer("SELECT count(*) FROM deliveries") == 3);
   // The count tables moved with the rows.
   const std::string actual =
@@ -331,6 +348,45 @@ BOOST_AUTO_TEST_CASE(deliveries_a_claimer_takes_are_written_running_and_handed_o
   const std::string kept = "SELECT route, handler, state, n FROM delivery_counts WHERE n <> 0";
   BOOST_TEST(db.integer("SELECT (SELECT count(*) FROM (" + actual + " EXCEPT " + kept +
                         ")) + (SELECT count(*) FROM (" + kept + " EXCEPT " + actual + "))") == 0);
+}
+
+// A claim hands every delivery its event: the event is read once for the neighbouring
+// deliveries of its handlers, and each gets its own copy.
+BOOST_AUTO_TEST_CASE(a_claim_gives_each_handler_its_event) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  options.fsync_each_commit = false;
+  Writer writer(options);
+  const std::vector<NewDelivery> three = {{"a", ""}, {"b", ""}, {"c", ""}};
+  for (const char* id : {"one", "two"}) {
+    auto event = make_event("r", id, std::string("body of ") + id, three);
+    event.headers = {{"X-Id", id}};
+    BOOST_REQUIRE((append_sync(writer, event).status == AppendStatus::accepted));
+  }
+  std::promise<ClaimResult> claimed;
+  ClaimRequest request;
+  for (const char* h : {"c", "a", "b"}) request.specs.push_back({"r", h, 10});
+  request.total_limit = 30;
+  request.lease_us = 1'000'000;
+  writer.claim(request, [&](ClaimResult r) { claimed.set_value(std::move(r)); });
+  const ClaimResult result = claimed.get_future().get();
+  BOOST_REQUIRE(result.ok);
+  BOOST_REQUIRE(result.deliveries.size() == 6u);
+  for (std::size_t i = 0; i < result.deliveries.size(); ++i) {
+    const ClaimedDelivery& d = result.deliveries[i];
+    const std::string id = i < 3 ? "one" : "two";  // in id (commit) order
+    BOOST_TEST_CONTEXT(i) {
+      BOOST_TEST(d.handler == std::string(1, static_cast<char>('a' + i % 3)));
+      BOOST_TEST(d.event_id == id);
+      BOOST_TEST(d.body == "body of " + id);
+      BOOST_REQUIRE(d.headers.size() == 1u);
+      BOOST_TEST(d.headers[0].value == id);
+      BOOST_TEST(d.attempt == 1u);
+      BOOST_TEST(d.event_seq == result.deliveries[i < 3 ? 0 : 3].event_seq);
+    }
+  }
+  BOOST_TEST(result.deliveries[0].event_seq != result.deliveries[3].event_seq);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
