@@ -310,7 +310,12 @@ void Engine::Shared::on_append_claimed(outbox::ClaimResult result) {
   reserved.clear();
   reserved_total = 0;
   for (outbox::ClaimedDelivery& d : result.deliveries) enqueue(std::move(d), result.claimed_at_us);
-  if (!result.deliveries.empty()) worker_cv.notify_all();
+  // A batch brings a few deliveries: wake as many threads, not all of them each time.
+  if (result.deliveries.size() >= in_job.size()) {
+    worker_cv.notify_all();
+  } else {
+    for (std::size_t i = 0; i < result.deliveries.size(); ++i) worker_cv.notify_one();
+  }
   idle_cv.notify_all();
 }
 
