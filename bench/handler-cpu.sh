@@ -9,13 +9,15 @@
 #
 # Usage: bench/handler-cpu.sh [duration, default 15s]
 # Environment: ROUNDS (2), HANDLERS (1; 0: no handler), CONNECTIONS (64), HOOKD (space-separated hookd
-# binaries to compare, default build/release/app/hookd).
+# binaries to compare, default build/release/app/hookd), ISOLATION (process, the default, or
+# thread).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15s}
 rounds=${ROUNDS:-2}
 handlers=${HANDLERS:-1}
 connections=${CONNECTIONS:-64}
+isolation=${ISOLATION:-process}
 secret=handler-cpu-secret
 hookds=${HOOKD:-$PWD/build/release/app/hookd}
 bench=$PWD/build/release/bench/hookd-bench
@@ -62,6 +64,7 @@ admin: { listen: 127.0.0.1:0 }
 storage:
   path: hookd.db
   durability: full
+workers: { isolation: $isolation }
 routes:
   - name: github
     path: /webhooks/github
