@@ -47,21 +47,14 @@ struct HandlerState {
   // asked for. While set, the end of a call claims again, and new deliveries of the pair
   // are not claimed at append (the older pending ones go first).
   bool backlog = true;
-  std::uint64_t marks = 0;  // times backlog was set: a claim sent before a mark clears nothing
+  std::uint64_t marked_at = 0;  // Shared::mark_clock when backlog was last set
 };
-
-void mark_backlog(HandlerState& state) {
-  state.backlog = true;
-  ++state.marks;
-}
 
 // What a claim asked of one pair, to tell afterwards whether it found all there was.
 struct Ask {
-  std::shared_ptr<HandlerState> state;
   std::string route;
   std::string handler;
   std::size_t limit = 0;
-  std::uint64_t marks = 0;
 };
 
 // Claims run ahead of the calls (per free slot: of the free workers.threads in total, of a
@@ -128,6 +121,12 @@ struct Engine::Shared {
   // (counted in their `claimed` until the answer comes).
   std::vector<std::pair<std::shared_ptr<HandlerState>, std::uint32_t>> reserved;
   std::size_t reserved_total = 0;
+  // Handlers a reload removed whose last reference the writer thread held: destroyed by
+  // the dispatcher, unlocked (it may run a plugin's destroy() or wait for its host).
+  std::vector<std::shared_ptr<HandlerState>> graveyard;
+  // Counts the marks of backlogs: a claim's answer clears only what was marked before it
+  // was sent.
+  std::uint64_t mark_clock = 0;
   bool dirty = true;                      // something changed: claim at once
   bool claim_in_flight = false;
   bool stopping = false;
@@ -164,7 +163,11 @@ struct Engine::Shared {
   std::size_t total_room(std::uint32_t most_ahead) const;
   outbox::ClaimRequest build_request();
   void on_claimed(outbox::ClaimResult result, std::size_t asked, const std::vector<Ask>& asks,
-                  std::size_t total_limit);
+                  std::size_t total_limit, std::uint64_t sent_at);
+  void mark(HandlerState& state) {
+    state.backlog = true;
+    state.marked_at = ++mark_clock;
+  }
   // A claimed delivery becomes a queued job (or goes back when it cannot run).
   void enqueue(outbox::ClaimedDelivery delivery, std::int64_t claimed_at_us);
   // Claims at append (outbox::AppendClaimer), on the writer thread.
@@ -206,7 +209,7 @@ std::vector<Handler> Engine::Shared::set(std::vector<Handler> list) {
     if (registry != nullptr && !state->series) state->series.emplace(*registry, h.route, h.plugin);
     h.concurrency = std::max<std::uint32_t>(h.concurrency, 1);
     replaced.push_back(std::exchange(state->config, std::move(h)));
-    mark_backlog(*state);  // ordering or retry settings may have changed: look again
+    mark(*state);  // ordering or retry settings may have changed: look again
     next[key] = std::move(state);
   }
   for (auto& [key, state] : handlers) {
@@ -306,7 +309,11 @@ std::int64_t Engine::Shared::reserve(std::vector<outbox::AppendGrant>& grants) {
 }
 
 void Engine::Shared::on_append_claimed(outbox::ClaimResult result) {
-  for (auto& [state, n] : reserved) state->claimed -= n;
+  for (auto& [state, n] : reserved) {
+    state->claimed -= n;
+    if (state.use_count() == 1) graveyard.push_back(std::move(state));  // removed meanwhile
+  }
+  if (!graveyard.empty()) dispatcher_cv.notify_one();
   reserved.clear();
   reserved_total = 0;
   for (outbox::ClaimedDelivery& d : result.deliveries) enqueue(std::move(d), result.claimed_at_us);
@@ -337,7 +344,8 @@ void Engine::Shared::enqueue(outbox::ClaimedDelivery delivery, std::int64_t clai
 }
 
 void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked,
-                                const std::vector<Ask>& asks, std::size_t total_limit) {
+                                const std::vector<Ask>& asks, std::size_t total_limit,
+                                std::uint64_t sent_at) {
   claim_in_flight = false;
   const auto now = Clock::now();
   claim_us = moving_average(
@@ -360,7 +368,10 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked,
                         [&](const outbox::ClaimedDelivery& d) {
                           return d.handler == ask.handler && d.route == ask.route;
                         }));
-      if (n > 0 && got < n && ask.state->marks == ask.marks) ask.state->backlog = false;
+      if (n > 0 && got < n) {
+        const auto it = handlers.find(Key{ask.route, ask.handler});
+        if (it != handlers.end() && it->second->marked_at <= sent_at) it->second->backlog = false;
+      }
       left -= std::min(got, left);
     }
   }
@@ -390,7 +401,7 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
   const bool suspect =
       attempt.outcome == outbox::DeliveryResult::Outcome::crashed ||
       (attempt.outcome == outbox::DeliveryResult::Outcome::timeout && job.callee.host != nullptr);
-  if (result.state == outbox::DeliveryResult::State::pending) mark_backlog(*job.handler);
+  if (result.state == outbox::DeliveryResult::State::pending) mark(*job.handler);
   if (suspect && result.state != outbox::DeliveryResult::State::dead) {
     suspects.insert(d.id);
   } else {
@@ -436,7 +447,7 @@ void Engine::Shared::report(Job& job, const Attempt& attempt) {
 
 void Engine::Shared::release(Job& job, std::chrono::milliseconds delay, std::string why) {
   job.reported = true;
-  if (job.handler) mark_backlog(*job.handler);
+  if (job.handler) mark(*job.handler);
   Attempt a;
   a.delivery_id = job.delivery.id;
   a.attempt = job.delivery.attempt;
@@ -509,6 +520,14 @@ void Engine::Shared::dispatch_loop() {
   GaugeReader gauges(options.store_path, registry, options.gauge_interval);
   std::unique_lock lock(mutex);
   while (!stopping) {
+    if (!graveyard.empty()) {
+      auto dead = std::move(graveyard);
+      graveyard.clear();
+      lock.unlock();
+      dead.clear();
+      lock.lock();
+      continue;
+    }
     auto now = Clock::now();
     const auto next_timeout = std::min(check_timeouts(now), release_stale(now));
     if (!claim_in_flight && (dirty || now >= next_claim)) {
@@ -523,17 +542,15 @@ void Engine::Shared::dispatch_loop() {
         claim_sent = now;
         std::vector<Ask> asks;
         asks.reserve(request.specs.size());
-        for (const auto& spec : request.specs) {
-          const auto& state = handlers.at(Key{spec.route, spec.handler});
-          asks.push_back({state, spec.route, spec.handler, spec.limit, state->marks});
-        }
+        for (const auto& spec : request.specs) asks.push_back({spec.route, spec.handler, spec.limit});
         const std::size_t total_limit = request.total_limit;
+        const std::uint64_t sent_at = mark_clock;
         lock.unlock();
         // The callback runs on the writer thread (or at once when the writer has stopped).
-        writer->claim(std::move(request), [this, asked, asks = std::move(asks),
-                                           total_limit](outbox::ClaimResult result) {
+        writer->claim(std::move(request), [this, asked, asks = std::move(asks), total_limit,
+                                           sent_at](outbox::ClaimResult result) {
           std::lock_guard guard(mutex);
-          on_claimed(std::move(result), asked, asks, total_limit);
+          on_claimed(std::move(result), asked, asks, total_limit, sent_at);
         });
         lock.lock();
         continue;
@@ -628,7 +645,7 @@ void Engine::Shared::worker_loop(std::size_t index) {
     // the freed slot made a job runnable that is not the one this thread takes (all of them
     // when the call held its plugin's host alone). Only stop() waits for idle.
     // An ordered pair's next delivery of the key may be claimable now.
-    if (job->handler->config.ordered) mark_backlog(*job->handler);
+    if (job->handler->config.ordered) mark(*job->handler);
     if (any_backlog()) {
       dirty = true;
       if (!claim_in_flight) dispatcher_cv.notify_one();
@@ -697,7 +714,7 @@ void Engine::set_handlers(std::vector<Handler> handlers) {
 
 void Engine::wake() {
   std::lock_guard lock(shared_->mutex);
-  for (auto& [key, state] : shared_->handlers) mark_backlog(*state);
+  for (auto& [key, state] : shared_->handlers) shared_->mark(*state);
   shared_->dirty = true;
   shared_->dispatcher_cv.notify_one();
 }
