@@ -1,6 +1,8 @@
 // Fixture plugin "script" for the engine tests, built with plugin.hpp: the body says what
 // to do ("ok", "fail", "retry", "retry:MS", "flaky:K" = retry until attempt K, "sleep:MS",
-// "exists:PATH" = retry until the file exists, anything else = ok), and every call appends "start ID ATTEMPT" and "end ID ATTEMPT" lines
+// "exists:PATH" = retry until the file exists, "await:PATH" = wait (up to 30 s) until the
+// file exists, then ok; anything else = ok), and every call appends "start ID ATTEMPT" and
+// "end ID ATTEMPT" lines
 // to the file named by `log:` in its config, with one write() each (O_APPEND), so a test
 // can read the order and overlap of calls.
 #include <fcntl.h>
@@ -50,6 +52,11 @@ class Script {
     } else if (starts(body, "exists:")) {
       if (::access(std::string(body.substr(7)).c_str(), F_OK) != 0) {
         outcome = hookd::Outcome::retry("waiting for " + std::string(body.substr(7)));
+      }
+    } else if (starts(body, "await:")) {
+      const std::string path(body.substr(6));
+      for (int i = 0; i < 6000 && ::access(path.c_str(), F_OK) != 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     } else if (starts(body, "sleep:")) {
       std::this_thread::sleep_for(std::chrono::milliseconds(number(body.substr(6))));

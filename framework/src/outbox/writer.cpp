@@ -413,9 +413,10 @@ std::int64_t Writer::Impl::reserve(AppendClaimer& claimer, const std::vector<Pen
         return g.handler == d.handler && g.route == p.event.route;
       });
       if (it == grants.end()) {
-        grants.push_back({p.event.route, d.handler, 1});
+        grants.push_back({p.event.route, d.handler, 1, p.event.body.size()});
       } else {
         ++it->count;
+        it->bytes += p.event.body.size();
       }
     }
   }

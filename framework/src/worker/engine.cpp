@@ -65,7 +65,13 @@ struct Ask {
 // ingest). A thread stuck in a call past handler_timeout is not free: nothing is claimed
 // for it.
 constexpr std::uint32_t kClaimAhead = 2;
-constexpr std::uint32_t kMaxClaimAhead = 64;
+// 256: a batch of appends brings 64 events × 4 handlers at once under load; with 64 the
+// queue could not take it, the rest went pending and the handlers never got off the claim
+// path again (docs/benchmarks.md, "Handlers").
+constexpr std::uint32_t kMaxClaimAhead = 256;
+// The bodies of claimed deliveries not yet started, at most (a bound on the queue's memory
+// when bodies are large: 256 per slot of 1 MiB bodies would be 1 GiB for four threads).
+constexpr std::size_t kQueuedBodyBytes = std::size_t{64} << 20;
 // A claim's round trip assumed at least: a commit.
 constexpr double kMinClaimUs = 1000;
 // The weight of the newest sample in the moving averages of call and claim durations.
@@ -121,6 +127,8 @@ struct Engine::Shared {
   // (counted in their `claimed` until the answer comes).
   std::vector<std::pair<std::shared_ptr<HandlerState>, std::uint32_t>> reserved;
   std::size_t reserved_total = 0;
+  std::size_t queued_bytes = 0;  // bodies of the jobs in `queue`
+  double body_bytes = 0;         // moving average of a claimed delivery's body; 0: none yet
   // Handlers a reload removed whose last reference the writer thread held: destroyed by
   // the dispatcher, unlocked (it may run a plugin's destroy() or wait for its host).
   std::vector<std::shared_ptr<HandlerState>> graveyard;
@@ -161,6 +169,12 @@ struct Engine::Shared {
   // How many more deliveries may be claimed across handlers now, when the handlers'
   // largest claim_ahead is `most_ahead`: per free worker thread.
   std::size_t total_room(std::uint32_t most_ahead) const;
+  // How many more deliveries of `body` bytes each fit the queue's body budget.
+  std::size_t body_room(double body) const {
+    if (queued_bytes >= kQueuedBodyBytes) return 0;
+    return static_cast<std::size_t>(static_cast<double>(kQueuedBodyBytes - queued_bytes) /
+                                    std::max(body, 1.0));
+  }
   outbox::ClaimRequest build_request();
   void on_claimed(outbox::ClaimResult result, std::size_t asked, const std::vector<Ask>& asks,
                   std::size_t total_limit, std::uint64_t sent_at);
@@ -271,7 +285,7 @@ outbox::ClaimRequest Engine::Shared::build_request() {
     most_ahead = std::max(most_ahead, per_slot);
     specs.push_back({h.route, h.plugin, limit, h.ordered, h.retry.max_attempts});
   }
-  request.total_limit = total_room(most_ahead);
+  request.total_limit = std::min(total_room(most_ahead), body_room(body_bytes));
   // Rotate who asks first, so that one busy pair cannot take every free thread each time.
   std::rotate(specs.begin(), specs.begin() + static_cast<std::ptrdiff_t>(rotate++ % specs.size()),
               specs.end());
@@ -295,12 +309,16 @@ std::int64_t Engine::Shared::reserve(std::vector<outbox::AppendGrant>& grants) {
     most_ahead = std::max(most_ahead, per_slot);
   }
   std::size_t left = total_room(most_ahead);
+  std::size_t bytes_left = kQueuedBodyBytes > queued_bytes ? kQueuedBodyBytes - queued_bytes : 0;
   for (std::size_t i = 0; i < grants.size(); ++i) {
     auto& [state, n] = rooms[i];
-    const std::size_t take = std::min({grants[i].count, static_cast<std::size_t>(n), left});
+    const std::size_t each = grants[i].count == 0 ? 0 : grants[i].bytes / grants[i].count;
+    const std::size_t take = std::min({grants[i].count, static_cast<std::size_t>(n), left,
+                                       bytes_left / std::max<std::size_t>(each, 1)});
     grants[i].count = take;
     if (take == 0) continue;
     left -= take;
+    bytes_left -= take * each;
     state->claimed += static_cast<std::uint32_t>(take);
     reserved_total += take;
     reserved.emplace_back(std::move(state), static_cast<std::uint32_t>(take));
@@ -340,6 +358,9 @@ void Engine::Shared::enqueue(outbox::ClaimedDelivery delivery, std::int64_t clai
   job->retry = it->second->config.retry;
   job->max_crashes = it->second->config.max_crashes;
   ++job->handler->claimed;
+  const auto bytes = job->delivery.body.size();
+  body_bytes = moving_average(body_bytes, std::max(static_cast<double>(bytes), 1.0));
+  queued_bytes += bytes;
   queue.push_back(std::move(job));
 }
 
@@ -511,6 +532,7 @@ Clock::time_point Engine::Shared::release_stale(Clock::time_point now) {
         job.delivery.id, job.delivery.route, job.delivery.event_id, job.delivery.handler);
     --job.handler->claimed;
     release(job);
+    queued_bytes -= job.delivery.body.size();
     it = queue.erase(it);
   }
   return next;
@@ -595,6 +617,7 @@ void Engine::Shared::worker_loop(std::size_t index) {
     auto it = runnable();
     std::shared_ptr<Job> job = std::move(*it);
     queue.erase(it);
+    queued_bytes -= job->delivery.body.size();
     if (outbox::unix_now_us() >= queue_deadline(*job)) {  // the dispatcher has not yet seen it
       --job->handler->claimed;
       release(*job);
@@ -738,6 +761,7 @@ std::size_t Engine::stop(std::chrono::milliseconds grace) {
     s.release(*job);
   }
   s.queue.clear();
+  s.queued_bytes = 0;
   s.dispatcher_cv.notify_all();
   s.worker_cv.notify_all();
   // Their deliveries get released: a claim's, and those of a transaction that was claiming

@@ -92,7 +92,7 @@ class Engine {
   // How many deliveries the engine claims ahead per free slot of a handler whose calls
   // take `call_us` on average (0: none measured yet), when a claim takes `claim_us` to come
   // back (a commit): enough to cover two claims, so that a fast handler is not held to the
-  // claim cadence; 2 at least, 64 at most, and never more than a quarter of
+  // claim cadence; 2 at least, 256 at most, and never more than a quarter of
   // handler_timeout of calls, so that a queued delivery starts well within it.
   static std::uint32_t claim_ahead(double call_us, double claim_us,
                                    std::chrono::milliseconds handler_timeout);
