@@ -58,6 +58,15 @@ std::vector<std::string> Db::column(const std::string& sql, const std::vector<st
   return out;
 }
 
+std::int64_t count_mismatches(const std::string& path) {
+  Db db(path);
+  const std::string actual =
+      "SELECT route, handler, state, count(*) FROM deliveries GROUP BY route, handler, state";
+  const std::string kept = "SELECT route, handler, state, n FROM delivery_counts WHERE n <> 0";
+  return db.integer("SELECT (SELECT count(*) FROM (" + actual + " EXCEPT " + kept +
+                    ")) + (SELECT count(*) FROM (" + kept + " EXCEPT " + actual + "))");
+}
+
 std::string delivery_state(const std::string& path, const std::string& event_id) {
   Db db(path);
   return db

@@ -32,4 +32,8 @@ class Db {
 // The state of the (one) delivery of event `event_id` in the store at `path`, or "(none)".
 std::string delivery_state(const std::string& path, const std::string& event_id);
 
+// Rows in which the count tables (kept by hookd's writers) and a count of the deliveries
+// themselves differ, in the store at `path`; 0 when they agree.
+std::int64_t count_mismatches(const std::string& path);
+
 }  // namespace hookd::test

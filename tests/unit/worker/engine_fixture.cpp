@@ -95,12 +95,7 @@ std::string EngineFixture::state(const std::string& id, const std::string& plugi
 }
 
 std::int64_t EngineFixture::count_mismatches() {
-  hookd::test::Db db(path());
-  const std::string actual =
-      "SELECT route, handler, state, count(*) FROM deliveries GROUP BY route, handler, state";
-  const std::string kept = "SELECT route, handler, state, n FROM delivery_counts WHERE n <> 0";
-  return db.integer("SELECT (SELECT count(*) FROM (" + actual + " EXCEPT " + kept +
-                    ")) + (SELECT count(*) FROM (" + kept + " EXCEPT " + actual + "))");
+  return hookd::test::count_mismatches(path());
 }
 
 std::int64_t EngineFixture::attempts(const std::string& id, const std::string& plugin) {
