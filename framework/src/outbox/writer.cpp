@@ -429,6 +429,11 @@ std::int64_t Writer::Impl::reserve(AppendClaimer& claimer, const std::vector<Pen
   } catch (const std::exception& e) {
     spdlog::error("outbox: reserving claims at append failed: {}", e.what());
   }
+  // Nothing is claimed at append in this batch. The claimer may have reserved part of it
+  // before it threw: it gets its answer, so that it can let that go.
+  ClaimResult none;
+  none.error = "reserving claims at append failed";
+  invoke(claimer.claimed, std::move(none));
   claimer = {};
   grants.clear();
   return 0;

@@ -385,4 +385,29 @@ BOOST_AUTO_TEST_CASE(a_claim_gives_each_handler_its_event) {
   BOOST_TEST(result.deliveries[0].event_seq != result.deliveries[3].event_seq);
 }
 
+// A claimer whose reserve throws claims nothing in that batch, still gets its answer (so
+// that it can let go of what it reserved before throwing), and the appends commit pending.
+BOOST_AUTO_TEST_CASE(a_throwing_reserve_is_answered_and_the_appends_commit_pending) {
+  hookd::test::TempDir tmp;
+  WriterOptions options;
+  options.path = tmp.file("hookd.db");
+  options.fsync_each_commit = false;
+  Writer writer(options);
+  std::promise<ClaimResult> answer;
+  writer.claim_at_append({[](std::vector<AppendGrant>&) -> std::int64_t {
+                            throw std::runtime_error("reserve broke");
+                          },
+                          [&](ClaimResult r) { answer.set_value(std::move(r)); }});
+  auto answered = answer.get_future();
+  BOOST_TEST((append_sync(writer, make_event("r", "a")).status == AppendStatus::accepted));
+  // A generous bound for the writer thread's next step, not a timing assertion.
+  BOOST_REQUIRE((answered.wait_for(std::chrono::seconds(30)) == std::future_status::ready));
+  const ClaimResult r = answered.get();
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(r.deliveries.empty());
+  writer.stop();
+  Db db(options.path);
+  BOOST_TEST(db.integer("SELECT count(*) FROM deliveries WHERE state = 'pending'") == 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -74,8 +74,8 @@ struct AppendClaimer {
   // what the engine takes now (`bytes` stays as it was asked). Returns the lease in µs (from the transaction's time).
   std::function<std::int64_t(std::vector<AppendGrant>& grants)> reserve;
   // The deliveries written running (fewer than granted when events were duplicates or a
-  // handler was listed twice), or ok false with none when the transaction failed. Every
-  // grant of the batch ends here, used or not.
+  // handler was listed twice), or ok false with none when the transaction failed or
+  // `reserve` threw. Every call of `reserve` is answered here once, used or not.
   std::function<void(ClaimResult result)> claimed;
 };
 

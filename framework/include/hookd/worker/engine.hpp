@@ -1,6 +1,8 @@
 // The delivery engine: a dispatcher that claims due deliveries through the outbox writer
-// and a pool of worker threads that run them on their handler plugins, with per-handler
-// concurrency limits, ordering keys, timeouts, retries and a graceful stop.
+// (new deliveries mostly by the transaction that stores their event: outbox::AppendClaimer,
+// registered with the writer for the engine's lifetime) and a pool of worker threads that
+// run them on their handler plugins, with per-handler concurrency limits, ordering keys,
+// timeouts, retries and a graceful stop.
 //
 // Thread-safety: every member may be called from any thread. Plugin calls run only on
 // the engine's worker threads; SQLite only on the writer thread (and the dispatcher's own
