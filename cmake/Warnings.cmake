@@ -6,5 +6,10 @@ function(hookd_warnings target)
                                            -Wnon-virtual-dtor -Wno-missing-field-initializers)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(${target} PRIVATE -Wshadow=local)
+    # In a unity source each .cpp is an included file, and GCC takes a coroutine frame that
+    # holds a type of that file's anonymous namespace for a header type with no linkage.
+    if(HOOKD_UNITY_BUILD)
+      target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+    endif()
   endif()
 endfunction()

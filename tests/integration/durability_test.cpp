@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "db.hpp"
+#include "eventually.hpp"
 #include "server_process.hpp"
 #include "tls_client.hpp"
 
@@ -71,10 +72,9 @@ BOOST_AUTO_TEST_CASE(sigkill_under_load_loses_no_acknowledged_event) {
     {
       ServerProcess server(dir, basic_config());
       Load load(server.port(), 8, prefix);
-      // Kill mid-stream: after a moment and once some events were acknowledged (a slow,
-      // sanitized build under load may need longer for the first ones).
-      std::this_thread::sleep_for(700ms);
-      for (int i = 0; i < 300 && load.acked_count() < 50; ++i) std::this_thread::sleep_for(50ms);
+      // Kill mid-stream, once some events were acknowledged (waiting for them, not for a
+      // fixed time: a slow, sanitized build under load may take long for the first ones).
+      BOOST_TEST(eventually([&] { return load.acked_count() >= 50; }, 60s));
       server.kill_hard();
       load.join();
       acked = load.acked;

@@ -142,6 +142,12 @@ std::string last_error(const TempDir& dir, const std::string& id) {
       .value_or("(none)");
 }
 
+// Deliveries being handled now (claimed, in a host or about to be).
+std::int64_t running_deliveries(const TempDir& dir) {
+  Db db(dir.file("hookd.db"));
+  return db.integer("SELECT count(*) FROM deliveries WHERE state = 'running'");
+}
+
 // Deliveries of the load's events not done.
 std::size_t undelivered(const TempDir& dir, const std::vector<std::string>& ids) {
   std::size_t n = 0;
@@ -192,18 +198,26 @@ void poison_under_load(const std::string& marker, const std::string& reason,
   install_plugin(dir);
   ServerProcess server(dir, config("{}", plugin_extra));
   Load load(server.port());
-  std::this_thread::sleep_for(500ms);  // innocent calls in flight
+  // Innocent calls in flight when the poison comes: the load is accepted and handled.
+  BOOST_REQUIRE_MESSAGE(
+      eventually([&] { return load.ids().size() >= 10 && running_deliveries(dir) > 0; }),
+      server.log());
   const std::string body = R"({"do":")" + marker + R"("})";
   BOOST_TEST(post(server.port(), "poison", body) == 202);
   // Several host restarts with backoff: more time than the default.
   BOOST_REQUIRE_MESSAGE(eventually([&] { return state(dir, "poison") == "dead"; }, 40s),
                         server.log());
-  std::this_thread::sleep_for(500ms);  // requests keep arriving after the quarantine
+  // Requests keep arriving after the quarantine: more of them are accepted (and delivered,
+  // checked below) before the load stops.
+  const std::size_t at_quarantine = load.ids().size();
+  BOOST_TEST(eventually([&] { return load.ids().size() >= at_quarantine + 10; }),
+             "no requests accepted after the quarantine\n"
+                 << server.log());
   load.stop();
   const auto ids = load.ids();
   BOOST_TEST(load.refused().empty(), "refused: " << load.refused().size() << ", first: "
                                                  << (load.refused().empty() ? "" : load.refused()[0]));
-  BOOST_TEST(ids.size() > 20u);
+  BOOST_TEST(ids.size() >= 20u);
   BOOST_TEST_MESSAGE(marker << ": " << ids.size() << " requests during the test");
   BOOST_TEST(eventually([&] { return undelivered(dir, ids) == 0; }, 40s),
              undelivered(dir, ids) << " innocent events not delivered\n" << server.log());
@@ -275,13 +289,23 @@ BOOST_AUTO_TEST_CASE(create_crash_keeps_ingesting_and_deliveries_wait) {
   BOOST_TEST(eventually([&] { return server.log().find("next start in 200 ms") != std::string::npos; }),
              server.log());
   BOOST_TEST(server.log().find("next start in 100 ms") != std::string::npos);
-  for (int i = 0; i < 5; ++i) BOOST_TEST(state(dir, "e" + std::to_string(i)) == "pending");
+  // Each delivery is claimed again whenever the host's backoff ends (running for a moment)
+  // and given back: wait until all of them are back at once, each with the host's error.
+  const auto all_waiting = [&] {
+    for (int i = 0; i < 5; ++i) {
+      const std::string id = "e" + std::to_string(i);
+      if (state(dir, id) != "pending" ||
+          last_error(dir, id).find("plugin host for 'c'") == std::string::npos) {
+        return false;
+      }
+    }
+    return true;
+  };
+  BOOST_TEST(eventually(all_waiting), last_error(dir, "e0") + "\n" + server.log());
   {
     Db db(dir.file("hookd.db"));
     BOOST_TEST(db.integer("SELECT count(*) FROM attempts") == 0);  // no attempt used
   }
-  BOOST_TEST(last_error(dir, "e0").find("plugin host for 'c'") != std::string::npos,
-             last_error(dir, "e0"));
 
   dir.write("hookd.yaml", with_test_isolation(config("{}")));
   server.signal(SIGHUP);
@@ -301,12 +325,15 @@ BOOST_AUTO_TEST_CASE(create_crash_keeps_ingesting_and_deliveries_wait) {
 BOOST_AUTO_TEST_CASE(reload_lets_the_old_host_finish_and_no_host_outlives_the_server) {
   TempDir dir;
   install_plugin(dir);
-  ServerProcess server(dir, config("{ generation: 1 }"));
+  // Each call of the fixture creates started-<event id> (marks) when it enters handle().
+  const std::string marks = ", marks: " + dir.file("started-");
+  ServerProcess server(dir, config("{ generation: 1" + marks + " }"));
   const auto before = hosts_of(dir);
   BOOST_REQUIRE_EQUAL(before.size(), 1u);
   BOOST_TEST(post(server.port(), "napping", R"({"nap":true})") == 202);
-  std::this_thread::sleep_for(50ms);  // the nap runs in the first host
-  dir.write("hookd.yaml", with_test_isolation(config("{ generation: 2 }")));
+  // The nap runs in the first host.
+  BOOST_REQUIRE(eventually([&] { return std::filesystem::exists(dir.file("started-napping")); }));
+  dir.write("hookd.yaml", with_test_isolation(config("{ generation: 2" + marks + " }")));
   server.signal(SIGHUP);
   BOOST_REQUIRE(eventually([&] { return state(dir, "napping") == "done"; }));
   {

@@ -291,9 +291,12 @@ BOOST_AUTO_TEST_CASE(buffered_bodies_have_a_global_budget) {
              std::string::npos);
   TlsClient slow(server.port());
   slow.send_raw("POST /basic HTTP/1.1\r\nHost: localhost\r\nAuthorization: " + basic("right-pw") +
-                "\r\nContent-Type: application/json\r\nContent-Length: 800\r\n\r\n" +
+                "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                "Content-Length: 800\r\n\r\n" +
                 body.substr(0, 10));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its head is read
+  // Its head is read and its 800 bytes are reserved: the server sends `100 Continue` after
+  // taking them from the budget.
+  BOOST_TEST_REQUIRE(slow.read_continue());
   TlsClient second(server.port());
   auto busy = second.post("/basic", R"({"id":"budget-2","pad":")" + std::string(774, 'y') + "\"}",
                           {{"Authorization", basic("right-pw")}});

@@ -8,8 +8,11 @@
  * Anything else: HOOKD_OK with a message echoing every event field
  * ("id|route|type|received_at|attempt|name=value;...|hex of body").
  * Config "fail_create" makes create() fail with a reason; "crash_create" makes it die;
- * "hang_create" makes it never return. */
+ * "hang_create" makes it never return. Config "marks: PREFIX" makes every call create the
+ * file PREFIX<event id> first thing, so that a test can wait until a call is inside the
+ * plugin instead of sleeping for a while. */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +45,26 @@ static void burn_cpu_ms(long ms) {
   } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < ms);
 }
 
+typedef struct crashy_instance {
+  char marks[1024]; /* the `marks:` prefix; empty: no marker files */
+} crashy_instance;
+
+/* The value of `marks:` in the config (plain, or in a YAML flow map), "" when absent. */
+static void read_marks(const char* config, size_t len, char* out, size_t cap) {
+  size_t i, n = 0;
+  out[0] = '\0';
+  for (i = 0; i + 6 <= len; ++i) {
+    if (memcmp(config + i, "marks:", 6) == 0) break;
+  }
+  if (i + 6 > len) return;
+  for (i += 6; i < len && (config[i] == ' ' || config[i] == '"' || config[i] == '\''); ++i) {
+  }
+  for (; i < len && n + 1 < cap && strchr(" ,}\n\"'", config[i]) == NULL; ++i) out[n++] = config[i];
+  out[n] = '\0';
+}
+
 static void* crashy_create(const char* config, size_t len, char* error_buf, size_t error_len) {
-  static int instance;
+  crashy_instance* self;
   if (has(config, len, "fail_create")) {
     snprintf(error_buf, error_len, "refused: fail_create is set");
     return NULL;
@@ -52,7 +73,23 @@ static void* crashy_create(const char* config, size_t len, char* error_buf, size
   if (has(config, len, "hang_create")) {
     for (;;) pause();
   }
-  return &instance;
+  self = (crashy_instance*)calloc(1, sizeof *self);
+  if (self == NULL) {
+    snprintf(error_buf, error_len, "out of memory");
+    return NULL;
+  }
+  read_marks(config, len, self->marks, sizeof self->marks);
+  return self;
+}
+
+/* Creates PREFIX<event id> when `marks:` is set: the call is in handle() now. */
+static void mark_started(const crashy_instance* self, const hookd_event* ev) {
+  char path[2048];
+  int fd;
+  if (self->marks[0] == '\0') return;
+  snprintf(path, sizeof path, "%s%.*s", self->marks, (int)ev->id.size, ev->id.data);
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) close(fd);
 }
 
 static void append(char* out, size_t cap, size_t* at, const char* data, size_t size) {
@@ -65,7 +102,7 @@ static void append(char* out, size_t cap, size_t* at, const char* data, size_t s
 static void crashy_handle(void* instance, const hookd_event* ev, hookd_result* result) {
   const char* body = ev->body;
   size_t size = ev->body_size;
-  (void)instance;
+  mark_started((const crashy_instance*)instance, ev);
   if (has(body, size, "segv")) die_of(SIGSEGV);
   if (has(body, size, "abort")) abort();
   if (has(body, size, "exit3")) exit(3);
@@ -139,7 +176,7 @@ static void crashy_handle(void* instance, const hookd_event* ev, hookd_result* r
 }
 
 static void crashy_destroy(void* instance) {
-  (void)instance;
+  free(instance);
 }
 
 static const hookd_plugin_descriptor descriptor = {HOOKD_PLUGIN_ABI_MAJOR,

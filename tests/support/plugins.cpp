@@ -12,6 +12,10 @@ std::string bundled_plugin(std::string_view name) {
   return std::string(HOOKD_PLUGIN_DIR) + "/libhookd_" + std::string(name) + ".so";
 }
 
+std::string fixture_plugin(std::string_view name) {
+  return std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_" + std::string(name) + ".so";
+}
+
 std::string create_error(std::string_view name, const std::string& yaml) {
   try {
     plugin::Library::load(bundled_plugin(name))->create(yaml);

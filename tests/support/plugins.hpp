@@ -13,6 +13,9 @@ namespace hookd::test {
 
 std::string bundled_plugin(std::string_view name);
 
+// The test fixture plugin `name` as built (tests/plugins/<name>: libhookd_fixture_<name>.so).
+std::string fixture_plugin(std::string_view name);
+
 // The CreateError message of creating bundled plugin `name` with `yaml`; fails the test
 // when the plugin accepts the config.
 std::string create_error(std::string_view name, const std::string& yaml);

@@ -203,6 +203,25 @@ std::optional<HttpResponse> TlsClient::read_response() {
   }
 }
 
+bool TlsClient::read_continue(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (const auto end = buffer_.find("\r\n\r\n"); end != std::string::npos) {
+      if (buffer_.size() < 12 || buffer_.compare(9, 3, "100") != 0) return false;
+      buffer_.erase(0, end + 4);
+      return true;
+    }
+    if (SSL_pending(ssl_) == 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) == 0) return false;
+    }
+    if (!fill()) return false;
+  }
+}
+
 HttpResponse TlsClient::request(const std::string& method, const std::string& path,
                                 const std::string& body, const HeaderList& headers) {
   send_raw(format_request(method, path, body, headers));

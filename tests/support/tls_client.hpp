@@ -54,6 +54,11 @@ class TlsClient {
   void send_raw(const std::string& bytes);
   // Reads one response; nullopt when the peer closed the connection first.
   std::optional<HttpResponse> read_response();
+  // Reads an interim `100 Continue`, which hookd sends for `Expect: 100-continue` once it
+  // has read and admitted the request's head: proof that the request is in progress. False
+  // when another response comes first (left for read_response()), the connection ends, or
+  // nothing comes within `timeout`.
+  bool read_continue(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // True when the peer closes the connection (EOF or reset) within `timeout`.
   bool wait_closed(std::chrono::milliseconds timeout);
 

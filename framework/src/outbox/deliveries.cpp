@@ -105,23 +105,6 @@ constexpr std::string_view kPruneEventCounts =
 constexpr std::string_view kPrune = "DELETE FROM events WHERE seq IN (" HOOKD_PRUNED ")";
 #undef HOOKD_PRUNED
 
-void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-}
-
-// Valid until the statement is stepped again or reset: for values only looked at.
-std::string_view column_view(sqlite3_stmt* s, int i) {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return p == nullptr ? std::string_view()
-                      : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
-}
-
-std::string column_text(sqlite3_stmt* s, int i) {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return p == nullptr ? std::string()
-                      : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
-}
-
 DeliveryState stored_state(DeliveryResult::State state) {
   switch (state) {
     case DeliveryResult::State::done:

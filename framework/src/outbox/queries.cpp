@@ -18,23 +18,12 @@
 namespace hookd::outbox {
 namespace {
 
-void bind_text(sqlite3_stmt* s, int index, const std::string& value) {
-  sqlite3_bind_text(s, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-}
-
 void bind_optional(sqlite3_stmt* s, int index, const std::optional<std::string>& value) {
   if (value) {
     bind_text(s, index, *value);
   } else {
     sqlite3_bind_null(s, index);
   }
-}
-
-std::string column_text(sqlite3_stmt* s, int column) {
-  const auto* p = sqlite3_column_text(s, column);
-  return p == nullptr ? std::string()
-                      : std::string(reinterpret_cast<const char*>(p),
-                                    static_cast<std::size_t>(sqlite3_column_bytes(s, column)));
 }
 
 // Steps `s`; true for a row, false when done, StoreError otherwise.

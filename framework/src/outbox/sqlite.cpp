@@ -159,4 +159,20 @@ long long query_int(sqlite3* db, const std::string& sql) {
   });
 }
 
+void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+void bind_text_static(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+std::string_view column_view(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return p == nullptr ? std::string_view()
+                      : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
+}
+
+std::string column_text(sqlite3_stmt* s, int i) { return std::string(column_view(s, i)); }
+
 }  // namespace hookd::outbox

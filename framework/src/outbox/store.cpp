@@ -34,11 +34,6 @@ constexpr std::string_view kInsertDelivery =
     "CASE WHEN ?6 THEN 'running' ELSE 'pending' END, ?6, ?7) "
     "ON CONFLICT (event_seq, handler) DO NOTHING";
 
-// SQLITE_STATIC: the event outlives the step that reads the bound values.
-void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
-}
-
 }  // namespace
 
 Store::Store(const WriterOptions& options) {
@@ -187,12 +182,12 @@ void Store::insert_one(const Work& work, std::size_t index, std::int64_t now,
   sqlite3* db = db_.get();
   sqlite3_stmt* s = insert_event_.get();
   const std::string headers = headers_to_json(event.headers);
-  bind_text(s, 1, event.route);
-  bind_text(s, 2, event.id);
-  bind_text(s, 3, event.type);
+  bind_text_static(s, 1, event.route);
+  bind_text_static(s, 2, event.id);
+  bind_text_static(s, 3, event.type);
   sqlite3_bind_int(s, 4, event.test ? 1 : 0);
   sqlite3_bind_int64(s, 5, event.received_at_us);
-  bind_text(s, 6, headers);
+  bind_text_static(s, 6, headers);
   // data() is never null, so an empty body is an empty blob, not NULL.
   sqlite3_bind_blob64(s, 7, event.body.data(), event.body.size(), SQLITE_STATIC);
   sqlite3_bind_int(s, 8, event.deliveries.empty() ? 1 : 0);
@@ -206,14 +201,14 @@ void Store::insert_one(const Work& work, std::size_t index, std::int64_t now,
   sqlite3_stmt* d = insert_delivery_.get();
   for (const NewDelivery& delivery : event.deliveries) {
     sqlite3_bind_int64(d, 1, seq);
-    bind_text(d, 2, delivery.handler);
+    bind_text_static(d, 2, delivery.handler);
     sqlite3_bind_int64(d, 3, now);
     if (delivery.ordering_key.empty()) {
       sqlite3_bind_null(d, 4);
     } else {
-      bind_text(d, 4, delivery.ordering_key);
+      bind_text_static(d, 4, delivery.ordering_key);
     }
-    bind_text(d, 5, event.route);
+    bind_text_static(d, 5, event.route);
     // A few pairs per batch: a linear search.
     std::size_t grant = 0;
     while (grant < left.size() &&

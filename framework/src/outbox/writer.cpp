@@ -387,11 +387,13 @@ void Writer::Impl::commit(Batch& batch) {
   for (std::size_t i = 0; i < batch.appends.size(); ++i) appended[i].status = done.statuses[i];
   finish(batch.appends, appended);
   if (claimer.claimed) handed_over(claimer, batch.appends, grants, done);
+  // Counted before the answers: whoever sees an answer (a test, a /metrics scrape after the
+  // engine ran it) also sees it counted.
+  claims_answered.fetch_add(batch.claims.size());
   for (std::size_t i = 0; i < batch.claims.size(); ++i) {
     if (metrics) metrics->claimed_by_claim.inc(done.claims[i].deliveries.size());
     invoke(batch.claims[i].done, std::move(done.claims[i]));
   }
-  claims_answered.fetch_add(batch.claims.size());
   for (std::size_t i = 0; i < batch.prunes.size(); ++i) {
     invoke(batch.prunes[i].done, done.pruned[i]);
   }
@@ -481,12 +483,12 @@ void Writer::Impl::fail(Batch& batch, const std::string& error) {
   std::vector<AppendResult> appended(batch.appends.size(),
                                      AppendResult{AppendStatus::unavailable, error});
   finish(batch.appends, appended);
+  claims_answered.fetch_add(batch.claims.size());
   for (PendingClaim& c : batch.claims) {
     ClaimResult failed;
     failed.error = error;
     invoke(c.done, std::move(failed));
   }
-  claims_answered.fetch_add(batch.claims.size());
   for (PendingPrune& p : batch.prunes) invoke(p.done, std::optional<PruneResult>());
 }
 

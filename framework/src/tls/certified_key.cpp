@@ -13,12 +13,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "fail.hpp"
+
 namespace hookd::tls {
 namespace {
-
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error(what);
-}
 
 std::shared_ptr<BIO> memory_bio(std::string_view text) {
   BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));

@@ -14,6 +14,7 @@
 
 #include "hookd/crypto/openssl_ptr.hpp"
 #include "hookd/tls/files.hpp"
+#include "fail.hpp"
 
 namespace hookd::tls {
 namespace {
@@ -21,10 +22,6 @@ namespace {
 using PKey = crypto::OsslPtr<EVP_PKEY, EVP_PKEY_free>;
 using Cert = crypto::OsslPtr<X509, X509_free>;
 using Ext = crypto::OsslPtr<X509_EXTENSION, X509_EXTENSION_free>;
-
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error(what);
-}
 
 void add_extension(X509* cert, int nid, const char* value) {
   X509V3_CTX ctx;

@@ -1,6 +1,7 @@
 // basic, ip_allow, any and the chain: verdicts, reasons, challenges, build errors.
 #include <boost/test/unit_test.hpp>
 
+#include "auth_values.hpp"
 #include "hookd/auth/items.hpp"
 #include "hookd/crypto/compare.hpp"
 #include "hookd/crypto/encoding.hpp"
@@ -35,8 +36,6 @@ config::BasicAuthConfig basic_config(const std::string& user, const std::string&
   return c;
 }
 
-const config::Location kWhere{"test.yaml", 3, 7};
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(auth_basic)
@@ -46,8 +45,9 @@ BOOST_AUTO_TEST_CASE(accepts_the_right_credentials_only) {
     auto check = make_basic(basic_config("jofi", "p:ss w\xc3\xb6rd", hashed));
     Context ctx;
     BOOST_TEST(check->check(with_auth(basic_header("jofi", "p:ss w\xc3\xb6rd")), ctx).passed());
-    BOOST_TEST(check->check(with_auth("basic   " + crypto::base64_encode("jofi:p:ss w\xc3\xb6rd")),
-                            ctx).passed());
+    BOOST_TEST(
+        check->check(with_auth("basic   " + crypto::base64_encode("jofi:p:ss w\xc3\xb6rd")), ctx)
+            .passed());
     auto wrong = check->check(with_auth(basic_header("jofi", "p:ss w\xc3\xb6rD")), ctx);
     BOOST_TEST((wrong.verdict == Verdict::unauthorized));
     BOOST_TEST(wrong.reason == "bad_credentials");
@@ -107,13 +107,13 @@ BOOST_AUTO_TEST_CASE(odd_prefixes) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_cidrs_fail_at_build_with_location) {
-  for (std::string bad : {"10.0.0.0/33", "::/129", "10.0.0/8", "10.0.0.0/", "host.example",
-                          "10.0.0.0/8x"}) {
+  for (std::string bad :
+       {"10.0.0.0/33", "::/129", "10.0.0/8", "10.0.0.0/", "host.example", "10.0.0.0/8x"}) {
     try {
       make_ip_allow({bad}, kWhere);
       BOOST_FAIL("accepted " + bad);
     } catch (const BuildError& e) {
-      BOOST_TEST(e.str().starts_with("test.yaml:3:7: ip_allow: '" + bad + "'"));
+      BOOST_TEST(e.str().starts_with("hooks.yaml:12:9: ip_allow: '" + bad + "'"));
     }
   }
 }
@@ -129,8 +129,7 @@ BOOST_AUTO_TEST_CASE(all_items_must_pass_in_order) {
   Chain chain(std::move(items));
   Context ctx;
   BOOST_TEST(chain.check(with_auth(basic_header("u", "p")), ctx).passed());
-  BOOST_TEST(chain.check(with_auth(basic_header("u", "p"), "10.0.0.1"), ctx).reason ==
-             "ip_denied");
+  BOOST_TEST(chain.check(with_auth(basic_header("u", "p"), "10.0.0.1"), ctx).reason == "ip_denied");
   BOOST_TEST(chain.check(with_auth(basic_header("u", "x")), ctx).reason == "bad_credentials");
   BOOST_TEST(Chain({}).check(http::Request{}, ctx).passed());
 }

@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "auth_values.hpp"
 #include "hookd/auth/items.hpp"
 #include "hookd/crypto/encoding.hpp"
 #include "temp_dir.hpp"
@@ -20,10 +21,6 @@ namespace json = boost::json;
 using std::chrono::seconds;
 
 namespace {
-
-const auto kNow = std::chrono::system_clock::time_point(seconds(1'700'000'000));
-constexpr std::int64_t kNowS = 1'700'000'000;
-const config::Location kWhere{"hookd.yaml", 12, 9};
 
 // An EC P-256 signing key and the JWKS file of its public half.
 struct Issuer {

@@ -2,6 +2,7 @@
 // `any` with no items.
 #include <boost/test/unit_test.hpp>
 
+#include "auth_values.hpp"
 #include "hookd/auth/items.hpp"
 #include "hookd/crypto/encoding.hpp"
 
@@ -9,8 +10,6 @@ using namespace hookd;
 using namespace hookd::auth;
 
 namespace {
-
-const config::Location kWhere{"head.yaml", 1, 1};
 
 http::Request head(std::vector<std::pair<std::string_view, std::string_view>> headers) {
   http::Request r;
@@ -90,10 +89,10 @@ BOOST_AUTO_TEST_CASE(signing_items_check_only_that_their_headers_are_there) {
       "2fNNRaINXvVpiglSI8eNEc6wEA3F+g=="};
   auto sendgrid = make_signature(sg, kWhere);
   BOOST_TEST(reason(sendgrid->check_head(head({{"X-Twilio-Email-Event-Webhook-Signature", "x"},
-                                                {"X-Twilio-Email-Event-Webhook-Timestamp", "1"}}),
-                                          {})) == "pass");
+                                               {"X-Twilio-Email-Event-Webhook-Timestamp", "1"}}),
+                                         {})) == "pass");
   BOOST_TEST(reason(sendgrid->check_head(head({{"X-Twilio-Email-Event-Webhook-Signature", "x"}}),
-                                          {})) == "missing_credentials");
+                                         {})) == "missing_credentials");
 }
 
 BOOST_AUTO_TEST_CASE(chains_and_any_combine_head_checks) {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth_values.hpp"
 #include "hookd/auth/items.hpp"
 #include "hookd/crypto/compare.hpp"
 #include "hookd/crypto/encoding.hpp"
@@ -19,8 +20,6 @@ using crypto::MacAlgorithm;
 namespace {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
-
-const config::Location kWhere{"hooks.yaml", 12, 9};
 
 Context at(std::int64_t unix_seconds) {
   return Context{std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds))};
@@ -299,8 +298,8 @@ BOOST_AUTO_TEST_CASE(svix_header_names) {
 BOOST_AUTO_TEST_CASE(header_families_are_never_mixed) {
   auto check = build(hmac_config("standard-webhooks", {kSecret}));
   const std::string ts = std::to_string(kTs);
-  Headers mixed{{"webhook-id", "forged"}, {"svix-id", kId}, {"svix-timestamp", ts},
-                {"svix-signature", kSig}};
+  Headers mixed{
+      {"webhook-id", "forged"}, {"svix-id", kId}, {"svix-timestamp", ts}, {"svix-signature", kSig}};
   BOOST_TEST(run(*check, mixed, kBody, kTs) == "missing_credentials");
   Headers mixed2{{"webhook-id", kId}, {"webhook-timestamp", ts}, {"svix-signature", kSig}};
   BOOST_TEST(run(*check, mixed2, kBody, kTs) == "missing_credentials");

@@ -1,5 +1,6 @@
 // JWS signing and verification, claim checks, algorithm confusion, and JWKS parsing.
 #include "hookd/auth/jwt.hpp"
+#include "auth_values.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -22,9 +23,6 @@ namespace json = boost::json;
 using std::chrono::seconds;
 
 namespace {
-
-const auto kNow = std::chrono::system_clock::time_point(seconds(1'700'000'000));
-constexpr std::int64_t kNowS = 1'700'000'000;
 
 PKeyPtr ec_key() {
   return adopt_pkey(EVP_EC_gen("P-256"));

@@ -3,10 +3,14 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
+#include "eventually.hpp"
 #include "hookd/plugin/host.hpp"
+#include "plugins.hpp"
+#include "temp_dir.hpp"
 
 namespace hookd::plugin::test {
 
@@ -24,6 +28,24 @@ inline HostOptions crashy(std::string config = "{}") {
   return o;
 }
 
+// Tells when a call is inside the plugin: the fixture's `marks:` config makes each call
+// create a file named after its event first thing. Waiting for that file, not sleeping for
+// "long enough", is what makes a call surely in flight on a loaded machine. Declare it
+// before the Host, so that the Host (and its child) goes first.
+class CallMarks {
+ public:
+  // crashy()'s config with the marks on.
+  std::string config() const { return "{ marks: " + dir_.file("started-") + " }"; }
+  // True once the call of event `id` has entered handle(); false after 20 s.
+  bool started(const std::string& id) const {
+    return hookd::test::eventually(
+        [&] { return std::filesystem::exists(dir_.file("started-" + id)); });
+  }
+
+ private:
+  hookd::test::TempDir dir_;
+};
+
 // The views point into the arguments: they must outlive the call.
 inline Event event(std::string_view id, std::string_view body) {
   Event ev;
@@ -36,8 +58,6 @@ inline Event event(std::string_view id, std::string_view body) {
   return ev;
 }
 
-inline bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using hookd::test::contains;
 
 }  // namespace hookd::plugin::test

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <future>
 #include <string>
-#include <thread>
 
 #include "hookd/plugin/host.hpp"
 #include "host_fixture.hpp"
@@ -19,7 +18,8 @@ using namespace std::chrono_literals;
 BOOST_AUTO_TEST_SUITE(plugin_host_lifecycle)
 
 BOOST_AUTO_TEST_CASE(a_crash_is_blamed_only_on_the_hosts_only_call) {
-  Host host(crashy());
+  CallMarks marks;
+  Host host(crashy(marks.config()));
   // Alone: the crash is this call's doing.
   const CallResult alone = host.call(event("poison", "segv"), 10s);
   BOOST_TEST(alone.crashed());
@@ -29,7 +29,7 @@ BOOST_AUTO_TEST_CASE(a_crash_is_blamed_only_on_the_hosts_only_call) {
   // Beside an innocent call in flight: neither is blamed.
   auto innocent =
       std::async(std::launch::async, [&] { return host.call(event("sleep", "sleep"), 20s); });
-  std::this_thread::sleep_for(300ms);  // the call is in the host, even on a busy machine
+  BOOST_REQUIRE(marks.started("sleep"));  // the call is in the host
   const CallResult poison = host.call(event("poison", "segv"), 10s);
   const CallResult beside = innocent.get();
   BOOST_TEST(poison.crashed());
@@ -40,6 +40,9 @@ BOOST_AUTO_TEST_CASE(a_crash_is_blamed_only_on_the_hosts_only_call) {
 
 BOOST_AUTO_TEST_CASE(a_call_whose_caller_timed_out_still_counts_as_running) {
   Host host(crashy());
+  // Started first: on a loaded machine a start can take longer than the call's 200 ms, and
+  // the call would be unavailable (never sent), not timed out.
+  BOOST_REQUIRE((host.ensure_started(20s).status == Host::StartResult::Status::ready));
   const CallResult hung = host.call(event("hang", "hang"), 200ms);
   BOOST_TEST((hung.status == CallResult::Status::timeout));
   // The hung call still runs in the host: a crash now has two suspects.
@@ -50,15 +53,18 @@ BOOST_AUTO_TEST_CASE(a_call_whose_caller_timed_out_still_counts_as_running) {
 
 BOOST_AUTO_TEST_CASE(retire_lets_the_other_calls_finish_and_new_calls_go_to_a_new_host) {
   std::atomic<int> restarts{0};
-  HostOptions o = crashy();
+  CallMarks marks;
+  HostOptions o = crashy(marks.config());
   o.on_restart = [&] { ++restarts; };
   Host host(o);
+  // Started first, as above: the hung call must reach the host within its 200 ms.
+  BOOST_REQUIRE((host.ensure_started(20s).status == Host::StartResult::Status::ready));
   const CallResult hung = host.call(event("hang", "hang"), 200ms);
   BOOST_REQUIRE((hung.status == CallResult::Status::timeout));
   const pid_t old_pid = host.pid();
   auto innocent =
       std::async(std::launch::async, [&] { return host.call(event("doze", "doze"), 10s); });
-  std::this_thread::sleep_for(300ms);  // the 1 s call is in the old host
+  BOOST_REQUIRE(marks.started("doze"));  // the 1 s call is in the old host
   host.retire("a call ran past handler_timeout", hung.host_generation, 3s);
   // New calls: a new host at once (no backoff: retiring is not a death).
   const CallResult next = host.call(event("next", "ok"), 10s);
@@ -75,11 +81,13 @@ BOOST_AUTO_TEST_CASE(retire_lets_the_other_calls_finish_and_new_calls_go_to_a_ne
 }
 
 BOOST_AUTO_TEST_CASE(a_retired_host_that_keeps_running_a_call_is_killed_after_the_grace) {
-  Host host(crashy());
+  CallMarks marks;
+  Host host(crashy(marks.config()));
   BOOST_REQUIRE((host.ensure_started(20s).status == Host::StartResult::Status::ready));
   auto long_call =
       std::async(std::launch::async, [&] { return host.call(event("sleep", "sleep"), 20s); });
-  std::this_thread::sleep_for(300ms);  // the call is in the host (a sanitizer's is slow)
+  // In the host: retired before, the call would go to a new host and sleep its 30 s.
+  BOOST_REQUIRE(marks.started("sleep"));
   const auto start = std::chrono::steady_clock::now();
   host.retire("reload", 0, 300ms);
   const CallResult r = long_call.get();
@@ -100,11 +108,15 @@ BOOST_AUTO_TEST_CASE(ensure_started_tells_a_refusal_from_a_crash) {
   BOOST_TEST((refused.status == Status::refused));
   BOOST_TEST(contains(refused.message, "refused: fail_create is set"), refused.message);
 
-  Host crashing(crashy("{ crash_create: true }"));
+  // A first delay far longer than this test: the checks of the backoff below cannot see it
+  // run out on a loaded machine.
+  HostOptions crash_options = crashy("{ crash_create: true }");
+  crash_options.backoff.first_delay = 20s;
+  Host crashing(crash_options);
   const auto failed = crashing.ensure_started(10s);
   BOOST_TEST((failed.status == Status::failed));
   BOOST_TEST(contains(failed.message, "died while starting: SIGSEGV"), failed.message);
-  // The first death allows a start at once; the second backs off (first_delay 2 s).
+  // The first death allows a start at once; the second backs off (first_delay 20 s).
   BOOST_TEST(crashing.available_in().count() == 0);
   BOOST_TEST((crashing.ensure_started(10s).status == Status::failed));
   BOOST_TEST(crashing.available_in().count() > 1000);

@@ -110,11 +110,14 @@ BOOST_AUTO_TEST_CASE(concurrent_callers_get_their_own_replies) {
 }
 
 BOOST_AUTO_TEST_CASE(segfault_fails_the_calls_in_flight_and_the_host_restarts) {
-  Host host(crashy());
+  CallMarks marks;
+  Host host(crashy(marks.config()));
   const pid_t first = started_pid(host);
   CallResult innocent;
   std::thread beside([&] { innocent = host.call(event("innocent", "sleep"), 20s); });
-  std::this_thread::sleep_for(200ms);  // let it reach the host (either way it is in flight)
+  // In the host: a call not yet made when the host dies would go to the next host instead.
+  // (Not REQUIRE: the thread must be joined.)
+  BOOST_TEST(marks.started("innocent"));
   const auto t0 = std::chrono::steady_clock::now();
   const CallResult poison = host.call(event("poison", "segv"), 20s);
   beside.join();
@@ -168,7 +171,8 @@ BOOST_AUTO_TEST_CASE(a_host_that_stops_reading_times_the_write_out) {
 }
 
 BOOST_AUTO_TEST_CASE(hung_call_times_out_and_kill_restarts_the_host) {
-  Host host(crashy());
+  CallMarks marks;
+  Host host(crashy(marks.config()));
   const pid_t first = started_pid(host);
   const CallResult hung = host.call(event("h", "hang"), 300ms);
   BOOST_TEST((hung.status == CallResult::Status::timeout));
@@ -176,7 +180,7 @@ BOOST_AUTO_TEST_CASE(hung_call_times_out_and_kill_restarts_the_host) {
   BOOST_TEST(hung.host_generation == 1u);
   CallResult beside;
   std::thread other([&] { beside = host.call(event("o", "sleep"), 20s); });
-  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(marks.started("o"));  // in the host the kill is for
   host.kill("handler timeout", hung.host_generation);
   other.join();
   BOOST_TEST(beside.crashed());
@@ -235,7 +239,9 @@ BOOST_AUTO_TEST_CASE(crash_in_create_is_unavailable_not_crashed) {
 
 BOOST_AUTO_TEST_CASE(hung_create_is_unavailable_then_killed_at_start_timeout) {
   HostOptions o = crashy("hang_create: true");
-  o.start_timeout = 500ms;
+  // Far beyond the early call's 100 ms, so that the host is still starting (not killed yet)
+  // when that caller wakes, even late on a loaded machine.
+  o.start_timeout = 2s;
   Host host(o);
   const CallResult early = host.call(event("a", "ok"), 100ms);
   BOOST_TEST((early.status == CallResult::Status::unavailable));
@@ -243,7 +249,7 @@ BOOST_AUTO_TEST_CASE(hung_create_is_unavailable_then_killed_at_start_timeout) {
   const CallResult later = host.call(event("b", "ok"), 10s);
   BOOST_TEST((later.status == CallResult::Status::unavailable));
   BOOST_TEST(later.result.message ==
-             "plugin host for 'crashy' was killed: did not start within 500 ms");
+             "plugin host for 'crashy' was killed: did not start within 2000 ms");
   BOOST_TEST(host.pid() == -1);
 }
 
@@ -279,13 +285,14 @@ BOOST_AUTO_TEST_CASE(child_keeps_only_its_sockets_and_stdio) {
 }
 
 BOOST_AUTO_TEST_CASE(a_call_past_the_memory_limit_is_a_crash_that_names_it, *memory_limit_applies) {
-  HostOptions o = crashy();
+  CallMarks marks;
+  HostOptions o = crashy(marks.config());
   o.memory_limit = std::uint64_t{256} << 20;
   Host host(o);
   const pid_t first = started_pid(host);
   CallResult innocent;
   std::thread beside([&] { innocent = host.call(event("innocent", "sleep"), 20s); });
-  std::this_thread::sleep_for(200ms);  // let it reach the host (either way it is in flight)
+  BOOST_TEST(marks.started("innocent"));  // in the host the hog kills
   const CallResult hog = host.call(event("hog", "alloc"), 20s);
   beside.join();
   const std::string expected =

@@ -14,15 +14,14 @@
 #include <vector>
 
 #include "hookd/plugin/loader.hpp"
+#include "plugins.hpp"
 #include "temp_dir.hpp"
 
 using namespace hookd::plugin;
+using hookd::test::contains;
+using hookd::test::fixture_plugin;
 
 namespace {
-
-std::string fixture(const std::string& name) {
-  return std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_" + name + ".so";
-}
 
 bool mapped(const std::string& needle) {
   std::ifstream maps("/proc/self/maps");
@@ -39,10 +38,6 @@ std::string load_error(const std::string& path) {
   }
   BOOST_FAIL("loaded " << path);
   return {};
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
 }
 
 Event event_with_body(std::string_view body) {
@@ -62,9 +57,9 @@ BOOST_AUTO_TEST_SUITE(plugin_loader)
 // A private copy is a separate load (its own code and statics), named by the configured
 // path, and its directory goes with the library.
 BOOST_AUTO_TEST_CASE(a_private_copy_is_a_fresh_load_and_is_cleaned_up) {
-  const auto shared = Library::load(fixture("ok"));
-  auto copy = Library::load(fixture("ok"), true);
-  BOOST_TEST(copy->path() == fixture("ok"));
+  const auto shared = Library::load(fixture_plugin("ok"));
+  auto copy = Library::load(fixture_plugin("ok"), true);
+  BOOST_TEST(copy->path() == fixture_plugin("ok"));
   BOOST_TEST(copy->name() == shared->name());
   const std::string dir = [&] {
     for (const auto& e :
@@ -86,9 +81,9 @@ BOOST_AUTO_TEST_CASE(a_private_copy_is_a_fresh_load_and_is_cleaned_up) {
 }
 
 BOOST_AUTO_TEST_CASE(round_trip_create_handle_destroy) {
-  const auto lib = Library::load(fixture("ok"));
+  const auto lib = Library::load(fixture_plugin("ok"));
   BOOST_TEST(lib->name() == "ok");
-  BOOST_TEST(lib->path() == fixture("ok"));
+  BOOST_TEST(lib->path() == fixture_plugin("ok"));
   BOOST_TEST(lib->abi_minor() == 0u);
   const Instance inst = lib->create("path: data/events.jsonl\n");
   const Result r = inst.handle(event_with_body("{}"));
@@ -99,7 +94,7 @@ BOOST_AUTO_TEST_CASE(round_trip_create_handle_destroy) {
 }
 
 BOOST_AUTO_TEST_CASE(event_fields_reach_the_plugin) {
-  const auto lib = Library::load(fixture("retry_fail"));
+  const auto lib = Library::load(fixture_plugin("retry_fail"));
   const Instance inst = lib->create("");
   const std::vector<Header> headers{{"Content-Type", "application/json"}, {"X-Id", "12345"}};
   Event ev = event_with_body(std::string_view("\0{}", 3));
@@ -116,7 +111,7 @@ BOOST_AUTO_TEST_CASE(event_fields_reach_the_plugin) {
 }
 
 BOOST_AUTO_TEST_CASE(retry_with_delay_and_fail) {
-  const auto lib = Library::load(fixture("retry_fail"));
+  const auto lib = Library::load(fixture_plugin("retry_fail"));
   const Instance inst = lib->create("");
   const Result retry = inst.handle(event_with_body("retry"));
   BOOST_TEST((retry.outcome == Outcome::retry));
@@ -129,7 +124,7 @@ BOOST_AUTO_TEST_CASE(retry_with_delay_and_fail) {
 }
 
 BOOST_AUTO_TEST_CASE(invalid_outcome_is_a_retry) {
-  const auto lib = Library::load(fixture("retry_fail"));
+  const auto lib = Library::load(fixture_plugin("retry_fail"));
   const Result r = lib->create("").handle(event_with_body("invalid"));
   BOOST_TEST((r.outcome == Outcome::retry));
   BOOST_TEST(r.retry_after.count() == 0);
@@ -137,7 +132,7 @@ BOOST_AUTO_TEST_CASE(invalid_outcome_is_a_retry) {
 }
 
 BOOST_AUTO_TEST_CASE(messages_are_cut_to_the_buffer) {
-  const auto lib = Library::load(fixture("ok"));
+  const auto lib = Library::load(fixture_plugin("ok"));
   // hookd_result_set_message cuts at capacity - 1 bytes...
   const std::string long_config(5000, 'a');
   const Result r = lib->create(long_config).handle(event_with_body(""));
@@ -148,14 +143,14 @@ BOOST_AUTO_TEST_CASE(messages_are_cut_to_the_buffer) {
              std::string(kMessageCapacity - 2, 'a'));
 
   // A plugin that fills the whole buffer without a NUL costs itself the last byte only.
-  const auto rf = Library::load(fixture("retry_fail"));
+  const auto rf = Library::load(fixture_plugin("retry_fail"));
   const Result overflow = rf->create("").handle(event_with_body("overflow"));
   BOOST_TEST((overflow.outcome == Outcome::ok));
   BOOST_TEST(overflow.message == std::string(kMessageCapacity - 1, 'x'));
 }
 
 BOOST_AUTO_TEST_CASE(cpp_wrapper_outcomes) {
-  const auto lib = Library::load(fixture("throws"));
+  const auto lib = Library::load(fixture_plugin("throws"));
   BOOST_TEST(lib->name() == "throws");
   const Instance inst = lib->create("{}");
   const Result ok = inst.handle(event_with_body("ok"));
@@ -171,7 +166,7 @@ BOOST_AUTO_TEST_CASE(cpp_wrapper_outcomes) {
 }
 
 BOOST_AUTO_TEST_CASE(exception_in_handle_is_a_retry_with_its_message) {
-  const auto lib = Library::load(fixture("throws"));
+  const auto lib = Library::load(fixture_plugin("throws"));
   const Instance inst = lib->create("");
   const Result r = inst.handle(event_with_body("boom"));
   BOOST_TEST((r.outcome == Outcome::retry));
@@ -184,28 +179,28 @@ BOOST_AUTO_TEST_CASE(exception_in_handle_is_a_retry_with_its_message) {
 }
 
 BOOST_AUTO_TEST_CASE(create_failure_carries_the_plugins_message) {
-  const auto thrower = Library::load(fixture("throws"));
+  const auto thrower = Library::load(fixture_plugin("throws"));
   try {
     thrower->create("throw: true\n");
     BOOST_FAIL("created");
   } catch (const CreateError& e) {
     const std::string what = e.what();
-    BOOST_TEST(contains(what, "plugin 'throws' (" + fixture("throws") + ")"));
+    BOOST_TEST(contains(what, "plugin 'throws' (" + fixture_plugin("throws") + ")"));
     BOOST_TEST(contains(what, "throws: config asked me to throw"));
   }
 
-  const auto slow = Library::load(fixture("slow"));
+  const auto slow = Library::load(fixture_plugin("slow"));
   try {
     slow->create("");
     BOOST_FAIL("created");
   } catch (const CreateError& e) {
-    BOOST_TEST(contains(e.what(), fixture("slow")));
+    BOOST_TEST(contains(e.what(), fixture_plugin("slow")));
     BOOST_TEST(contains(e.what(), "refused its config: missing sleep_ms"));
   }
 }
 
 BOOST_AUTO_TEST_CASE(refuses_a_missing_file) {
-  const std::string path = fixture("does_not_exist");
+  const std::string path = fixture_plugin("does_not_exist");
   const std::string what = load_error(path);
   BOOST_TEST(contains(what, "plugin " + path + ": cannot load: "));
   BOOST_TEST(contains(what, "No such file"));
@@ -225,38 +220,39 @@ BOOST_AUTO_TEST_CASE(a_bare_name_is_not_searched_in_the_system_path) {
 }
 
 BOOST_AUTO_TEST_CASE(refuses_a_missing_entry_symbol) {
-  const std::string what = load_error(fixture("missing_symbol"));
-  BOOST_TEST(contains(what, fixture("missing_symbol")));
+  const std::string what = load_error(fixture_plugin("missing_symbol"));
+  BOOST_TEST(contains(what, fixture_plugin("missing_symbol")));
   BOOST_TEST(contains(what, "does not export hookd_plugin_v1"));
 }
 
 BOOST_AUTO_TEST_CASE(refuses_another_abi_major) {
-  const std::string what = load_error(fixture("wrong_abi"));
-  BOOST_TEST(what == "plugin " + fixture("wrong_abi") +
+  const std::string what = load_error(fixture_plugin("wrong_abi"));
+  BOOST_TEST(what == "plugin " + fixture_plugin("wrong_abi") +
                          ": was built for plugin ABI 2, this hookd speaks 1 (rebuild it "
                          "against this hookd's plugin.h)");
 }
 
 BOOST_AUTO_TEST_CASE(refuses_a_too_small_descriptor) {
-  const std::string what = load_error(fixture("small_descriptor"));
-  BOOST_TEST(contains(what, fixture("small_descriptor")));
+  const std::string what = load_error(fixture_plugin("small_descriptor"));
+  BOOST_TEST(contains(what, fixture_plugin("small_descriptor")));
   BOOST_TEST(contains(
       what, "plugin ABI 1 needs at least " + std::to_string(sizeof(hookd_plugin_descriptor))));
 }
 
 BOOST_AUTO_TEST_CASE(refuses_a_null_descriptor_no_name_or_no_function) {
-  BOOST_TEST(load_error(fixture("null_descriptor")) ==
-             "plugin " + fixture("null_descriptor") + ": hookd_plugin_v1() returned no descriptor");
-  BOOST_TEST(load_error(fixture("no_name")) ==
-             "plugin " + fixture("no_name") + ": descriptor has no name");
-  BOOST_TEST(load_error(fixture("no_handle")) ==
-             "plugin " + fixture("no_handle") +
+  BOOST_TEST(load_error(fixture_plugin("null_descriptor")) ==
+             "plugin " + fixture_plugin("null_descriptor") +
+                 ": hookd_plugin_v1() returned no descriptor");
+  BOOST_TEST(load_error(fixture_plugin("no_name")) ==
+             "plugin " + fixture_plugin("no_name") + ": descriptor has no name");
+  BOOST_TEST(load_error(fixture_plugin("no_handle")) ==
+             "plugin " + fixture_plugin("no_handle") +
                  ": descriptor of 'no_handle' has no handle function");
 }
 
 BOOST_AUTO_TEST_CASE(refused_libraries_are_unloaded) {
   for (const char* name : {"wrong_abi", "missing_symbol", "small_descriptor", "no_handle"}) {
-    for (int i = 0; i < 50; ++i) load_error(fixture(name));
+    for (int i = 0; i < 50; ++i) load_error(fixture_plugin(name));
     BOOST_TEST(!mapped("libhookd_fixture_" + std::string(name) + ".so"), name);
   }
 }
@@ -264,7 +260,7 @@ BOOST_AUTO_TEST_CASE(refused_libraries_are_unloaded) {
 BOOST_AUTO_TEST_CASE(the_last_instance_unloads_the_library) {
   std::optional<Instance> inst;
   {
-    const auto lib = Library::load(fixture("ok"));
+    const auto lib = Library::load(fixture_plugin("ok"));
     inst.emplace(lib->create("a: 1"));
   }
   BOOST_TEST(mapped("libhookd_fixture_ok.so"));
@@ -278,7 +274,7 @@ BOOST_AUTO_TEST_CASE(the_last_instance_unloads_the_library) {
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_handle_on_one_instance) {
-  const auto lib = Library::load(fixture("throws"));
+  const auto lib = Library::load(fixture_plugin("throws"));
   const Instance inst = lib->create("");
   constexpr int kThreads = 8;
   constexpr int kCalls = 200;
@@ -310,7 +306,7 @@ BOOST_AUTO_TEST_CASE(concurrent_handle_on_one_instance) {
 BOOST_AUTO_TEST_CASE(handle_calls_run_in_parallel) {
   // Each call waits inside handle() until all four are there: they can only all return ok
   // when nothing serializes them (no time is measured; the fixture gives up after 10 s).
-  const auto lib = Library::load(fixture("slow"));
+  const auto lib = Library::load(fixture_plugin("slow"));
   const Instance inst = lib->create("rendezvous: 4\n");
   std::atomic<int> ok{0};  // Boost.Test assertions are not thread-safe: count instead
   {

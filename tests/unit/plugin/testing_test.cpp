@@ -12,19 +12,17 @@
 #include "hookd/plugin.hpp"
 #include "hookd/plugin/loader.hpp"
 #include "hookd/plugin_testing.hpp"
+#include "plugins.hpp"
 
 namespace ht = hookd::testing;
+using hookd::test::fixture_plugin;
 
 // One source of truth would need the framework in the authors' header: pin the copy instead.
 static_assert(ht::kMessageCapacity == hookd::plugin::kMessageCapacity);
 
 namespace {
 
-std::string fixture(const std::string& name) {
-  return std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_" + name + ".so";
-}
-
-ht::Event event_with_body(std::string body) {
+ht::Event authors_event(std::string body) {
   return ht::Event()
       .id("evt-1")
       .route("jofi")
@@ -95,31 +93,31 @@ BOOST_AUTO_TEST_SUITE(plugin_testing)
 
 BOOST_AUTO_TEST_CASE(a_library_gives_what_hookd_gives) {
   for (const char* body : {"retry", "fail", "invalid", "overflow", "anything"}) {
-    const auto event = event_with_body(body);
-    const ht::Result got = ht::invoke(fixture("retry_fail"), "", event);
-    const auto want = loader_result(fixture("retry_fail"), "", event);
+    const auto event = authors_event(body);
+    const ht::Result got = ht::invoke(fixture_plugin("retry_fail"), "", event);
+    const auto want = loader_result(fixture_plugin("retry_fail"), "", event);
     BOOST_TEST(got.outcome == c_outcome(want.outcome), body);
     BOOST_TEST(got.retry_after.count() == want.retry_after.count(), body);
     BOOST_TEST(got.message == want.message, body);
   }
-  const auto retry = ht::invoke(fixture("retry_fail"), "", event_with_body("retry"));
+  const auto retry = ht::invoke(fixture_plugin("retry_fail"), "", authors_event("retry"));
   BOOST_TEST(retry.retry());
   BOOST_TEST(retry.retry_after.count() == 250);
   BOOST_TEST(retry.message == "downstream busy");
-  const auto invalid = ht::invoke(fixture("retry_fail"), "", event_with_body("invalid"));
+  const auto invalid = ht::invoke(fixture_plugin("retry_fail"), "", authors_event("invalid"));
   BOOST_TEST(invalid.retry());
   BOOST_TEST(invalid.message == "plugin 'retry_fail' returned invalid outcome 42: confused");
   // No terminator: the last byte of the buffer is lost, nothing is read past it.
-  const auto overflow = ht::invoke(fixture("retry_fail"), "", event_with_body("overflow"));
+  const auto overflow = ht::invoke(fixture_plugin("retry_fail"), "", authors_event("overflow"));
   BOOST_TEST(overflow.message == std::string(ht::kMessageCapacity - 1, 'x'));
   // Every field reaches the plugin: id route type attempt header_count header_bytes time.
-  const auto echo = ht::invoke(fixture("retry_fail"), "", event_with_body("x"));
+  const auto echo = ht::invoke(fixture_plugin("retry_fail"), "", authors_event("x"));
   BOOST_TEST(echo.ok());
   BOOST_TEST(echo.message == "evt-1 jofi test_taker.created 3 2 3 1700000000000000");
 }
 
 BOOST_AUTO_TEST_CASE(an_instance_keeps_its_state_and_gets_its_config) {
-  const auto plugin = ht::Plugin::load(fixture("ok"));
+  const auto plugin = ht::Plugin::load(fixture_plugin("ok"));
   BOOST_TEST(plugin.name() == "ok");
   const auto instance = plugin.create("path: /tmp/x\n");
   for (int i = 0; i < 2; ++i) BOOST_TEST(instance.handle(ht::Event()).message == "path: /tmp/x\n");
@@ -128,17 +126,20 @@ BOOST_AUTO_TEST_CASE(an_instance_keeps_its_state_and_gets_its_config) {
 BOOST_AUTO_TEST_CASE(refusals_are_hookds) {
   for (const char* name : {"missing_symbol", "wrong_abi", "small_descriptor", "null_descriptor",
                            "no_name", "no_handle", "does_not_exist"}) {
-    const std::string ours = error_of([&] { ht::Plugin::load(fixture(name)); });
-    const std::string hookds = error_of([&] { hookd::plugin::Library::load(fixture(name)); });
+    const std::string ours = error_of([&] { ht::Plugin::load(fixture_plugin(name)); });
+    const std::string hookds =
+        error_of([&] { hookd::plugin::Library::load(fixture_plugin(name)); });
     BOOST_TEST(ours == hookds, name);
   }
-  BOOST_CHECK_THROW(ht::Plugin::load(fixture("wrong_abi")), ht::LoadError);
+  BOOST_CHECK_THROW(ht::Plugin::load(fixture_plugin("wrong_abi")), ht::LoadError);
 
-  const std::string ours = error_of([] { ht::invoke(fixture("crashy"), "fail_create", {}); });
-  const std::string hookds = error_of([] { loader_result(fixture("crashy"), "fail_create", {}); });
+  const std::string ours =
+      error_of([] { ht::invoke(fixture_plugin("crashy"), "fail_create", {}); });
+  const std::string hookds =
+      error_of([] { loader_result(fixture_plugin("crashy"), "fail_create", {}); });
   BOOST_TEST(ours == hookds);
   try {
-    ht::Plugin::load(fixture("crashy")).create("fail_create");
+    ht::Plugin::load(fixture_plugin("crashy")).create("fail_create");
     BOOST_FAIL("created");
   } catch (const ht::CreateError& e) {
     BOOST_TEST(e.reason() == "refused: fail_create is set");

@@ -137,14 +137,17 @@ BOOST_AUTO_TEST_CASE(big_body_to_a_command_that_does_not_read_it) {
 BOOST_AUTO_TEST_CASE(timeout_kills_the_process_group_and_retries) {
   hookd::test::TempDir dir;
   const std::string pid_file = dir.file("pid");
+  // The timeout must not come before the shell has started `sleep` and written its pid,
+  // which takes a loaded machine a while: 2 s, not a few hundred ms.
   const Instance exec =
-      make_exec(sh("sleep 5 & echo $! > " + pid_file + "; wait", "timeout: 300ms\n"));
+      make_exec(sh("sleep 30 & echo $! > " + pid_file + "; wait", "timeout: 2s\n"));
   const Result r = run(exec);
   BOOST_TEST_MESSAGE("message: " << r.message);
   BOOST_TEST((r.outcome == Outcome::retry));
-  BOOST_TEST(contains(r.message, "timed out after 0.3s"), r.message);
+  BOOST_TEST(contains(r.message, "timed out after 2s"), r.message);
   BOOST_TEST(no_children());
   // The background `sleep`, a grandchild in the same process group, was killed too.
+  BOOST_REQUIRE(!file_text(pid_file).empty());
   const pid_t grandchild = std::stoi(file_text(pid_file));
   BOOST_TEST(ends(grandchild));
 }

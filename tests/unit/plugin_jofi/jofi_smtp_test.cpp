@@ -159,7 +159,7 @@ TestEvent completed(const std::string& id, const std::string& name = "Ana") {
   return ev;
 }
 
-struct Fixture {
+struct MailFixture {
   TempDir dir;
   std::string db_path = dir.file("jofi.db");
   std::shared_ptr<const Library> lib = Library::load(hookd::test::bundled_plugin("jofi"));
@@ -196,7 +196,7 @@ std::vector<std::string> header_lines(const std::string& data) {
 
 BOOST_AUTO_TEST_SUITE(plugin_jofi_smtp)
 
-BOOST_FIXTURE_TEST_CASE(completion_sends_one_mail, Fixture) {
+BOOST_FIXTURE_TEST_CASE(completion_sends_one_mail, MailFixture) {
   SmtpSink sink;
   auto instance = with_port(sink.port());
   TestEvent ev = completed("evt_1", ".Ana");  // a line-leading dot in the body
@@ -230,7 +230,7 @@ BOOST_FIXTURE_TEST_CASE(completion_sends_one_mail, Fixture) {
   BOOST_TEST(count("SELECT attempts FROM notifications") == 1);
 }
 
-BOOST_FIXTURE_TEST_CASE(the_same_event_twice_mails_once, Fixture) {
+BOOST_FIXTURE_TEST_CASE(the_same_event_twice_mails_once, MailFixture) {
   SmtpSink sink;
   auto instance = with_port(sink.port());
   TestEvent ev = completed("evt_1");
@@ -244,7 +244,7 @@ BOOST_FIXTURE_TEST_CASE(the_same_event_twice_mails_once, Fixture) {
   BOOST_TEST(count("SELECT count(*) FROM participant_assessments") == 1);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_451_is_retried_and_the_retry_sends, Fixture) {
+BOOST_FIXTURE_TEST_CASE(a_451_is_retried_and_the_retry_sends, MailFixture) {
   SmtpSink sink;
   sink.fail_next(1);
   auto instance = with_port(sink.port());
@@ -274,7 +274,7 @@ BOOST_FIXTURE_TEST_CASE(a_451_is_retried_and_the_retry_sends, Fixture) {
   BOOST_TEST(sink.mails().size() == 1u);
 }
 
-BOOST_FIXTURE_TEST_CASE(no_relay_listening_is_retried, Fixture) {
+BOOST_FIXTURE_TEST_CASE(no_relay_listening_is_retried, MailFixture) {
   std::uint16_t port = 0;
   ::close(listen_loopback(port, 16));  // the port is free again: connections are refused
   auto instance = with_port(port);
@@ -286,7 +286,7 @@ BOOST_FIXTURE_TEST_CASE(no_relay_listening_is_retried, Fixture) {
   BOOST_TEST(count("SELECT count(*) FROM notifications WHERE sent_at IS NULL") == 1);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_silent_relay_times_out, Fixture) {
+BOOST_FIXTURE_TEST_CASE(a_silent_relay_times_out, MailFixture) {
   std::uint16_t port = 0;
   const int fd = listen_loopback(port, 16);  // accepts connections (backlog) but never greets
   auto instance = with_port(port, "300ms");
@@ -297,10 +297,10 @@ BOOST_FIXTURE_TEST_CASE(a_silent_relay_times_out, Fixture) {
   ::close(fd);
   BOOST_TEST((r.outcome == Outcome::retry));
   BOOST_TEST(contains(r.message, "smtp: greeting: timed out"), r.message);
-  BOOST_TEST(took < std::chrono::seconds(3));
+  BOOST_TEST(took < std::chrono::seconds(10));  // ended by the timeout, not hung: a loose bound
 }
 
-BOOST_FIXTURE_TEST_CASE(non_ascii_names_are_encoded, Fixture) {
+BOOST_FIXTURE_TEST_CASE(non_ascii_names_are_encoded, MailFixture) {
   SmtpSink sink;
   auto instance = with_port(sink.port());
   TestEvent ev = completed("evt_1", "Zoë Ümlaut");

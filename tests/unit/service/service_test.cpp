@@ -5,12 +5,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "eventually.hpp"
 #include "hookd/service/notify.hpp"
 #include "hookd/service/watchdog.hpp"
 #include "temp_dir.hpp"
@@ -56,6 +64,22 @@ class Receiver {
     return n;
   }
 
+  // Waits for `n` copies of `message` (others are dropped); how many came within `limit`.
+  int await(const std::string& message, int n, milliseconds limit) {
+    int got = 0;
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (got < n && std::chrono::steady_clock::now() < end) {
+      if (receive(milliseconds(10)) == message) ++got;
+    }
+    return got;
+  }
+
+  // Drops what has arrived (what was sent before now), without waiting.
+  void drain() {
+    while (!receive(milliseconds(0)).empty()) {
+    }
+  }
+
  private:
   int fd_ = -1;
 };
@@ -95,11 +119,25 @@ BOOST_AUTO_TEST_CASE(watchdog_pings_only_while_every_probe_is_answered) {
                       std::lock_guard lock(mutex);
                       held.push_back(std::move(answer));
                     }});
+  // The watchdog logs when it starts withholding its pings. The sink is added before its
+  // thread starts and removed after it stopped: no other thread logs meanwhile.
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
+  spdlog::default_logger()->sinks().push_back(sink);
+  const auto withholding = [&] {
+    for (const std::string& line : sink->last_formatted()) {
+      if (line.find("no progress from the writer") != std::string::npos) return true;
+    }
+    return false;
+  };
   Watchdog watchdog(notifier, milliseconds(100), std::move(probes));  // ping every 50 ms
-  BOOST_TEST(manager.count("WATCHDOG=1", milliseconds(500)) >= 5);
+  BOOST_TEST(manager.await("WATCHDOG=1", 5, milliseconds(20000)) == 5);
 
   stalled = true;
-  manager.count("WATCHDOG=1", milliseconds(150));  // at most one ping already earned
+  // A ping earned by an answer from before the stall may still come; after it the watchdog
+  // finds no answer from the writer, says so, and pings no more. What it sent before it
+  // said so has arrived by then: dropped, and then none may come while the writer stalls.
+  BOOST_TEST(hookd::test::eventually(withholding));
+  manager.drain();
   BOOST_TEST(manager.count("WATCHDOG=1", milliseconds(500)) == 0);
 
   stalled = false;
@@ -107,9 +145,12 @@ BOOST_AUTO_TEST_CASE(watchdog_pings_only_while_every_probe_is_answered) {
     std::lock_guard lock(mutex);
     for (auto& answer : held) answer();
   }
-  BOOST_TEST(manager.count("WATCHDOG=1", milliseconds(500)) >= 5);
+  BOOST_TEST(manager.await("WATCHDOG=1", 5, milliseconds(20000)) == 5);
   watchdog.stop();
-  manager.count("WATCHDOG=1", milliseconds(100));
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
+  // stop() joined the pinging thread: what it sent has arrived, and nothing more comes.
+  manager.drain();
   BOOST_TEST(manager.count("WATCHDOG=1", milliseconds(200)) == 0);
 }
 

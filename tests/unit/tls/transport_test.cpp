@@ -63,10 +63,12 @@ BOOST_AUTO_TEST_CASE(a_204_without_body_or_length_does_not_wait_for_the_close) {
   reply.until_close = true;  // no Content-Length header
   reply.keep_open = true;    // and the connection stays open
   server.set_reply(reply);
-  const auto transport = make_https_transport(server.cert_file(), 3s);
+  // Waiting for the close would take the whole timeout, 30 s: far beyond the bound below,
+  // which a loaded machine does not reach otherwise.
+  const auto transport = make_https_transport(server.cert_file(), 30s);
   const auto start = std::chrono::steady_clock::now();
   const HttpReply got = transport->get(url("/nonce"));
-  BOOST_TEST((std::chrono::steady_clock::now() - start < 2s));
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 10s));
   BOOST_TEST(got.status == 204);
   BOOST_TEST(got.body.empty());
   BOOST_TEST(got.header("replay-nonce") == "abc");
@@ -120,7 +122,7 @@ BOOST_AUTO_TEST_CASE(a_server_that_never_answers_times_out) {
     BOOST_TEST(std::string(e.what()).find("timed out") != std::string::npos, e.what());
   }
   const auto took = std::chrono::steady_clock::now() - start;
-  BOOST_TEST((took >= 250ms && took < 2s));
+  BOOST_TEST((took >= 250ms && took < 10s));  // by the timeout, not hung: a loose upper bound
 }
 
 BOOST_AUTO_TEST_CASE(refused_connections_and_bad_urls_throw) {

@@ -173,9 +173,17 @@ BOOST_AUTO_TEST_CASE(deliveries_run_in_commit_order_when_claims_at_append_meet_a
   f.start({f.handler("a", 1, 5, false, true)}, no_polling(1));
   BOOST_REQUIRE(eventually([&] { return f.writer->stats().claims >= 1; }));
   constexpr int kEvents = 150;
+  // Event 0 holds the one thread until the gate opens, halfway through: the overload is
+  // made, not left to the pace of this loop against the calls' (a backlog surely forms).
+  const std::string gate = f.tmp.file("gate");
+  f.append("0", "await:" + gate, {"a"});
+  BOOST_REQUIRE(eventually([&] { return !f.calls("a").empty(); }));  // 0 holds the thread
   std::vector<std::future<hookd::outbox::AppendStatus>> appended;
-  for (int i = 0; i < kEvents; ++i) {
+  for (int i = 1; i < kEvents; ++i) {
+    if (i == kEvents / 2) std::ofstream(gate) << "go";
     appended.push_back(f.submit(std::to_string(i), "sleep:3", {"a"}));
+    // Pacing only, so that the rest arrive while the backlog drains; the checks below hold
+    // at any pace.
     std::this_thread::sleep_for(2ms);
   }
   for (auto& status : appended) BOOST_REQUIRE((status.get() == hookd::outbox::AppendStatus::accepted));
@@ -360,11 +368,23 @@ BOOST_AUTO_TEST_CASE(failing_claims_are_logged_at_a_bounded_rate) {
 BOOST_AUTO_TEST_CASE(stop_waits_for_running_calls_and_releases_the_rest) {
   EngineFixture f;
   f.start({f.handler("a", 1)}, no_polling(1));
-  f.append("e1", "sleep:300", {"a"});
+  BOOST_REQUIRE(eventually([&] { return f.writer->stats().claims >= 1; }));
+  // e1 runs until the gate opens, which happens only once stop() has begun: e2 and e3
+  // cannot start before it, however slow this test is.
+  const std::string gate = f.tmp.file("gate");
+  f.append("e1", "await:" + gate, {"a"});
   BOOST_REQUIRE(eventually([&] { return !f.calls("a").empty(); }));  // e1 started
   f.append("e2", "ok", {"a"});
   f.append("e3", "ok", {"a"});
+  // e2 is claimed at append (queued behind e1, running in the store), e3 left pending: e2
+  // becomes pending again only when stop() gives it back, which then lets e1 end.
+  BOOST_REQUIRE(f.state("e2", "a") == "running");
+  std::thread opener([&] {
+    eventually([&] { return f.state("e2", "a") == "pending"; });
+    std::ofstream(gate) << "go";
+  });
   BOOST_TEST(f.engine->stop(10s) == 0u);
+  opener.join();
   f.writer->stop();
   BOOST_TEST(f.state("e1", "a") == "done");  // finished within the grace period
   for (const char* id : {"e2", "e3"}) {

@@ -49,6 +49,16 @@ long long query_int(sqlite3* db, const std::string& sql);
 // Prepares one statement meant to be kept and reused. Throws StoreError.
 Statement prepare(sqlite3* db, std::string_view sql);
 
+// Binds text parameter `i` (1-based). bind_text copies `v` (SQLITE_TRANSIENT);
+// bind_text_static does not (SQLITE_STATIC): `v` must outlive the statement's next step.
+void bind_text(sqlite3_stmt* s, int i, std::string_view v);
+void bind_text_static(sqlite3_stmt* s, int i, std::string_view v);
+
+// Column `i` of the current row as text ("" for NULL). column_view is valid until the
+// statement is stepped again or reset: for values only looked at.
+std::string column_text(sqlite3_stmt* s, int i);
+std::string_view column_view(sqlite3_stmt* s, int i);
+
 // "database or disk is full (SQLITE_FULL): <errmsg>" for result code `rc` on `db`
 // (`db` may be null). Contains no bound parameter values.
 std::string describe(sqlite3* db, int rc);

@@ -17,14 +17,10 @@
 
 #include "hookd/crypto/compare.hpp"
 #include "hookd/crypto/openssl_ptr.hpp"
+#include "../fail.hpp"
 
 namespace hookd::tls::acme {
 namespace {
-
-[[noreturn]] void fail(const std::string& what) {
-  ERR_clear_error();
-  throw std::runtime_error(what);
-}
 
 using PKey = crypto::OsslPtr<EVP_PKEY, EVP_PKEY_free>;
 using Cert = crypto::OsslPtr<X509, X509_free>;

@@ -22,8 +22,8 @@ bool is_success(const HttpReply& reply) {
   return reply.status >= 200 && reply.status < 300;
 }
 
-[[noreturn]] void fail(const HttpReply& reply, std::optional<Problem> problem,
-                       const std::string& doing) {
+[[noreturn]] void fail_reply(const HttpReply& reply, std::optional<Problem> problem,
+                             const std::string& doing) {
   if (problem) {
     std::string what = doing + ": " + problem->summary();
     throw AcmeError(what, std::move(problem));
@@ -66,7 +66,7 @@ std::string Exchange::take_nonce(const std::string& doing) {
   if (nonce_.empty()) {
     if (new_nonce_url_.empty()) throw AcmeError(doing + ": no newNonce URL (directory not read)");
     HttpReply reply = send_get(new_nonce_url_);
-    if (!is_success(reply)) fail(reply, parse_problem(reply.body), "newNonce");
+    if (!is_success(reply)) fail_reply(reply, parse_problem(reply.body), "newNonce");
     if (nonce_.empty()) throw AcmeError("newNonce: the answer has no Replay-Nonce");
   }
   return std::exchange(nonce_, std::string());
@@ -74,7 +74,7 @@ std::string Exchange::take_nonce(const std::string& doing) {
 
 HttpReply Exchange::get(const std::string& url, const std::string& doing) {
   HttpReply reply = send_get(url);
-  if (!is_success(reply)) fail(reply, parse_problem(reply.body), doing);
+  if (!is_success(reply)) fail_reply(reply, parse_problem(reply.body), doing);
   return reply;
 }
 
@@ -99,7 +99,7 @@ HttpReply Exchange::post(const std::string& url, std::string_view payload, const
       spdlog::debug("ACME {}: badNonce, retrying with a fresh nonce", doing);
       continue;
     }
-    fail(reply, std::move(problem), doing);
+    fail_reply(reply, std::move(problem), doing);
   }
 }
 

@@ -19,18 +19,12 @@
 #include "hookd/crypto/compare.hpp"
 #include "hookd/crypto/encoding.hpp"
 #include "hookd/crypto/openssl_ptr.hpp"
+#include "../fail.hpp"
 
 namespace hookd::tls::acme {
 namespace {
 
 constexpr std::size_t kCoordinateSize = 32;  // P-256: x, y, r and s are 32 bytes each
-
-[[noreturn]] void fail(const std::string& what) {
-  // OpenSSL's queued errors can describe the input; drop them so that nothing reaches a
-  // later ERR_get_error() reader (the message here never quotes key material either).
-  ERR_clear_error();
-  throw std::runtime_error(what);
-}
 
 using Bio = crypto::OsslPtr<BIO, BIO_free_all>;
 using Bignum = crypto::OsslPtr<BIGNUM, BN_free>;
