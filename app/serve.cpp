@@ -271,8 +271,9 @@ class Reloader {
 };
 
 // Every connection is a descriptor: raise the soft limit to the hard one (as nginx's
-// worker_rlimit_nofile would), and say so when even that is below max_connections.
-void raise_fd_limit(std::size_t max_connections) {
+// worker_rlimit_nofile would), and say so when even that leaves the webhook listener fewer
+// than max_connections (net::webhook_connection_cap: the server closes the rest at once).
+void raise_fd_limit(const config::Config& config) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
   if (limit.rlim_cur < limit.rlim_max) {
@@ -280,12 +281,16 @@ void raise_fd_limit(std::size_t max_connections) {
     raised.rlim_cur = limit.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
   }
-  constexpr std::size_t kReserve = 128;  // listeners, the store, plugins, logs
-  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + kReserve) {
+  if (limit.rlim_cur == RLIM_INFINITY) return;
+  const std::size_t max_connections = config.server.limits.max_connections;
+  const std::size_t cap = net::webhook_connection_cap(config, limit.rlim_cur);
+  if (cap < max_connections) {
     spdlog::warn(
         "server.limits.max_connections is {} but the process may open only {} files "
-        "(ulimit -n, LimitNOFILE=): connections beyond about {} will be refused",
-        max_connections, limit.rlim_cur, limit.rlim_cur > kReserve ? limit.rlim_cur - kReserve : 0);
+        "(ulimit -n, LimitNOFILE=): the webhook listener takes at most {} connections at once "
+        "and closes the rest (the others are kept for the admin and http-01 listeners, the "
+        "store and the plugins)",
+        max_connections, limit.rlim_cur, cap);
   }
 }
 
@@ -306,7 +311,7 @@ int serve(const std::string& path) {
   apply_log_config(cfg->log);
   for (const auto& note : notes) spdlog::info("{}", note);
   warn_open_routes(*cfg);
-  raise_fd_limit(cfg->server.limits.max_connections);
+  raise_fd_limit(*cfg);
   try {
     // One server per store, on files it can write: refuse to start otherwise (exit 2).
     outbox::StoreLock store_lock(cfg->storage.path);

@@ -52,6 +52,8 @@ std::uint64_t status(const json::object& report, const char* code) {
 
 }  // namespace
 
+BOOST_AUTO_TEST_SUITE(hookd_bench)
+
 BOOST_AUTO_TEST_CASE(signed_events_are_stored_and_verified) {
   TempDir dir;
   ServerProcess server(dir, bench_config());
@@ -178,3 +180,5 @@ BOOST_AUTO_TEST_CASE(an_unreachable_target_is_a_runtime_failure) {
   BOOST_TEST(r.code == 2, r.output);
   BOOST_TEST(r.output.find("no request was answered") != std::string::npos, r.output);
 }
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -21,6 +21,8 @@ std::string serve_briefly(const TempDir& dir, const std::string& ulimit,
 
 }  // namespace
 
+BOOST_AUTO_TEST_SUITE(fd_limit)
+
 BOOST_AUTO_TEST_CASE(a_hard_limit_below_max_connections_is_reported) {
   TempDir dir;
   auto log = serve_briefly(dir, "-n 512", "    max_connections: 10000\n");
@@ -36,3 +38,5 @@ BOOST_AUTO_TEST_CASE(a_low_soft_limit_is_raised_to_the_hard_one) {
   BOOST_TEST(log.find("max_connections") == std::string::npos, log);
   BOOST_TEST(log.find("listening for webhooks") != std::string::npos, log);
 }
+
+BOOST_AUTO_TEST_SUITE_END()

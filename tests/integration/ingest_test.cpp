@@ -297,6 +297,8 @@ BOOST_AUTO_TEST_CASE(connections_are_served_on_every_io_thread_and_drained) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(ingest_connections)
+
 // server.limits.max_connections: a connection past the limit is closed at once and
 // counted; one that leaves makes room for the next. The count is over every I/O thread.
 BOOST_AUTO_TEST_CASE(connections_past_max_connections_are_closed_at_once) {
@@ -318,3 +320,5 @@ BOOST_AUTO_TEST_CASE(connections_past_max_connections_are_closed_at_once) {
   BOOST_TEST(third.post(kJofi, R"({"id":"mc1","type":"t"})").status == 202);
   BOOST_TEST(second.post(kJofi, R"({"id":"mc2","type":"t"})").status == 202);
 }
+
+BOOST_AUTO_TEST_SUITE_END()

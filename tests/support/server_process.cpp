@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,6 +119,10 @@ ServerProcess::ServerProcess(const TempDir& dir, const std::string& config_yaml,
     if (!options.listen_fds.empty()) {
       pass_fds(options.listen_fds);
       environment.set_listen_pid(::getpid());
+    }
+    if (options.max_files != 0) {
+      const rlimit files{options.max_files, options.max_files};
+      if (::setrlimit(RLIMIT_NOFILE, &files) != 0) ::_exit(127);
     }
     ::execle(HOOKD_BINARY, HOOKD_BINARY, "serve", "-c", "hookd.yaml", static_cast<char*>(nullptr),
              environment.pointers.data());

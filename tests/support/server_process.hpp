@@ -31,6 +31,8 @@ struct ServerOptions {
   // not empty, LISTEN_FDNAMES: socket activation as systemd does it.
   std::vector<int> listen_fds;
   std::string listen_fdnames;
+  // RLIMIT_NOFILE, soft and hard, of the server (`ulimit -n`); 0: inherited.
+  unsigned max_files = 0;
 };
 
 class ServerProcess {

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
+#include <utility>
 
 namespace hookd::test {
 namespace {
@@ -247,6 +248,11 @@ bool TlsClient::wait_closed(std::chrono::milliseconds timeout) {
     }
     if (!fill()) return true;
   }
+}
+
+std::string TlsClient::read_until_closed(std::chrono::milliseconds timeout) {
+  wait_closed(timeout);
+  return std::exchange(buffer_, {});
 }
 
 std::string TlsClient::protocol() const { return SSL_get_version(ssl_); }

@@ -61,6 +61,9 @@ class TlsClient {
   bool read_continue(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // True when the peer closes the connection (EOF or reset) within `timeout`.
   bool wait_closed(std::chrono::milliseconds timeout);
+  // The bytes the peer sends (not read yet) until it closes the connection, or until
+  // `timeout`: responses as they are on the wire.
+  std::string read_until_closed(std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
   std::string protocol() const;  // "TLSv1.3"
   std::string cipher() const;

@@ -16,7 +16,8 @@ void append_number(std::string& out, std::size_t n) {
 
 }  // namespace
 
-void serialize_response(const Response& r, unsigned version, bool keep_alive, std::string& out) {
+void serialize_response(const Response& r, unsigned version, bool keep_alive, std::string& out,
+                        bool to_head) {
   // 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 8.6).
   const bool bodyless = r.status / 100 == 1 || r.status == 204 || r.status == 304;
   out.clear();
@@ -42,7 +43,7 @@ void serialize_response(const Response& r, unsigned version, bool keep_alive, st
     out += "\r\n";
   }
   out += "\r\n";
-  if (!bodyless) out += r.body;
+  if (!bodyless && !to_head) out += r.body;
 }
 
 }  // namespace hookd::http

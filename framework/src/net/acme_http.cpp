@@ -34,7 +34,10 @@ std::string https_location(std::string_view host, std::string_view target, std::
 }  // namespace
 
 asio::awaitable<void> run_acme_http_session(asio::ip::tcp::socket socket, AcmeHttpEnv& env) {
-  co_await serve_plain_http(std::move(socket), [&env](const PlainRequest& req, PlainResponse& res) {
+  // A CA's validation is a GET without a body, made within seconds.
+  constexpr PlainLimits kLimits{0, std::chrono::seconds(10)};
+  co_await serve_plain_http(std::move(socket), kLimits, [&env](const PlainRequest& req,
+                                                               PlainResponse& res) {
     std::string_view target = req.target();
     if (target.substr(0, kChallengePrefix.size()) == kChallengePrefix) {
       auto answer = env.certificates.token(target.substr(kChallengePrefix.size()));

@@ -14,15 +14,15 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
 asio::awaitable<void> serve_plain_http(
-    asio::ip::tcp::socket socket,
+    asio::ip::tcp::socket socket, PlainLimits limits,
     const std::function<void(const PlainRequest&, PlainResponse&)>& answer) {
   constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
-    stream.expires_after(std::chrono::seconds(30));
+    stream.expires_after(limits.timeout);
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(64 * 1024);
+    parser.body_limit(limits.max_body);
     auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
     if (ec) break;
     const auto& req = parser.get();
@@ -40,7 +40,10 @@ asio::awaitable<void> serve_plain_http(
 }
 
 asio::awaitable<void> run_admin_session(asio::ip::tcp::socket socket, AdminEnv& env) {
-  co_await serve_plain_http(std::move(socket), [&env](const PlainRequest& req, PlainResponse& res) {
+  // Bodies up to 64 KiB: the admin API's requests are small.
+  constexpr PlainLimits kLimits{64 * 1024, std::chrono::seconds(30)};
+  co_await serve_plain_http(std::move(socket), kLimits, [&env](const PlainRequest& req,
+                                                               PlainResponse& res) {
     std::string_view path = req.target().substr(0, req.target().find('?'));
     if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
       res.result(bhttp::status::method_not_allowed);

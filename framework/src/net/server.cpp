@@ -14,14 +14,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "hookd/config/address.hpp"
+#include "hookd/log/failure_log.hpp"
 #include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/net/tls.hpp"
@@ -84,12 +88,61 @@ bool same_address(const service::PassedSocket& s, const tcp::endpoint& ep) {
   return !ec && address == ep.address() && s.port == ep.port();
 }
 
+// RLIMIT_NOFILE's soft value (serve raised it to the hard one), or no limit.
+std::uint64_t descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return std::numeric_limits<std::uint64_t>::max();
+  }
+  return limit.rlim_cur;
+}
+
 unsigned io_thread_count(const config::Config& config) {
   unsigned n = config.server.io_threads;
   return n != 0 ? n : std::max(1u, std::thread::hardware_concurrency());
 }
 
+// Runs `context` until it stops. An exception out of a handler is logged and the loop goes
+// on (Asio lets run() be called again after one): one bad connection must not end the
+// process. Only stop() ends it.
+void run_context(asio::io_context& context) {
+  for (;;) {
+    try {
+      context.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("I/O thread: unexpected exception, serving on: {}", e.what());
+    } catch (...) {
+      spdlog::error("I/O thread: unexpected exception, serving on");
+    }
+  }
+}
+
+// Logs an exception that ended a connection's coroutine (it is closed; nothing else is).
+void log_session_end(std::exception_ptr e, const char* listener) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& err) {
+    spdlog::error("a connection on {} ended with an exception: {}", listener, err.what());
+  } catch (...) {
+    spdlog::error("a connection on {} ended with an exception", listener);
+  }
+}
+
 }  // namespace
+
+std::size_t webhook_connection_cap(const config::Config& cfg, std::uint64_t nofile) {
+  const auto& limits = cfg.server.limits;
+  std::uint64_t kept = kDescriptorReserve;
+  if (!cfg.admin.listen.empty()) kept += limits.max_admin_connections;
+  const auto& acme = cfg.server.tls.acme;
+  if (acme && acme->challenge == config::AcmeConfig::Challenge::http_01) {
+    kept += limits.max_acme_http_connections;
+  }
+  const std::uint64_t room = nofile > kept ? nofile - kept : 1;
+  return static_cast<std::size_t>(std::min<std::uint64_t>(limits.max_connections, room));
+}
 
 struct Server::Impl {
   Impl(const config::Config& cfg, std::shared_ptr<const http::Router> r, metrics::Registry& m,
@@ -116,6 +169,14 @@ struct Server::Impl {
         accepted(m.counter("hookd_connections_accepted_total", "Accepted webhook connections.")),
         rejected(m.counter("hookd_connections_rejected_total",
                            "Connections closed at once because max_connections was reached.")),
+        admin_rejected(m.counter("hookd_listener_connections_rejected_total",
+                                 "Connections closed at once because their plain-HTTP listener "
+                                 "was full (server.limits.max_admin_connections, "
+                                 "max_acme_http_connections).",
+                                 {{"listener", "admin"}})),
+        acme_http_rejected(m.counter("hookd_listener_connections_rejected_total", "",
+                                     {{"listener", "acme-http"}})),
+        webhook_cap(webhook_connection_cap(cfg, descriptor_limit())),
         threads(make_threads(io_thread_count(cfg), m)),
         ioc(*threads.front().context) {}
 
@@ -133,8 +194,14 @@ struct Server::Impl {
     std::vector<IoThread> out;
     for (unsigned i = 0; i < n; ++i) {
       // Concurrency hint 1: one thread runs it (handlers it posts to itself take no lock).
+      auto context = std::make_unique<asio::io_context>(1);
+      // Asio makes a context's reactor (epoll, eventfd, timerfd: three descriptors) when
+      // its first socket or timer is made. Made here, at startup, where a failure is an
+      // error that names itself, not at the first connection accepted onto this thread,
+      // which under descriptor exhaustion would throw out of the accept.
+      { tcp::socket reactor_now(*context); }
       out.push_back(
-          {std::make_unique<SessionTracker>(), std::make_unique<asio::io_context>(1),
+          {std::make_unique<SessionTracker>(), std::move(context),
            &m.gauge("hookd_io_thread_connections", "Open webhook connections per I/O thread.",
                     {{"thread", std::to_string(i)}})});
     }
@@ -167,51 +234,96 @@ struct Server::Impl {
   void open_listeners();
 
   // Runs on threads[0]; a webhook connection is accepted onto the next I/O thread's
-  // context and served there, the admin and ACME ones stay on threads[0].
+  // context and served there, the admin and ACME ones stay on threads[0]. Nothing escapes
+  // it but the end of the listener: a failed accept (EMFILE, ENFILE, ENOBUFS, ...) or an
+  // exception pauses this listener briefly and it goes on.
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Listener kind) {
+    log::FailureLog failures{std::string("accepting on ") + listener_name(kind),
+                             log::FailureLog::Level::warn, std::chrono::seconds(60)};
     for (;;) {
-      IoThread& thread = kind == Listener::webhook ? next_thread() : threads.front();
-      auto [ec, socket] = co_await acceptor.async_accept(*thread.context, kTuple);
-      if (ec) {
+      std::string failure;
+      try {
+        IoThread& thread = kind == Listener::webhook ? next_thread() : threads.front();
+        auto [ec, socket] = co_await acceptor.async_accept(*thread.context, kTuple);
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        // EMFILE and the like: back off briefly instead of spinning.
-        spdlog::warn("accept failed: {}", ec.message());
-        asio::steady_timer t(ioc, std::chrono::milliseconds(100));
-        co_await t.async_wait(kTuple);
-        continue;
+        // A connection reset before it was accepted: the next one is not affected.
+        if (ec == asio::error::connection_aborted) continue;
+        if (ec) {
+          failure = ec.message();
+        } else {
+          if (std::uint64_t n = failures.succeeded(); n > 0) {
+            spdlog::info("accepting on {} works again after {} failed accepts",
+                         listener_name(kind), n);
+          }
+          serve(kind, thread, std::move(socket));
+        }
+      } catch (const std::exception& e) {
+        failure = e.what();
       }
-      if (kind == Listener::admin) {
-        auto ex = socket.get_executor();
-        asio::co_spawn(ex, run_admin_session(std::move(socket), admin_env), asio::detached);
-        continue;
-      }
-      if (kind == Listener::acme_http) {
-        auto ex = socket.get_executor();
-        asio::co_spawn(ex, run_acme_http_session(std::move(socket), *acme_http_env),
-                       asio::detached);
-        continue;
-      }
-      if (open_sessions() >= config.server.limits.max_connections) {
-        rejected.inc();
+      if (failure.empty()) continue;
+      // Out of descriptors (or memory): the connection waits in the listen backlog while
+      // the ones open finish; retrying at once would spin.
+      failures.failed(failure + "; pausing this listener for 100 ms");
+      asio::steady_timer t(ioc, std::chrono::milliseconds(100));
+      co_await t.async_wait(kTuple);
+    }
+  }
+
+  static const char* listener_name(Listener kind) {
+    switch (kind) {
+      case Listener::webhook:
+        return "the webhook listener";
+      case Listener::admin:
+        return "the admin listener";
+      case Listener::acme_http:
+        return "the http-01 listener";
+    }
+    return "a listener";
+  }
+
+  // Serves an accepted connection, or closes it at once when its listener is full.
+  void serve(Listener kind, IoThread& thread, tcp::socket socket) {
+    auto ex = socket.get_executor();
+    if (kind != Listener::webhook) {
+      // A small plain-HTTP listener on threads[0]: capped, so that idle connections to it
+      // cannot take the descriptors the webhook listener and the store need.
+      const bool admin = kind == Listener::admin;
+      std::size_t& open = admin ? admin_open : acme_http_open;
+      const std::size_t cap = admin ? config.server.limits.max_admin_connections
+                                    : config.server.limits.max_acme_http_connections;
+      if (open >= cap) {
+        (admin ? admin_rejected : acme_http_rejected).inc();
         boost::system::error_code ignored;
         socket.close(ignored);
-        continue;
+        return;
       }
-      accepted.inc();
-      auto ex = socket.get_executor();
-      metrics::Gauge& open = *thread.connections;
-      open.add(1);
-      asio::co_spawn(ex, run_session(std::move(socket), session_env, *thread.tracker),
-                     [&open](std::exception_ptr e) {
-                       open.add(-1);
-                       if (!e) return;
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (const std::exception& err) {
-                         spdlog::error("session ended with an exception: {}", err.what());
-                       }
-                     });
+      ++open;
+      auto done = [&open, kind](std::exception_ptr e) {
+        --open;
+        log_session_end(e, listener_name(kind));
+      };
+      if (admin) {
+        asio::co_spawn(ex, run_admin_session(std::move(socket), admin_env), std::move(done));
+      } else {
+        asio::co_spawn(ex, run_acme_http_session(std::move(socket), *acme_http_env),
+                       std::move(done));
+      }
+      return;
     }
+    if (open_sessions() >= webhook_cap) {
+      rejected.inc();
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    accepted.inc();
+    metrics::Gauge& open = *thread.connections;
+    open.add(1);
+    asio::co_spawn(ex, run_session(std::move(socket), session_env, *thread.tracker),
+                   [&open](std::exception_ptr e) {
+                     open.add(-1);
+                     log_session_end(e, listener_name(Listener::webhook));
+                   });
   }
 
   // Stop accepting, close idle connections, wait for busy ones up to the grace period.
@@ -265,6 +377,11 @@ struct Server::Impl {
   AdminEnv admin_env;
   metrics::Counter& accepted;
   metrics::Counter& rejected;
+  metrics::Counter& admin_rejected;
+  metrics::Counter& acme_http_rejected;
+  const std::size_t webhook_cap;  // max_connections within the descriptor limit
+  std::size_t admin_open = 0;     // connections open on the plain listeners (threads[0] only)
+  std::size_t acme_http_open = 0;
   // After what the sessions use: destroying a context destroys the sessions still on it
   // (past the shutdown grace), and their cleanup reaches the tracker and the gauges. The I/O
   // objects below go before the contexts.
@@ -455,10 +572,10 @@ void Server::run() {
     threads.emplace_back([&d, i] {
       log::set_thread_name(fmt::format("io-{}", i));
       auto guard = asio::make_work_guard(*d.threads[i].context);
-      d.threads[i].context->run();
+      run_context(*d.threads[i].context);
     });
   }
-  d.ioc.run();
+  run_context(d.ioc);
   d.stop_all();  // also when threads[0] ran out of work without a drain
   for (auto& t : threads) t.join();
   spdlog::info("stopped accepting; {} connections were still open", d.open_sessions());

@@ -16,7 +16,7 @@
 
 #include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
-#include "hookd/outbox/failure_log.hpp"
+#include "hookd/log/failure_log.hpp"
 #include "hookd/outbox/schema.hpp"
 #include "hookd/outbox/sqlite.hpp"
 #include "store.hpp"
@@ -186,9 +186,9 @@ struct Writer::Impl {
   std::unique_ptr<Store> store;
   std::string open_error = "the store is not open yet";
   Clock::time_point next_open{};
-  FailureLog commit_log;
-  FailureLog open_log;
-  FailureLog prune_log;
+  log::FailureLog commit_log;
+  log::FailureLog open_log;
+  log::FailureLog prune_log;
 
   std::once_flag stop_once;
   std::thread thread;

@@ -21,7 +21,7 @@
 #include "hookd/log/fields.hpp"
 #include "hookd/log/thread_name.hpp"
 #include "hookd/metrics/registry.hpp"
-#include "hookd/outbox/failure_log.hpp"
+#include "hookd/log/failure_log.hpp"
 #include "hookd/outbox/queries.hpp"
 #include "hookd/outbox/writer.hpp"
 #include "hookd/worker/retry.hpp"
@@ -148,7 +148,7 @@ struct Engine::Shared {
   // handlers until then); max: none is.
   Clock::time_point host_available = Clock::time_point::max();
   std::mt19937_64 rng{std::random_device{}()};
-  outbox::FailureLog claim_log{"workers: claiming deliveries", outbox::FailureLog::Level::warn};
+  log::FailureLog claim_log{"workers: claiming deliveries", log::FailureLog::Level::warn};
 
   std::thread dispatcher;
   std::vector<std::thread> workers;

@@ -48,6 +48,19 @@ BOOST_AUTO_TEST_CASE(same_bytes_as_beast) {
   }
 }
 
+// The answer to HEAD: the head a GET would get, Content-Length included, and not one byte
+// of body, which a client (a pooling proxy) would read as the start of the next response.
+BOOST_AUTO_TEST_CASE(an_answer_to_head_has_no_body) {
+  const auto not_found = http::Response::error(404, "not found");
+  std::string get;
+  http::serialize_response(not_found, 11, true, get);
+  std::string head;
+  http::serialize_response(not_found, 11, true, head, true);
+  BOOST_TEST(head == get.substr(0, get.size() - not_found.body.size()));
+  BOOST_TEST(head.ends_with("Content-Length: " + std::to_string(not_found.body.size()) +
+                            "\r\n\r\n"));
+}
+
 BOOST_AUTO_TEST_CASE(no_body_where_forbidden) {
   http::Response r;
   r.status = 204;

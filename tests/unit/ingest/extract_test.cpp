@@ -4,7 +4,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <optional>
 #include <set>
+#include <string>
 
 using namespace hookd;
 
@@ -14,6 +16,13 @@ config::FieldRef json_field(std::string pointer) {
 }
 config::FieldRef header_field(std::string name) {
   return {config::FieldRef::Kind::header, name, "header:" + name};
+}
+// One json: field of `body`, with a fresh Extractor (as for one request).
+std::optional<std::string> json_get(std::string body, std::string pointer, std::string& error) {
+  http::Request req;
+  req.body = std::move(body);
+  ingest::Extractor x(req);
+  return x.get(json_field(std::move(pointer)), error);
 }
 }  // namespace
 
@@ -62,6 +71,81 @@ BOOST_AUTO_TEST_CASE(body_not_json) {
   std::string err;
   BOOST_TEST(!x.get(json_field("/id"), err));
   BOOST_TEST(err == "body is not valid JSON (needed for json:/id)");
+}
+
+// issue 24 item 14b: the parse keeps the last of a key's values, a first-wins handler the
+// first; an id or type that the two would read differently is refused.
+BOOST_AUTO_TEST_CASE(duplicate_keys_on_the_path_are_refused) {
+  std::string err;
+  BOOST_TEST(!json_get(R"({"id":"first","type":"t","id":"second"})", "/id", err));
+  BOOST_TEST(err == R"(field json:/id is ambiguous: the key "id" appears more than once)");
+  // Values may be personal data: never in the message.
+  BOOST_TEST(err.find("first") == std::string::npos);
+  BOOST_TEST(err.find("second") == std::string::npos);
+
+  err.clear();
+  BOOST_TEST(!json_get(R"({"data":{"email":"a@example.org","name":"n","email":"b@example.org"}})",
+                       "/data/email", err));
+  BOOST_TEST(err ==
+             R"(field json:/data/email is ambiguous: the key "email" appears more than once )"
+             "in /data");
+  BOOST_TEST(err.find("example") == std::string::npos);
+
+  // The object that leads there given twice: the first one's value may be another.
+  err.clear();
+  BOOST_TEST(
+      !json_get(R"({"data":{"email":"a@example.org"},"data":{"other":1}})", "/data/email", err));
+  BOOST_TEST(err ==
+             R"(field json:/data/email is ambiguous: the key "data" appears more than once)");
+
+  // A key is compared as decoded: "i\u0064" is "id", "\u0069\u0064" too.
+  err.clear();
+  BOOST_TEST(!json_get(R"({"id":"a","i\u0064":"b"})", "/id", err));
+  BOOST_TEST(err.find("json:/id is ambiguous") != std::string::npos);
+  err.clear();
+  BOOST_TEST(!json_get(R"({"\u0069\u0064":"a","x":1,"id":"b"})", "/id", err));
+  BOOST_TEST(err.find("json:/id is ambiguous") != std::string::npos);
+  BOOST_TEST(*json_get(R"({"id":"a","i\u0065":"b","i\\d":"c"})", "/id", err) == "a");
+
+  // Through an array: only the element the index names is on the path.
+  BOOST_TEST(*json_get(R"({"items":[{"id":"a"},{"id":"b","id":"c"}]})", "/items/0/id", err) == "a");
+  err.clear();
+  BOOST_TEST(!json_get(R"({"items":[{"id":"a"},{"id":"b","id":"c"}]})", "/items/1/id", err));
+  BOOST_TEST(err ==
+             R"(field json:/items/1/id is ambiguous: the key "id" appears more than once in )"
+             "/items/1");
+
+  // Quotes, brackets and backslashes inside skipped strings do not confuse the walk.
+  err.clear();
+  BOOST_TEST(!json_get(R"({"note":"}\"{[","id":"a","x":"\\","y":[1,"]",{"z":"}"}],"id":"b"})",
+                       "/id", err));
+  BOOST_TEST(err.find("json:/id is ambiguous") != std::string::npos);
+  BOOST_TEST(*json_get(R"({"s":"\",\"id\":\"b","id":"a"})", "/id", err) == "a");
+}
+
+// Senders are sloppy: a duplicate that decides neither the id nor the type is no reason to
+// refuse the event.
+BOOST_AUTO_TEST_CASE(duplicate_keys_off_the_path_are_accepted) {
+  std::string err;
+  // The same key in a nested object is another key.
+  BOOST_TEST(*json_get(R"({"id":"a","x":{"id":"b"}})", "/id", err) == "a");
+  // Duplicates in an object not on the path.
+  const std::string body = R"({"id":"a","meta":{"k":1,"k":2},"list":[{"id":1,"id":2}],)"
+                           R"("data":{"x":{"email":"z","email":"y"},"email":"e","n":[1,2]}})";
+  BOOST_TEST(*json_get(body, "/id", err) == "a");
+  BOOST_TEST(*json_get(body, "/data/email", err) == "e");
+  // Another key given twice at the root.
+  const std::string types = R"({"type":"t1","id":"a","type":"t2"})";
+  BOOST_TEST(*json_get(types, "/id", err) == "a");
+  err.clear();
+  BOOST_TEST(!json_get(types, "/type", err));
+  BOOST_TEST(err == R"(field json:/type is ambiguous: the key "type" appears more than once)");
+  // Unrelated errors keep their messages.
+  err.clear();
+  BOOST_TEST(!json_get(R"({"id":"a","id":"b")", "/id", err));
+  BOOST_TEST(err == "body is not valid JSON (needed for json:/id)");
+  BOOST_TEST(!json_get(R"({"data":{"id":1},"data":2})", "/other", err));
+  BOOST_TEST(err == "field json:/other is absent");
 }
 
 BOOST_AUTO_TEST_CASE(header_fields_are_case_insensitive) {

@@ -313,17 +313,18 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_is_rescued_and_runs_again) {
 BOOST_AUTO_TEST_CASE(a_queued_delivery_behind_an_overrunning_call_is_not_dead_without_running) {
   EngineFixture f;
   EngineOptions options = no_polling(1);
-  // Lease 1.2 s. Under process isolation e1's timeout restarts the host, and e2's call
-  // (host start included) must fit in the timeout even in a sanitizer's build.
-  options.handler_timeout = 400ms;
+  // Lease 6 s, which e1 outlasts. Under process isolation e1's timeout restarts the host,
+  // and e2's call (a new host's start included) must fit in the timeout even in a
+  // sanitizer's build on a loaded machine: 400 ms did not, under ASan.
+  options.handler_timeout = 2s;
   f.start({f.handler("a", 1, 1)}, options);
-  f.append("e1", "sleep:2500", {"a"});
+  f.append("e1", "sleep:7000", {"a"});
   BOOST_REQUIRE(eventually([&] { return !f.calls("a").empty(); }));  // e1 holds the thread
   // e2 is claimed and queued behind e1; it takes a moment, so that a claim made once e1
   // has returned (which rescued expired leases) cannot miss it.
   f.append("e2", "sleep:100", {"a"});
   BOOST_REQUIRE(eventually([&] { return f.settled("e2", "a"); }));
-  f.engine->stop(5s);
+  f.engine->stop(10s);
   BOOST_TEST(f.state("e1", "a") == "dead");  // it did run, and timed out
   BOOST_TEST(f.state("e2", "a") == "done", f.last_error("e2", "a"));
   BOOST_TEST(f.attempts("e2", "a") == 1);

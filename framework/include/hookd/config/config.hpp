@@ -69,6 +69,10 @@ struct LimitsConfig {
   Duration body_timeout = std::chrono::seconds(30);
   Duration idle_timeout = std::chrono::seconds(60);  // keep-alive wait for the next request
   std::size_t max_connections = 10000;
+  // Connections open at once on the admin listener and on the ACME http-01 listener (small
+  // plain-HTTP listeners): past it a new one is closed at once.
+  std::size_t max_admin_connections = 64;
+  std::size_t max_acme_http_connections = 16;
   // The longest event id a sender may give (bytes); a longer one is refused with 400.
   std::size_t max_event_id = 256;
   // Bytes of request bodies buffered at once, over all connections (each request counts

@@ -122,8 +122,9 @@ class Reservation {
 template <class Stream>
 boost::asio::awaitable<bool> write_response(Stream& stream, std::string& out,
                                             const http::Response& r, unsigned version,
-                                            bool keep_alive, std::chrono::milliseconds timeout) {
-  http::serialize_response(r, version, keep_alive, out);
+                                            bool keep_alive, std::chrono::milliseconds timeout,
+                                            bool to_head = false) {
+  http::serialize_response(r, version, keep_alive, out, to_head);
   stream.expires_after(timeout);
   auto [ec, n] = co_await boost::asio::async_write(stream, boost::asio::buffer(out), kTuple);
   co_return !ec;
@@ -234,7 +235,8 @@ boost::asio::awaitable<bool> serve_request(Connection<Stream>& c) {
              !http::iequals(req[bhttp::field::expect], "100-continue");
       if (keep) keep = co_await discard_body(stream, buffer, parser, limits.body_timeout);
     }
-    if (!co_await write_response(stream, out, answer, version, keep, limits.body_timeout)) {
+    if (!co_await write_response(stream, out, answer, version, keep, limits.body_timeout,
+                                 req.method() == bhttp::verb::head)) {
       graceful = false;
       co_return false;
     }
@@ -299,8 +301,19 @@ boost::asio::awaitable<bool> serve_request(Connection<Stream>& c) {
     co_return false;
   }
   if (bec) {
-    graceful = bec != beast::error::timeout;
     spdlog::debug("{}: reading the body failed: {}", peer, bec.message());
+    // Bad framing inside the body (a chunk size that overflows or is not hex, a bare LF, a
+    // forbidden trailer): 400 as for a bad head, then close. A client that went away or
+    // stalled gets nothing.
+    if (bec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
+        bec != bhttp::error::partial_message && bec != bhttp::error::end_of_stream) {
+      router->count(view.path(), 400);
+      auto malformed = http::Response::error(400, "malformed request: " + bec.message());
+      malformed.close = true;  // where the framing broke, nothing after it is a request
+      co_await answer_early(malformed);
+      co_return false;
+    }
+    graceful = bec != beast::error::timeout;
     co_return false;
   }
   env.body_bytes.inc(req.body().size());
@@ -320,7 +333,8 @@ boost::asio::awaitable<bool> serve_request(Connection<Stream>& c) {
   }
   reservation.release();  // the body is in the store (or dropped) by now
   bool keep = req.keep_alive() && !response.close && !env.draining.load();
-  if (!co_await write_response(stream, out, response, req.version(), keep, limits.body_timeout)) {
+  if (!co_await write_response(stream, out, response, req.version(), keep, limits.body_timeout,
+                               req.method() == bhttp::verb::head)) {
     graceful = false;
     co_return false;
   }

@@ -3,6 +3,8 @@
 // Thread-safety: construct and run() from one thread; set_router() from any thread.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,6 +20,17 @@ class Registry;
 }
 
 namespace hookd::net {
+
+// Descriptors kept out of the connections' reach: the listeners, the store, plugin hosts,
+// logs, certificate reloads.
+inline constexpr std::size_t kDescriptorReserve = 128;
+
+// The most webhook connections served at once: server.limits.max_connections, or fewer
+// when the descriptor limit `nofile` (RLIMIT_NOFILE) leaves less room beside
+// kDescriptorReserve and the caps of the admin and http-01 listeners that are configured.
+// Past it a new connection is closed at once, so that the process never runs out of
+// descriptors (at least 1).
+std::size_t webhook_connection_cap(const config::Config& cfg, std::uint64_t nofile);
 
 class Server {
  public:

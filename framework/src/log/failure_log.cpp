@@ -1,10 +1,10 @@
 // FailureLog: first failure at once, then at most one line per interval with a count.
-#include "hookd/outbox/failure_log.hpp"
+#include "hookd/log/failure_log.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-namespace hookd::outbox {
+namespace hookd::log {
 
 FailureLog::FailureLog(std::string subject, Level level, std::chrono::seconds interval)
     : subject_(std::move(subject)), level_(level), interval_(interval) {}
@@ -42,4 +42,4 @@ std::uint64_t FailureLog::succeeded() {
   return n;
 }
 
-}  // namespace hookd::outbox
+}  // namespace hookd::log

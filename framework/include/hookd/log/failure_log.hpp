@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace hookd::outbox {
+namespace hookd::log {
 
 class FailureLog {
  public:
@@ -37,4 +37,4 @@ class FailureLog {
   Clock::time_point last_report_{};
 };
 
-}  // namespace hookd::outbox
+}  // namespace hookd::log
