@@ -23,16 +23,18 @@ out=build/stress
 mkdir -p "$out"
 
 load_pids=()
+start_load() {
+  for ((i = 0; i < load; ++i)); do
+    # A shell loop, not `yes`: pure CPU, no pipe to fill.
+    bash -c 'while :; do :; done' &
+    load_pids+=($!)
+  done
+}
 stop_load() {
   ((${#load_pids[@]})) && kill "${load_pids[@]}" 2>/dev/null || true
   load_pids=()
 }
 trap stop_load EXIT
-for ((i = 0; i < load; ++i)); do
-  # A shell loop, not `yes`: pure CPU, no pipe to fill.
-  bash -c 'while :; do :; done' &
-  load_pids+=($!)
-done
 
 summary=$out/summary.txt
 : >"$summary"
@@ -56,6 +58,7 @@ for preset in $presets; do
   dir=$out/$preset
   rm -rf "$dir"
   mkdir -p "$dir"
+  start_load  # after the build: only the tests run beside it
   for ((run = 1; run <= runs; ++run)); do
     log=$dir/run-$run.log
     start=$SECONDS
@@ -76,8 +79,8 @@ for preset in $presets; do
     sed -E 's/^[0-9]+ - //' | sort | uniq -c | sort -rn |
     awk -v p="$preset" '{c=$1; $1=""; printf "stress: %s: ctest%s in %d of '"$runs"' runs\n", p, $0, c}' |
     tee -a "$summary"
+  stop_load
 done
-stop_load
 if ((failed)); then
   echo "stress: failures found (above; logs under $out/)" | tee -a "$summary"
   exit 1
