@@ -23,6 +23,7 @@
 #include "hookd/config/loader.hpp"
 #include "hookd/config/units.hpp"
 #include "hookd/ingest/route_endpoint.hpp"
+#include "hookd/plugin/environment.hpp"
 #include "hookd/plugin/host.hpp"
 #include "hookd/plugin/loader.hpp"
 
@@ -42,6 +43,7 @@ struct Options {
   std::uint32_t attempt = 1;
   std::string isolation = "process";
   std::string timeout = "30s";
+  std::vector<std::string> env;  // as plugins.NAME.env
   bool json = false;
 };
 
@@ -91,6 +93,7 @@ std::optional<Run> run_in_host(const Options& o, const std::string& config_yaml,
   host_options.binary = "/proc/self/exe";
   host_options.library = o.library;
   host_options.config_yaml = config_yaml;
+  host_options.env = o.env;
   host_options.threads = 1;
   plugin::Host host(std::move(host_options));
   plugin::CallResult call = host.call(event, timeout);
@@ -182,6 +185,13 @@ Command add_plugin_run(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--timeout", o->timeout, "How long the call may take (workers.handler_timeout)")
       ->capture_default_str();
+  sub->add_option("--env", o->env,
+                  "A variable of this environment the plugin's host gets besides PATH, LANG, TZ "
+                  "and the proxy variables, as plugins.NAME.env (repeatable; process isolation)")
+      ->check([](const std::string& name) {
+        return plugin::is_variable_name(name) ? std::string()
+                                              : "expected a variable name, got '" + name + "'";
+      });
   sub->add_flag("--json", o->json, "Print {outcome, retry_after_ms, message} as one JSON line");
   return {sub, [o] {
             const auto timeout = config::parse_duration(o->timeout);

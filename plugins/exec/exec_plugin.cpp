@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -24,6 +25,16 @@ namespace {
 
 constexpr int kExitTempFail = 75;             // EX_TEMPFAIL from sysexits.h
 constexpr std::size_t kMessageBudget = 1000;  // hookd keeps 1023 bytes of a message
+
+// Whether this process is a plugin host (`hookd plugin-host ...`, process isolation) rather
+// than hookd itself (thread isolation). A plugin cannot ask hookd; its command line tells.
+bool in_plugin_host() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string argv0, argv1;
+  std::getline(in, argv0, '\0');
+  std::getline(in, argv1, '\0');
+  return argv1 == "plugin-host";
+}
 
 std::string errno_text(int err) {
   char buf[256];
@@ -118,13 +129,24 @@ class ExecHandler {
       }
     }
 
-    std::set<std::string> overridden(std::begin(kEventVars), std::end(kEventVars));
+    // In a plugin host (process isolation) `environ` is what hookd gave the host: its
+    // defaults and the plugin's `plugins.NAME.env` list; all of it passes. Under thread
+    // isolation exec runs in hookd's own process, whose environment holds the config's
+    // secrets and the service manager's variables: only kPassedVars of it pass there.
+    const bool in_host = in_plugin_host();
+    std::set<std::string, std::less<>> overridden(std::begin(kEventVars), std::end(kEventVars));
     for (const auto& var : settings.env) overridden.insert(var.substr(0, var.find('=')));
+    std::set<std::string, std::less<>> seen;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
       const std::string_view var(*e);
-      if (overridden.count(std::string(var.substr(0, var.find('=')))) == 0) {
-        base_env_.emplace_back(var);
+      const std::string_view name = var.substr(0, var.find('='));
+      if (overridden.contains(name) || seen.contains(name)) continue;  // first: getenv()'s
+      if (!in_host && std::find(std::begin(kPassedVars), std::end(kPassedVars), name) ==
+                          std::end(kPassedVars)) {
+        continue;
       }
+      seen.emplace(name);
+      base_env_.emplace_back(var);
     }
     base_env_.insert(base_env_.end(), settings.env.begin(), settings.env.end());
   }
@@ -175,7 +197,7 @@ class ExecHandler {
 
  private:
   std::vector<std::string> argv_;
-  std::vector<std::string> base_env_;  // inherited (minus overridden names) plus `env`
+  std::vector<std::string> base_env_;  // inherited (see the constructor), then `env`
   std::chrono::milliseconds timeout_{30'000};
   bool shell_ = false;
   std::string name_;  // for messages

@@ -14,6 +14,15 @@ namespace hookd::plugins::exec {
 inline constexpr const char* kEventVars[] = {"HOOKD_EVENT_ID", "HOOKD_EVENT_TYPE", "HOOKD_ROUTE",
                                              "HOOKD_ATTEMPT"};
 
+// All a command gets of the environment exec runs in under thread isolation (when set),
+// before `env` and the event variables: hookd's own environment holds the secrets its
+// config references and the service manager's NOTIFY_SOCKET and WATCHDOG_*. The same list
+// as hookd gives a plugin host (kDefaultEnvironment in hookd/plugin/environment.hpp), whose
+// environment (that and plugins.NAME.env) a command in a host gets whole.
+inline constexpr const char* kPassedVars[] = {"PATH",        "LANG",        "TZ",
+                                              "HTTPS_PROXY", "https_proxy", "HTTP_PROXY",
+                                              "http_proxy",  "NO_PROXY",    "no_proxy"};
+
 struct Settings {
   std::vector<std::string> argv;  // never empty; with `shell: true` it is /bin/sh -c LINE
   std::string name;               // the program, or "shell command", for messages

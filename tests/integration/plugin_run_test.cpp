@@ -1,8 +1,11 @@
 // `hookd plugin-run`: one delivery through a fixture plugin in both isolation modes, the
 // printed result and exit codes, the event fields reaching the plugin, the config text
-// serve would give it, and a crash that ends the host, not the command.
+// serve would give it, the host's environment, and a crash that ends the host, not the
+// command.
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "server_process.hpp"
@@ -17,6 +20,11 @@ std::string fixture(const std::string& name) {
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
+}
+
+std::string text_of(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // Runs plugin-run on `library` with the body file `body.txt` holding `body`.
@@ -105,6 +113,34 @@ BOOST_AUTO_TEST_CASE(the_config_text_is_what_serve_gives) {
   auto none = plugin_run(dir, "ok", "x");
   BOOST_TEST(none.code == 0, none.output);
   BOOST_TEST(contains(none.output, "message: \n"), none.output);
+}
+
+BOOST_AUTO_TEST_CASE(the_host_gets_the_environment_serve_gives_it) {
+  // The exec plugin's command reads its parent's, the host's, environment.
+  TempDir dir;
+  dir.write("body.txt", "x");
+  dir.write("exec.yaml",
+            "command: ['/bin/sh', '-c', 'tr \"\\0\" \"\\n\" < /proc/$PPID/environ > host.env']\n");
+  const std::string run = "HOOKD_TEST_SECRET=s3cret-value HOOKD_TEST_ALLOWED=yes WATCHDOG_USEC=1 " +
+                          std::string(HOOKD_BINARY) + " plugin-run --library " +
+                          std::string(HOOKD_PLUGIN_DIR) +
+                          "/libhookd_exec.so --config exec.yaml --body body.txt";
+  auto r = run_command(dir.path().string(), run + " --env HOOKD_TEST_ALLOWED");
+  BOOST_TEST(r.code == 0, r.output);
+  const std::string env = text_of(dir.file("host.env"));
+  BOOST_TEST(contains(env, "HOOKD_TEST_ALLOWED=yes\n"), env);
+  BOOST_TEST(contains(env, "PATH="), env);
+  BOOST_TEST(!contains(env, "s3cret"), env);
+  BOOST_TEST(!contains(env, "WATCHDOG_USEC"), env);
+
+  r = run_command(dir.path().string(), run);
+  BOOST_TEST(r.code == 0, r.output);
+  BOOST_TEST(!contains(text_of(dir.file("host.env")), "HOOKD_TEST_ALLOWED"),
+             text_of(dir.file("host.env")));
+
+  auto bad = run_command(dir.path().string(), run + " --env FOO=bar");
+  BOOST_TEST(bad.code == 1, bad.output);
+  BOOST_TEST(contains(bad.output, "expected a variable name, got 'FOO=bar'"), bad.output);
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_config_file_is_a_located_error) {

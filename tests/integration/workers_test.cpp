@@ -1,11 +1,14 @@
 // The delivery engine through the real binary: events run on a handler plugin, a delivery
 // cut off by SIGKILL runs again after restart (lease), SIGHUP reloads a good config and
-// refuses a bad one, and `hookd check` loads the plugins.
+// refuses a bad one, `hookd check` loads the plugins, and plugins get a minimal environment.
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "db.hpp"
@@ -67,6 +70,17 @@ std::size_t count(const std::string& text, const std::string& part) {
   std::size_t n = 0;
   for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
   return n;
+}
+
+// Names of `env`-style NAME=value lines, without those a shell sets for itself.
+std::set<std::string> variable_names(const std::string& listing) {
+  std::set<std::string> out;
+  std::istringstream lines(listing);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string name = line.substr(0, line.find('='));
+    if (name != "PWD" && name != "OLDPWD" && name != "SHLVL" && name != "_") out.insert(name);
+  }
+  return out;
 }
 
 }  // namespace
@@ -275,6 +289,84 @@ BOOST_AUTO_TEST_CASE(bundled_log_and_jofi_plugins_end_to_end) {
                  .value_or("") == "completed");
   BOOST_TEST(jofi.integer("SELECT count(*) FROM notifications") == 1);
   BOOST_TEST(count(read_file(dir.file("data/events.jsonl")), "\"route\":\"jofi\"") == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(plugins_get_only_the_environment_passed_to_them) {
+  // The same exec command in a host (process) and in the server (thread): it writes its own
+  // environment and, in a host, the host's (its parent's /proc/PID/environ).
+  TempDir dir;
+  const std::string script =
+      "env > " + dir.file("command-") +
+      "$WHICH.env; [ $WHICH = thread ] || tr \"\\0\" \"\\n\" < /proc/$PPID/environ > " +
+      dir.file("host.env");
+  std::string yaml = workers_config();
+  const auto exec_plugin = [&](const std::string& which) {
+    return "  exec_" + which + ":\n    library: " + bundled_plugin("exec") +
+           "\n    isolation: " + which +
+           "\n    env: [HOOKD_TEST_ALLOWED]\n"
+           "    config: { command: ['/bin/sh', '-c', '" +
+           script + "'], env: { WHICH: " + which + " } }\n";
+  };
+  yaml.replace(yaml.find("plugins:\n"), std::string("plugins:\n").size(),
+               "plugins:\n" + exec_plugin("process") + exec_plugin("thread"));
+  yaml +=
+      "  - name: env\n"
+      "    path: /webhooks/env\n"
+      "    auth:\n"
+      "      - basic: { username: u, password: \"${env:HOOKD_TEST_SECRET}\" }\n"
+      "    event: { id: header:X-Event-Id, type: header:X-Event-Type }\n"
+      "    handlers:\n"
+      "      - { plugin: exec_process, types: [\"*\"] }\n"
+      "      - { plugin: exec_thread, types: [\"*\"] }\n";
+  ServerProcess server(dir, yaml,
+                       ServerOptions{.env = {{"HOOKD_TEST_SECRET", "s3cret-value"},
+                                             {"HOOKD_TEST_ALLOWED", "passed on"},
+                                             {"NOTIFY_SOCKET", dir.file("no-manager")},
+                                             {"WATCHDOG_USEC", "60000000"},
+                                             {"HTTPS_PROXY", "http://proxy.invalid:3128"}}});
+  {
+    TlsClient c(server.port());
+    BOOST_TEST(c.post("/webhooks/env", "{}",
+                      {{"X-Event-Id", "env-1"},
+                       {"X-Event-Type", "t"},
+                       {"Authorization", "Basic dTpzM2NyZXQtdmFsdWU="}})  // u:s3cret-value
+                   .status == 202);
+  }
+  BOOST_REQUIRE(eventually([&] {
+    Db db(dir.file("hookd.db"));
+    return db.integer("SELECT count(*) FROM deliveries WHERE state = 'done'") == 2;
+  }));
+
+  // PATH, LANG, TZ and the proxy variables as this process (the server's parent) has them.
+  std::set<std::string> defaults{"HTTPS_PROXY"};
+  for (const char* name :
+       {"PATH", "LANG", "TZ", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"}) {
+    if (std::getenv(name) != nullptr) defaults.insert(name);
+  }
+  std::set<std::string> host = defaults;
+  host.insert("HOOKD_TEST_ALLOWED");
+  std::set<std::string> command = defaults;
+  command.insert({"WHICH", "HOOKD_EVENT_ID", "HOOKD_EVENT_TYPE", "HOOKD_ROUTE", "HOOKD_ATTEMPT"});
+
+  const std::string host_env = read_file(dir.file("host.env"));
+  BOOST_TEST(variable_names(host_env) == host, boost::test_tools::per_element());
+  BOOST_TEST(host_env.find("HOOKD_TEST_ALLOWED=passed on\n") != std::string::npos, host_env);
+  for (const char* which : {"process", "thread"}) {
+    BOOST_TEST_CONTEXT(which) {
+      const std::string env = read_file(dir.file("command-") + which + ".env");
+      // In a host the command gets the host's environment, the plugin's env list included;
+      // under thread isolation that list cannot apply (hookd's own process).
+      std::set<std::string> expected = command;
+      if (std::string(which) == "process") expected.insert("HOOKD_TEST_ALLOWED");
+      BOOST_TEST(variable_names(env) == expected, boost::test_tools::per_element());
+      BOOST_TEST(env.find("s3cret") == std::string::npos, env);
+    }
+  }
+  BOOST_TEST(host_env.find("s3cret") == std::string::npos, host_env);
+  // Under thread isolation the plugin's env list cannot apply: the operator is told.
+  BOOST_TEST(server.log().find("plugins.exec_thread.env (hookd.yaml:") != std::string::npos,
+             server.log());
+  BOOST_TEST(server.log().find("plugins.exec_process.env (") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(check_loads_every_plugin_with_its_config) {

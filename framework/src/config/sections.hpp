@@ -38,7 +38,8 @@ void read_plugins(Reader& r, const Entry& e, std::vector<PluginConfig>& out);
 // A plugin's `config:` value (a map, or nothing for the empty text) → the YAML text its
 // create() receives: substituted and re-emitted in block style (workers.cpp).
 void read_plugin_config(Reader& r, const Entry& e, std::string& out);
-// Applies the retry policies and checks that each handler names a known plugin.
+// Applies the retry policies and checks that each handler names a known plugin; notes a
+// plugin `env` list that thread isolation makes moot.
 void resolve_handlers(Reader& r, Config& config, const RetryOverride& global_retry);
 // A secret value: substituted text is fine, but it must not be empty (auth.cpp).
 void read_secret(Reader& r, const Entry& e, Secret& out);

@@ -1,11 +1,13 @@
 // The workers and plugins sections and a route's `handlers` list: thread count, timeouts,
-// the retry policy and its per-handler overrides, plugin libraries and their config blocks.
+// the retry policy and its per-handler overrides, plugin libraries, their config blocks and
+// the environment variables their hosts get.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "hookd/plugin/environment.hpp"
 #include "sections.hpp"
 
 namespace hookd::config {
@@ -179,6 +181,30 @@ void read_isolation(Reader& r, const Entry& e, Isolation& out) {
   }
 }
 
+// `env`: names of hookd's environment variables to pass on. A string that cannot be a
+// name ("FOO=bar", "$FOO") would silently pass nothing, so it is an error.
+void read_env_names(Reader& r, const Entry& e, PluginConfig& p) {
+  p.env_where = r.location(e.mark());
+  if (e.value.IsNull()) return;
+  if (!e.value.IsSequence() && !e.value.IsScalar()) {
+    r.error(e.mark(), e.path + ": expected a list of environment variable names, got " +
+                          Reader::kind(e.value));
+    return;
+  }
+  for (auto& [value, entry] : r.read_string_list(e)) {
+    if (!plugin::is_variable_name(value.text)) {
+      r.error(entry.mark(), entry.path +
+                                ": expected an environment variable name (letters, digits and "
+                                "'_', not starting with a digit), got " +
+                                value.shown());
+    } else if (std::find(p.env.begin(), p.env.end(), value.text) != p.env.end()) {
+      r.error(entry.mark(), entry.path + ": " + value.shown() + " is listed twice");
+    } else {
+      p.env.push_back(value.text);
+    }
+  }
+}
+
 void read_plugin(Reader& r, const Entry& e, PluginConfig& p) {
   bool has_library = false;
   r.read_map(e, {
@@ -196,6 +222,7 @@ void read_plugin(Reader& r, const Entry& e, PluginConfig& p) {
                        p.memory_limit = n;
                      }},
                     {"cpu_limit", [&](const Entry& v) { r.read_duration(v, p.cpu_limit, true); }},
+                    {"env", [&](const Entry& v) { read_env_names(r, v, p); }},
                     {"library",
                      [&](const Entry& v) {
                        has_library = true;
@@ -317,6 +344,15 @@ void resolve_handlers(Reader& r, Config& config, const RetryOverride& global_ret
   }
   if (config.workers.retry.max_backoff < config.workers.retry.initial_backoff) {
     r.error(Location{r.file(), 1, 1}, "workers.retry.max_backoff is shorter than initial_backoff");
+  }
+  // Not an error: switching a plugin to thread isolation (to debug it, say) should not make
+  // the operator delete its env list first.
+  for (const PluginConfig& p : config.plugins) {
+    if (p.env.empty() || p.isolation_or(config.workers.isolation) != Isolation::thread) continue;
+    r.note("plugins." + p.name + ".env (" + p.env_where.file + ":" +
+           std::to_string(p.env_where.line) + ":" + std::to_string(p.env_where.column) +
+           ") has no effect: under isolation: thread the plugin runs in hookd's own process "
+           "and sees all of its environment");
   }
 }
 

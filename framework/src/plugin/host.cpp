@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "hookd/log/thread_name.hpp"
+#include "hookd/plugin/environment.hpp"
 #include "hookd/plugin/wire.hpp"
 #include "spawn.hpp"
 
@@ -145,7 +146,11 @@ struct Host::Generation {
   }
 };
 
-Host::Host(HostOptions options) : options_(std::move(options)), backoff_(options_.backoff) {}
+// The environment is read once: every host of this plugin starts with the same one.
+Host::Host(HostOptions options)
+    : options_(std::move(options)),
+      environment_(host_environment(options_.env, ::environ)),
+      backoff_(options_.backoff) {}
 
 Host::~Host() {
   std::vector<std::shared_ptr<Generation>> gens;
@@ -448,7 +453,7 @@ void Host::run_generation(Generation& gen) {
   }
   std::vector<int> child_fds{gen.child_fd};
   for (const auto& lane : gen.lanes) child_fds.push_back(lane->child_fd);
-  const pid_t pid = spawn(args, child_fds);
+  const pid_t pid = spawn(args, child_fds, environment_);
   const int spawn_errno = errno;
   close_fd(gen.child_fd);
   for (const auto& lane : gen.lanes) close_fd(lane->child_fd);

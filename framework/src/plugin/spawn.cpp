@@ -48,10 +48,15 @@ std::string describe_exit(int status, std::uint64_t memory_limit,
   return "status " + std::to_string(status);
 }
 
-pid_t spawn(const std::vector<std::string>& args, const std::vector<int>& child_fds) {
+pid_t spawn(const std::vector<std::string>& args, const std::vector<int>& child_fds,
+            const std::vector<std::string>& env) {
+  // Both arrays are made here: the child of a threaded process must not allocate.
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   rlimit files{};
   ::getrlimit(RLIMIT_NOFILE, &files);
   const int max_fd = files.rlim_cur == RLIM_INFINITY || files.rlim_cur > 65536
@@ -88,7 +93,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::vector<int>& child_
   if (::close_range(static_cast<unsigned>(kChildFd + count), ~0U, 0) != 0) {
     for (int fd = kChildFd + count; fd < max_fd; ++fd) ::close(fd);
   }
-  ::execv(argv[0], argv.data());
+  ::execve(argv[0], argv.data(), envp.data());
   ::_exit(127);
 }
 

@@ -22,7 +22,7 @@ std::chrono::system_clock::time_point modified(const FileId& id) {
 // What makes a host differ from another (everything but the restart callback).
 bool same_host(const plugin::HostOptions& a, const plugin::HostOptions& b) {
   return a.name == b.name && a.binary == b.binary && a.library == b.library &&
-         a.config_yaml == b.config_yaml && a.threads == b.threads &&
+         a.config_yaml == b.config_yaml && a.env == b.env && a.threads == b.threads &&
          a.start_timeout == b.start_timeout && a.shutdown_grace == b.shutdown_grace &&
          a.memory_limit == b.memory_limit && a.cpu_limit == b.cpu_limit;
 }
@@ -103,6 +103,7 @@ std::shared_ptr<plugin::Host> start_host(const config::Config& config,
   host.binary = options.binary;
   host.library = p.library;
   host.config_yaml = p.config_yaml;
+  host.env = p.env;
   host.threads = host_threads(config, p.name);
   host.start_timeout = options.start_timeout;
   host.shutdown_grace = config.server.shutdown_grace;

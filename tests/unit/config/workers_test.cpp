@@ -1,5 +1,6 @@
 // The workers and plugins sections and route handlers: defaults, retry overrides, type
-// patterns, references to unknown plugins, plugin config blocks with substitution.
+// patterns, references to unknown plugins, plugin config blocks with substitution, plugin
+// environment lists.
 #include <boost/test/unit_test.hpp>
 
 #include <yaml-cpp/yaml.h>
@@ -190,6 +191,60 @@ BOOST_AUTO_TEST_CASE(plugin_config_is_substituted_and_must_be_a_map) {
   BOOST_TEST(e.message.find("expected a map") != std::string::npos);
   auto f = one_error("plugins:\n  log: { config: {} }\n");
   BOOST_TEST(f.message.find("missing the required key 'library'") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(plugin_env_lists_variable_names) {
+  auto c = load_ok(
+      "plugins:\n"
+      "  a: { library: a.so, env: [AWS_PROFILE, _private, ssh_auth_sock2] }\n"
+      "  b: { library: b.so, env: GIT_SSH_COMMAND }\n"
+      "  c: { library: c.so, env: [] }\n"
+      "  d: { library: d.so }\n"
+      "routes: []\n");
+  using Names = std::vector<std::string>;
+  BOOST_TEST(c.plugins[0].env == (Names{"AWS_PROFILE", "_private", "ssh_auth_sock2"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(c.plugins[1].env == Names{"GIT_SSH_COMMAND"}, boost::test_tools::per_element());
+  BOOST_TEST(c.plugins[2].env.empty());
+  BOOST_TEST(c.plugins[3].env.empty());
+
+  // Each bad element at its own line and column; a secret's value is never shown.
+  const auto r = load(
+      "plugins:\n"
+      "  a:\n"
+      "    library: a.so\n"
+      "    env: [GOOD, 9LIVES, 'FOO=bar', GOOD, '${env:TOKEN}']\n"
+      "  b: { library: b.so, env: { A: x } }\n"
+      "routes: []\n",
+      {{"TOKEN", "not a name"}});
+  BOOST_TEST_INFO("errors:\n" << all_errors(r));
+  BOOST_REQUIRE_EQUAL(r.errors.size(), 5u);
+  BOOST_TEST(r.errors[0].str() ==
+             "test.yaml:4:17: plugins.a.env[1]: expected an environment variable name (letters, "
+             "digits and '_', not starting with a digit), got '9LIVES'");
+  BOOST_TEST(r.errors[1].str().starts_with("test.yaml:4:25: plugins.a.env[2]: expected an "),
+             r.errors[1].str());
+  BOOST_TEST(r.errors[1].str().ends_with("got 'FOO=bar'"), r.errors[1].str());
+  BOOST_TEST(r.errors[2].str() == "test.yaml:4:36: plugins.a.env[3]: 'GOOD' is listed twice");
+  BOOST_TEST(r.errors[3].str().starts_with("test.yaml:4:42: plugins.a.env[4]: "),
+             r.errors[3].str());
+  BOOST_TEST(all_errors(r).find("not a name") == std::string::npos);
+  BOOST_TEST(r.errors[4].str() ==
+             "test.yaml:5:28: plugins.b.env: expected a list of environment variable names, "
+             "got a map");
+}
+
+BOOST_AUTO_TEST_CASE(plugin_env_under_thread_isolation_is_a_note) {
+  const auto r = load(
+      "workers: { isolation: thread }\n"
+      "plugins:\n"
+      "  a: { library: a.so, env: [AWS_PROFILE] }\n"
+      "  b: { library: b.so, env: [AWS_PROFILE], isolation: process }\n"
+      "  c: { library: c.so }\n"
+      "routes: []\n");
+  BOOST_TEST(r.ok(), all_errors(r));
+  BOOST_REQUIRE_EQUAL(r.notes.size(), 1u);
+  BOOST_TEST(r.notes[0].starts_with("plugins.a.env (test.yaml:3:28) has no effect"), r.notes[0]);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,9 +9,12 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -118,6 +121,37 @@ BOOST_AUTO_TEST_CASE(body_on_stdin_and_event_in_environment) {
   BOOST_TEST(contains(env, "\nHOOKD_TEST_INHERITED=overridden\n"));
   BOOST_TEST(!contains(env, "from-parent"));
   BOOST_TEST(contains(env, "\nPATH="));  // the inherited environment
+}
+
+// In this process, as under thread isolation (hookd's own environment): of the environment a
+// command gets only PATH, LANG, TZ and the proxy variables; `env` may replace one of them.
+BOOST_AUTO_TEST_CASE(secrets_of_the_environment_do_not_reach_a_command) {
+  hookd::test::TempDir dir;
+  const char* const kSet[] = {"HOOKD_TEST_SECRET", "NOTIFY_SOCKET", "WATCHDOG_USEC", "no_proxy"};
+  for (const char* name : kSet) BOOST_REQUIRE(std::getenv(name) == nullptr);
+  for (const char* name : kSet) setenv(name, "s3cret-or-not", 1);
+  const Instance exec =
+      make_exec(sh("env > " + dir.file("env"), "env:\n  PATH: /usr/bin:/bin\n  EXTRA_TWO: x\n"));
+  for (const char* name : kSet) unsetenv(name);
+  BOOST_TEST((run(exec).outcome == Outcome::ok));
+
+  std::set<std::string> expected{"PATH",           "no_proxy",         "EXTRA_TWO",
+                                 "HOOKD_EVENT_ID", "HOOKD_EVENT_TYPE", "HOOKD_ROUTE",
+                                 "HOOKD_ATTEMPT"};
+  for (const char* name :
+       {"LANG", "TZ", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY"}) {
+    if (std::getenv(name) != nullptr) expected.insert(name);
+  }
+  const std::string env = file_text(dir.file("env"));
+  std::set<std::string> names;
+  std::istringstream lines(env);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string name = line.substr(0, line.find('='));
+    if (name != "PWD") names.insert(name);  // the shell's own
+  }
+  BOOST_TEST(names == expected, boost::test_tools::per_element());
+  BOOST_TEST(contains("\n" + env, "\nPATH=/usr/bin:/bin\n"), env);
+  BOOST_TEST(contains(env, "no_proxy=s3cret-or-not\n"), env);
 }
 
 BOOST_AUTO_TEST_CASE(big_body_to_a_command_that_does_not_read_it) {

@@ -281,6 +281,10 @@ struct PluginConfig {
   // one call may use. Exceeding either kills the host (a crash).
   std::uint64_t memory_limit = 0;
   Duration cpu_limit{0};
+  // `env`: names of hookd's environment variables its host gets besides PATH, LANG, TZ and
+  // the proxy variables (process isolation only: a thread plugin shares hookd's process).
+  std::vector<std::string> env;
+  Location env_where;  // where `env` is written, for the note when it cannot apply
   Location where;
 
   Isolation isolation_or(Isolation workers_default) const {

@@ -9,7 +9,8 @@
 // handshake and reaps the child). The child keeps only its ends of the sockets (a control
 // socket and one lane per call it may run at once) and stdin/stdout/stderr: every other
 // descriptor is closed before exec, and it gets SIGKILL when the thread that started it
-// goes (PR_SET_PDEATHSIG; that thread lives until the child is reaped). The destructor
+// goes (PR_SET_PDEATHSIG; that thread lives until the child is reaped). Of hookd's
+// environment it gets only what environment.hpp allows (HostOptions::env). The destructor
 // shuts the sockets down (the host then finishes and exits), gives the child
 // `shutdown_grace`, then SIGKILLs and reaps it.
 #pragma once
@@ -40,6 +41,9 @@ struct HostOptions {
   unsigned threads = 1;           // handle() calls the host runs at once (lanes), 1-1024
   std::chrono::milliseconds start_timeout{10'000};  // load + create() → Ready
   std::chrono::milliseconds shutdown_grace{2'000};  // after the socket closes, before SIGKILL
+  // Names of hookd's environment variables the host gets besides kDefaultEnvironment
+  // (environment.hpp); nothing else of hookd's environment reaches it.
+  std::vector<std::string> env;
   // Optional limits (0: none); exceeding one kills the host: a crash, with a message naming
   // the limit. memory_limit is the host's address space in bytes (RLIMIT_AS: mappings,
   // thread stacks and malloc arenas count, not only what is resident).
@@ -149,6 +153,7 @@ class Host {
   std::shared_ptr<Generation> current_or_start_locked(std::string& why);
 
   const HostOptions options_;
+  const std::vector<std::string> environment_;  // the hosts' whole environment, NAME=value
   mutable std::mutex mu_;
   std::condition_variable state_cv_;  // a generation became ready or dead
   std::shared_ptr<Generation> current_;
