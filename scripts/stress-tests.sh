@@ -70,12 +70,12 @@ for preset in $presets; do
     fi
   done
   # Test cases that failed, with how often; then CTest tests that failed without naming
-  # a case (they died).
-  cat "$dir"/run-*.log | grep -aoE '(error|fatal error): in "[^"]+"' |
+  # a case (they died). `|| true`: no match is the good outcome, not an error.
+  { grep -ahoE '(error|fatal error): in "[^"]+"' "$dir"/run-*.log || true; } |
     sed -E 's/^.*in "([^"]+)"/\1/' | sort | uniq -c | sort -rn |
     awk -v p="$preset" '{printf "stress: %s: %s failed in %d of '"$runs"' runs\n", p, $2, $1}' |
     tee -a "$summary"
-  cat "$dir"/run-*.log | grep -aoE '[0-9]+ - [A-Za-z0-9_]+ \((Failed|Timeout|Subprocess aborted|SEGFAULT|Child aborted|Exception)\)' |
+  { grep -ahoE '[0-9]+ - [A-Za-z0-9_]+ \((Failed|Timeout|Subprocess aborted|SEGFAULT|Child aborted|Exception)\)' "$dir"/run-*.log || true; } |
     sed -E 's/^[0-9]+ - //' | sort | uniq -c | sort -rn |
     awk -v p="$preset" '{c=$1; $1=""; printf "stress: %s: ctest%s in %d of '"$runs"' runs\n", p, $0, c}' |
     tee -a "$summary"
