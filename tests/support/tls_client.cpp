@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 
@@ -50,8 +52,10 @@ int connect_loopback(std::uint16_t port, bool ipv6, const std::string& source) {
   int rc = ipv6 ? ::connect(fd, reinterpret_cast<sockaddr*>(&addr6), sizeof addr6)
                 : ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   if (rc != 0) {
+    const int err = errno;  // which refusal: the stress runs saw one they could not name
     ::close(fd);
-    throw std::runtime_error("connect to loopback port " + std::to_string(port) + " failed");
+    throw std::runtime_error("connect to loopback port " + std::to_string(port) +
+                             " failed: " + std::strerror(err));
   }
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
