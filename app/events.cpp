@@ -1,7 +1,11 @@
 // `hookd events list` and `hookd events show ID`: stored events as aligned tables or JSON
-// (one object per line), read from the store while the server runs. Also the store and
+// (one object per line), read from the store while the server runs. On a terminal, what
+// senders chose (ids, types, headers, bodies) and plugins said is shown with its control
+// characters made visible (log/visible.hpp: an escape sequence in an id must not write the
+// operator's clipboard or clear the screen); --raw, or output to a pipe, keeps the bytes. Also the store and
 // table helpers the other store commands share (with_store, print_table).
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -11,6 +15,7 @@
 #include "commands.hpp"
 #include "config_file.hpp"
 #include "hookd/crypto/encoding.hpp"
+#include "hookd/log/visible.hpp"
 #include "hookd/outbox/deliveries.hpp"
 #include "hookd/outbox/queries.hpp"
 #include "hookd/outbox/schema.hpp"
@@ -20,37 +25,39 @@ namespace {
 
 namespace json = boost::json;
 
-// RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    int extra = 0;
-    unsigned min = 0;
-    unsigned cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3, min = 0x10000, cp = c & 0x07;
-    } else {
-      return false;
+// How text from the store reaches stdout.
+struct Output {
+  bool json = false;
+  bool visible = false;  // a terminal and no --raw
+
+  // One line of --json: serialize() escapes C0 and DEL; C1 code points (U+0080..U+009F,
+  // valid raw in JSON) are escaped too on a terminal, as \u0080..\u009f.
+  void json_line(const json::value& v) const {
+    std::string line = json::serialize(v);
+    if (visible && log::needs_escaping(line)) {
+      std::string out;
+      for (std::size_t i = 0; i < line.size(); ++i) {
+        const auto next = i + 1 < line.size() ? static_cast<unsigned char>(line[i + 1]) : 0u;
+        if (static_cast<unsigned char>(line[i]) == 0xC2 && next >= 0x80 && next < 0xA0) {
+          out += fmt::format("\\u{:04x}", next);
+          ++i;
+        } else {
+          out += line[i];
+        }
+      }
+      line = std::move(out);
     }
-    if (i + static_cast<std::size_t>(extra) >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k) {
-      auto n = static_cast<unsigned char>(s[i + k]);
-      if ((n & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (n & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += static_cast<std::size_t>(extra) + 1;
+    fmt::print("{}\n", line);
   }
-  return true;
-}
+  // A table cell or a one-line value.
+  std::string text(std::string_view s) const {
+    return visible ? log::visible(s) : std::string(s);
+  }
+  // A body: lines and tabs kept.
+  std::string body(std::string_view s) const {
+    return visible ? log::visible(s, log::Newlines::keep) : std::string(s);
+  }
+};
 
 json::object event_json(const outbox::EventSummary& e) {
   json::array deliveries;
@@ -81,6 +88,10 @@ json::object event_json(const outbox::EventSummary& e) {
 // whole.
 constexpr std::size_t kMaxCell = 40;
 
+constexpr const char* kRawHelp =
+    "Print ids, headers, bodies and messages byte for byte also on a terminal (by default a "
+    "terminal shows their control characters escaped, as \\n, \\x1b, \\u009b)";
+
 // Columns a terminal gives `s`: its UTF-8 code points (wide characters aside).
 std::size_t columns(std::string_view s) {
   return static_cast<std::size_t>(std::count_if(
@@ -109,18 +120,18 @@ std::string deliveries_summary(const outbox::EventSummary& e) {
   return out.empty() ? "-" : out;
 }
 
-int list(sqlite3* db, const outbox::EventFilter& filter, bool as_json) {
+int list(sqlite3* db, const outbox::EventFilter& filter, const Output& out) {
   auto events = outbox::list_events(db, filter);
-  if (as_json) {
-    for (const auto& e : events) fmt::print("{}\n", json::serialize(event_json(e)));
+  if (out.json) {
+    for (const auto& e : events) out.json_line(event_json(e));
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows{
       {"RECEIVED", "ROUTE", "ID", "TYPE", "TEST", "DELIVERIES (handler:state(attempts))"}};
   for (const auto& e : events) {
-    rows.push_back({outbox::rfc3339_us(e.received_at_us), cell(e.route), cell(e.id),
-                    e.type.empty() ? "-" : cell(e.type), e.test ? "test" : "",
-                    deliveries_summary(e)});
+    rows.push_back({outbox::rfc3339_us(e.received_at_us), cell(out.text(e.route)),
+                    cell(out.text(e.id)), e.type.empty() ? "-" : cell(out.text(e.type)),
+                    e.test ? "test" : "", out.text(deliveries_summary(e))});
   }
   print_table(rows);
   if (events.empty()) fmt::print("(no events)\n");
@@ -128,10 +139,10 @@ int list(sqlite3* db, const outbox::EventFilter& filter, bool as_json) {
 }
 
 int show(sqlite3* db, const std::string& id, const std::optional<std::string>& route,
-         bool as_json) {
+         const Output& out) {
   auto e = outbox::get_event(db, id, route);
-  bool text = valid_utf8(e.body);
-  if (as_json) {
+  bool text = log::valid_utf8(e.body);
+  if (out.json) {
     json::object o = event_json(e);
     auto& deliveries = o["deliveries"].as_array();
     for (std::size_t i = 0; i < e.deliveries.size(); ++i) {
@@ -156,12 +167,12 @@ int show(sqlite3* db, const std::string& id, const std::optional<std::string>& r
     o["headers"] = std::move(headers);
     o["body"] = text ? e.body : crypto::base64_encode(e.body);
     o["body_encoding"] = text ? "utf-8" : "base64";
-    fmt::print("{}\n", json::serialize(o));
+    out.json_line(o);
     return kExitOk;
   }
-  fmt::print("event     {}\nroute     {}{}\ntype      {}\nreceived  {}\nseq       {}\n", e.id,
-             e.route, e.test ? " (test)" : "", e.type.empty() ? "-" : e.type,
-             outbox::rfc3339_us(e.received_at_us), e.seq);
+  fmt::print("event     {}\nroute     {}{}\ntype      {}\nreceived  {}\nseq       {}\n",
+             out.text(e.id), out.text(e.route), e.test ? " (test)" : "",
+             e.type.empty() ? "-" : out.text(e.type), outbox::rfc3339_us(e.received_at_us), e.seq);
   fmt::print("\ndeliveries:\n");
   if (e.deliveries.empty()) {
     fmt::print("  {}\n", e.unmatched ? "none: no handler's types matched" : "none");
@@ -170,7 +181,7 @@ int show(sqlite3* db, const std::string& id, const std::optional<std::string>& r
         {"  HANDLER", "DELIVERY", "STATE", "ATTEMPTS", "UPDATED", "LAST ERROR"}};
     for (const auto& d : e.deliveries) {
       rows.push_back({"  " + d.handler, std::to_string(d.id), d.state, std::to_string(d.attempts),
-                      outbox::rfc3339_us(d.updated_at_us), d.last_error.value_or("-")});
+                      outbox::rfc3339_us(d.updated_at_us), out.text(d.last_error.value_or("-"))});
     }
     print_table(rows);
     std::vector<std::vector<std::string>> attempts{
@@ -180,7 +191,7 @@ int show(sqlite3* db, const std::string& id, const std::optional<std::string>& r
         attempts.push_back({"  " + d.handler, std::to_string(a.attempt), a.outcome,
                             outbox::rfc3339_us(a.started_at_us),
                             fmt::format("{:.1f} ms", static_cast<double>(a.duration_us) / 1000.0),
-                            a.error.value_or("-")});
+                            out.text(a.error.value_or("-"))});
       }
     }
     if (attempts.size() > 1) {
@@ -189,9 +200,9 @@ int show(sqlite3* db, const std::string& id, const std::optional<std::string>& r
     }
   }
   fmt::print("\nheaders:\n");
-  for (const auto& h : e.headers) fmt::print("  {}: {}\n", h.name, h.value);
+  for (const auto& h : e.headers) fmt::print("  {}: {}\n", out.text(h.name), out.text(h.value));
   if (text) {
-    fmt::print("\nbody ({} bytes):\n{}\n", e.body.size(), e.body);
+    fmt::print("\nbody ({} bytes):\n{}\n", e.body.size(), out.body(e.body));
   } else {
     fmt::print("\nbody ({} bytes, not UTF-8, base64):\n{}\n", e.body.size(),
                crypto::base64_encode(e.body));
@@ -251,6 +262,7 @@ Command add_events(CLI::App& app) {
     std::int64_t limit = 50;
     std::string id;
     bool json = false;
+    bool raw = false;
   };
   auto o = std::make_shared<Options>();
   auto* list_cmd = sub->add_subcommand(
@@ -265,22 +277,25 @@ Command add_events(CLI::App& app) {
   list_cmd->add_option("--limit", o->limit, "At most this many events (0: all)")
       ->capture_default_str();
   list_cmd->add_flag("--json", o->json, "One JSON object per line");
+  list_cmd->add_flag("--raw", o->raw, kRawHelp);
 
   auto* show_cmd = sub->add_subcommand("show", "One event: headers, body and its deliveries");
   show_cmd->add_option("id", o->id, "Event id")->required();
   show_cmd->add_option("-c,--config", o->config, "Config file")->capture_default_str();
   show_cmd->add_option("--route", o->route, "The event's route (needed when the id is on several)");
   show_cmd->add_flag("--json", o->json, "One JSON object");
+  show_cmd->add_flag("--raw", o->raw, kRawHelp);
 
   auto opt = [](const std::string& s) {
     return s.empty() ? std::nullopt : std::optional<std::string>(s);
   };
   return {sub, [o, list_cmd, opt] {
+            const Output out{o->json, !o->raw && ::isatty(STDOUT_FILENO) == 1};
             return with_store(o->config, false, [&](const config::Config&, sqlite3* db) {
               if (list_cmd->parsed()) {
-                return list(db, {opt(o->route), opt(o->state), opt(o->type), o->limit}, o->json);
+                return list(db, {opt(o->route), opt(o->state), opt(o->type), o->limit}, out);
               }
-              return show(db, o->id, opt(o->route), o->json);
+              return show(db, o->id, opt(o->route), out);
             });
           }};
 }

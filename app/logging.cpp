@@ -10,11 +10,11 @@
 #include <string_view>
 
 #include "hookd/log/json_formatter.hpp"
+#include "hookd/log/text_formatter.hpp"
 
 namespace hookd::app {
 namespace {
 
-constexpr const char* kTextPattern = "%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v";
 constexpr const char* kFormatVariable = "HOOKD_LOG_FORMAT";
 
 // HOOKD_LOG_FORMAT (text or json): overrides log.format, as HOOKD_LOG_LEVEL does the level.
@@ -30,7 +30,7 @@ void set_format(config::LogConfig::Format format) {
   if (format == config::LogConfig::Format::json) {
     spdlog::default_logger()->set_formatter(std::make_unique<hookd::log::JsonFormatter>());
   } else {
-    spdlog::default_logger()->set_pattern(kTextPattern);
+    spdlog::default_logger()->set_formatter(hookd::log::make_text_formatter());
   }
 }
 

@@ -191,4 +191,56 @@ BOOST_AUTO_TEST_CASE(a_missing_store_is_a_user_error) {
   BOOST_TEST(run_hookd(dir.path().string(), "stats -c nope.yaml").code == 1);
 }
 
+// issue 24 item 10: what senders chose, shown on the operator's terminal. An id with OSC 52
+// (writes the clipboard), a type with CSI 2J (clears the screen), a header value with the C1
+// form of CSI, a body with OSC 0 (sets the title) and its lines. On a terminal (`script`
+// gives the command one) they are shown escaped; --raw and a pipe keep the bytes.
+BOOST_AUTO_TEST_CASE(events_on_a_terminal_show_control_characters_escaped) {
+  TempDir dir;
+  ServerProcess server(dir, basic_config());
+  TlsClient c(server.port());
+  const std::string body =
+      "{\"id\":\"evil\\u001b]52;c;aGk=\\u0007\",\n\t\"type\":\"t\\u001b[2J\",\"note\":"
+      "\"\\u001b]0;pwned\\u0007 \xC2\x9B" "31m\"}";
+  BOOST_REQUIRE(c.post("/webhooks/incoming/jofi", body, {{"X-Note", "a\xC2\x9B" "2Jb"}}).status ==
+                202);
+  const std::string id = "evil\x1b]52;c;aGk=\x07";
+  const auto on_terminal = [&](const std::string& args) {
+    // `script` runs the command on a new pseudo-terminal and copies what it printed.
+    // $ID: the id, for `events show "$ID"` (printf: sh has no $'...').
+    return run_command(dir.path().string(),
+                       "ID=$(printf 'evil\\033]52;c;aGk=\\007') script -qec '" +
+                           std::string(HOOKD_BINARY) + " " + args + " -c hookd.yaml' /dev/null");
+  };
+  for (const char* args :
+       {"events list", "events show \"$ID\"", "events list --json", "events show \"$ID\" --json"}) {
+    const auto r = on_terminal(args);
+    BOOST_TEST(r.code == 0, args << ": " << r.output);
+    BOOST_TEST(r.output.find('\x1b') == std::string::npos, args << ": " << r.output);
+    BOOST_TEST(r.output.find('\x07') == std::string::npos, args << ": " << r.output);
+    BOOST_TEST(r.output.find("\xC2\x9B") == std::string::npos, args << ": " << r.output);
+  }
+  const auto shown = on_terminal("events show \"$ID\"").output;
+  BOOST_TEST(shown.find(R"(event     evil\x1b]52;c;aGk=\x07)") != std::string::npos, shown);
+  BOOST_TEST(shown.find(R"(type      t\x1b[2J)") != std::string::npos, shown);
+  BOOST_TEST(shown.find(R"(X-Note: a\u009b2Jb)") != std::string::npos, shown);
+  // The body keeps its lines (the terminal turns \n into \r\n) and tab.
+  BOOST_TEST(shown.find("\"evil\\u001b]52;c;aGk=\\u0007\",\r\n\t\"type\"") != std::string::npos,
+             shown);
+  BOOST_TEST(shown.find(R"(\u009b31m)") != std::string::npos, shown);
+  // --json on a terminal: C1 in a JSON string is escaped as well (C0 always is).
+  const auto shown_json = on_terminal("events show \"$ID\" --json").output;
+  BOOST_TEST(shown_json.find(R"(["X-Note","a\u009b2Jb"])") != std::string::npos, shown_json);
+
+  // --raw on a terminal, and a pipe: the bytes as they are.
+  const auto raw = on_terminal("events list --raw").output;
+  BOOST_TEST(raw.find(id.substr(0, 8)) != std::string::npos, raw);
+  const auto piped = run_command(dir.path().string(), std::string(HOOKD_BINARY) +
+                                                         " events show \"$(printf 'evil\\033]52;"
+                                                         "c;aGk=\\007')\" -c hookd.yaml");
+  BOOST_TEST(piped.code == 0, piped.output);
+  BOOST_TEST(piped.output.find("event     " + id + "\n") != std::string::npos, piped.output);
+  BOOST_TEST(piped.output.find("a\xC2\x9B" "2Jb") != std::string::npos, piped.output);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -15,6 +15,7 @@
 
 #include "db.hpp"
 #include "eventually.hpp"
+#include "plugins.hpp"
 #include "server_process.hpp"
 #include "tls_client.hpp"
 
@@ -176,6 +177,41 @@ BOOST_AUTO_TEST_CASE(duplicate_id_keys_get_400) {
   BOOST_TEST(r.body.find("first") == std::string::npos, r.body);
   BOOST_TEST(r.body.find("second") == std::string::npos, r.body);
   BOOST_TEST(Db(dir.file("hookd.db")).integer("SELECT count(*) FROM events") == 0);
+}
+
+// issue 24 item 9: text a sender chose reaches the text log escaped. The event id (from the
+// body: JSON can carry any control character) and a plugin's message hold a newline that
+// would start a forged line and OSC 52 (the terminal's clipboard); the plugin's message a C1
+// CSI (U+009B, raw UTF-8 is valid JSON).
+BOOST_AUTO_TEST_CASE(text_logs_escape_what_senders_chose) {
+  TempDir dir;
+  std::string config = basic_config();
+  config.replace(config.find("routes:\n"), 8,
+                 "workers: { retry: { max_attempts: 1 } }\n"
+                 "plugins:\n  script: { library: " + fixture_plugin("script") +
+                     ", config: { log: calls.log } }\nroutes:\n");
+  const std::string event = "    event: { id: json:/id, type: json:/type }\n";
+  config.replace(config.find(event), event.size(),
+                 event + "    handlers: [{ plugin: script, types: [\"*\"] }]\n");
+  ServerProcess server(dir, config);
+  const std::string forged = R"(\n2026-12-07T00:00:00.000+00:00 error forged)";
+  TlsClient c(server.port());
+  const auto r = c.post("/webhooks/incoming/jofi",
+                        R"({"id":"evil)" + forged + R"(\u001b]52;c;aGk=\u0007","type":"t",)"
+                        "\"script\":\"fail\",\"message\":\"said \xC2\x9B" "2J\"}");
+  BOOST_TEST_REQUIRE(r.status == 202, r.body);
+  BOOST_TEST_REQUIRE(eventually([&] {
+    return server.log().find("is dead after attempt 1") != std::string::npos;
+  }));
+  const std::string log = server.log();
+  BOOST_TEST(log.find("\nerror forged") == std::string::npos, log);
+  BOOST_TEST(log.find("\n2026-12-07T00:00:00.000+00:00 error forged") == std::string::npos, log);
+  BOOST_TEST(log.find('\x1b') == std::string::npos, log);
+  BOOST_TEST(log.find("\xC2\x9B") == std::string::npos, log);
+  BOOST_TEST(log.find(R"(event evil\n2026-12-07T00:00:00.000+00:00 error forged\x1b]52;c;aGk=\x07)") !=
+                 std::string::npos,
+             log);
+  BOOST_TEST(log.find(R"(: said \u009b2J)") != std::string::npos, log);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,9 @@
 // Fixture plugin "script" for the engine tests, built with plugin.hpp: the body says what
 // to do ("ok", "fail", "retry", "retry:MS", "flaky:K" = retry until attempt K, "sleep:MS",
 // "exists:PATH" = retry until the file exists, "await:PATH" = wait (up to 30 s) until the
-// file exists, then ok; anything else = ok), and every call appends "start ID ATTEMPT" and
+// file exists, then ok; a JSON object with "script":"fail" = fail, its message the text after
+// "message":" up to the next quote, as it is (escapes too); anything else = ok), and every
+// call appends "start ID ATTEMPT" and
 // "end ID ATTEMPT" lines
 // to the file named by `log:` in its config, with one write() each (O_APPEND), so a test
 // can read the order and overlap of calls.
@@ -38,6 +40,13 @@ class Script {
     hookd::Outcome outcome = hookd::Outcome::ok();
     if (body == "fail") {
       outcome = hookd::Outcome::fail("scripted failure");
+    } else if (starts(body, "{") && body.find(R"("script":"fail")") != std::string_view::npos) {
+      std::string message = "scripted failure";
+      if (const auto at = body.find(R"("message":")"); at != std::string_view::npos) {
+        const auto from = at + 11;
+        message = std::string(body.substr(from, body.find('"', from) - from));
+      }
+      outcome = hookd::Outcome::fail(message);
     } else if (body == "retry") {
       outcome = hookd::Outcome::retry("scripted retry");
     } else if (starts(body, "retry:")) {

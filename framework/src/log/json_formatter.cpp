@@ -9,38 +9,13 @@
 
 #include "hookd/log/fields.hpp"
 #include "hookd/log/thread_name.hpp"
+#include "hookd/log/visible.hpp"
 
 namespace hookd::log {
 namespace {
 
 void append(std::string_view s, spdlog::memory_buf_t& dest) {
   dest.append(s.data(), s.data() + s.size());
-}
-
-// The length of the valid UTF-8 sequence (RFC 3629) at the start of `s`, or 0.
-std::size_t utf8_sequence(std::string_view s) {
-  const auto c = static_cast<unsigned char>(s[0]);
-  std::size_t n = 0;
-  unsigned cp = 0;
-  unsigned min = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2, cp = c & 0x1Fu, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3, cp = c & 0x0Fu, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4, cp = c & 0x07u, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (s.size() < n) return 0;
-  for (std::size_t i = 1; i < n; ++i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
 }
 
 }  // namespace
@@ -93,6 +68,12 @@ void append_json_string(std::string_view text, spdlog::memory_buf_t& dest) {
         } else if ((n = utf8_sequence(text)) == 0) {
           n = 1;
           append("\xEF\xBF\xBD", dest);  // U+FFFD
+        } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(text[1]) < 0xA0) {
+          // C1 (U+0080..U+009F): valid JSON raw, but a terminal showing the line reads
+          // U+009B as CSI.
+          const auto low = static_cast<unsigned char>(text[1]);
+          const char escaped[] = {'\\', 'u', '0', '0', kHex[low >> 4], kHex[low & 0x0F]};
+          dest.append(escaped, escaped + sizeof escaped);
         } else {
           dest.append(text.data(), text.data() + n);
         }

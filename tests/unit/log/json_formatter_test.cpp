@@ -50,6 +50,16 @@ BOOST_AUTO_TEST_CASE(messages_are_escaped) {
   BOOST_TEST(format(nasty).at("msg").as_string() == nasty);
 }
 
+BOOST_AUTO_TEST_CASE(c1_controls_are_escaped) {
+  spdlog::details::log_msg msg("hookd", spdlog::level::info, "csi \xC2\x9B" "2J");
+  spdlog::memory_buf_t out;
+  JsonFormatter().format(msg, out);
+  const std::string line(out.data(), out.size());
+  BOOST_TEST(line.find("\xC2\x9B") == std::string::npos);
+  BOOST_TEST(line.find("csi \\u009b2J") != std::string::npos, line);
+  BOOST_TEST(format("csi \xC2\x9B" "2J").at("msg").as_string() == "csi \xC2\x9B" "2J");
+}
+
 BOOST_AUTO_TEST_CASE(invalid_utf8_becomes_the_replacement_character) {
   auto msg = format("bad \xC3 \xFF \xED\xA0\x80 end").at("msg").as_string();
   BOOST_TEST(msg == "bad \xEF\xBF\xBD \xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD end");

@@ -18,7 +18,7 @@ class JsonFormatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override;
 };
 
-// Appends `text` as a JSON string (quoted): ", \ and control characters escaped, and each
+// Appends `text` as a JSON string (quoted): ", \ and control characters (C1 too) escaped, and each
 // byte that is not part of valid UTF-8 (a header value quoted into a message) replaced
 // by U+FFFD, so that every line parses.
 void append_json_string(std::string_view text, spdlog::memory_buf_t& dest);
