@@ -121,7 +121,7 @@ void read_eab(Reader& r, const Entry& e, AcmeConfig& out) {
                      }},
                     {"hmac_key",
                      [&](const Entry& v) {
-                       read_secret(r, v, out.eab_hmac_key);
+                       read_secret(r, v, out.eab_hmac_key, SecretUse::outbound);
                        if (!out.eab_hmac_key.empty() &&
                            !crypto::base64url_decode(out.eab_hmac_key.str())) {
                          r.error(v.mark(), v.path + ": expected the CA's base64url HMAC key");

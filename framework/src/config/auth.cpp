@@ -119,6 +119,7 @@ void read_hmac(Reader& r, const Entry& e, AuthItemConfig& item) {
                  r.error(entry.mark(), entry.path + ": a secret must not be empty");
                } else {
                  h.secrets.emplace_back(value.text);
+                 r.inbound_secret(entry, value);
                }
              }
            }},
@@ -260,7 +261,7 @@ void read_items(Reader& r, const Entry& e, std::vector<AuthItemConfig>& out, int
 
 }  // namespace
 
-void read_secret(Reader& r, const Entry& e, Secret& out) {
+void read_secret(Reader& r, const Entry& e, Secret& out, SecretUse use) {
   auto v = r.scalar(e, "a secret string");
   if (!v) return;
   if (v->text.empty()) {
@@ -269,6 +270,7 @@ void read_secret(Reader& r, const Entry& e, Secret& out) {
     return;
   }
   out = Secret(v->text);
+  if (use == SecretUse::inbound) r.inbound_secret(e, *v);
 }
 
 

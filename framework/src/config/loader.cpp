@@ -49,9 +49,39 @@ void check_self_issued_audience(Reader& r, const std::vector<AuthItemConfig>& it
   }
 }
 
-// What no single section can check: references between routes and the oauth section, and
-// paths that two listeners' endpoints would share.
+// Whether a `server.listen` address ("127.0.0.1:8443", "[::1]:8443", "localhost:8443")
+// takes connections from this machine only.
+bool loopback_only(const std::string& address) {
+  std::string host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+// A listener beyond loopback with an inbound secret from a ${env:NAME:-default}: the default
+// is text of the config file (the bundled one's `change-me` is published), so anyone who
+// can reach the port could use it. One error per secret, at the secret.
+void check_secret_defaults(Reader& r, const Config& config) {
+  const auto open = std::find_if(config.server.listen.begin(), config.server.listen.end(),
+                                 [](const std::string& a) { return !loopback_only(a); });
+  if (open == config.server.listen.end()) return;
+  for (const auto& d : r.secret_defaults()) {
+    std::string names;
+    for (const auto& name : d.variables) names += (names.empty() ? "" : ", ") + name;
+    r.error(d.where, d.path + ": the secret is the default written in the config (" + names +
+                         (d.variables.size() == 1 ? " is" : " are") +
+                         " not set or empty), and server.listen " + *open +
+                         " is not loopback: set " + names +
+                         ", or listen on 127.0.0.1 only");
+  }
+}
+
+// What no single section can check: references between routes and the oauth section,
+// paths that two listeners' endpoints would share, and secrets from defaults on a listener
+// beyond loopback.
 void check_across_sections(Reader& r, const Config& config) {
+  check_secret_defaults(r, config);
   if (config.oauth) {
     for (const auto& client : config.oauth->clients) {
       if (!client.routes) continue;

@@ -126,6 +126,10 @@ bool Reader::read_map(const Entry& e, const std::vector<Field>& fields) {
   return true;
 }
 
+void Reader::inbound_secret(const Entry& e, const Value& v) {
+  if (!v.defaulted.empty()) secret_defaults_.push_back({location(e.mark()), e.path, v.defaulted});
+}
+
 std::optional<Value> Reader::scalar(const Entry& e, std::string_view expected) {
   if (!e.value.IsScalar()) {
     error(e.mark(), e.path + ": expected " + std::string(expected) + ", got " + kind(e.value));
@@ -136,6 +140,7 @@ std::optional<Value> Reader::scalar(const Entry& e, std::string_view expected) {
   auto s = substitute(v.raw, env_, files_);
   for (auto& message : s.errors) error(e.mark(), e.path + ": " + message);
   for (const auto& fb : s.fallbacks) {
+    v.defaulted.push_back(fb.name);
     auto where = location(e.mark());
     note("environment variable " + fb.name + (fb.was_empty ? " is empty" : " is not set") +
          "; using the default from " + where.file + ":" + std::to_string(where.line) + ":" +

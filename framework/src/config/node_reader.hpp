@@ -32,9 +32,20 @@ struct Value {
   std::string text;          // resolved; may hold a secret
   std::string raw;           // as written in the file
   bool substituted = false;  // `text` came (partly) from ${env:...} or ${file:...}
+  // The variables of ${env:NAME:-default} references that fell back to their default.
+  std::vector<std::string> defaulted;
   // For messages: 'raw' as written, or "(value from 'raw')" when substituted, so that a
   // resolved value never reaches an error message.
   std::string shown() const;
+};
+
+// A secret that senders prove they know (a Basic password, an HMAC secret, an OAuth client
+// secret) taken from the default of a ${env:NAME:-default}: text in the config file, often
+// published with it. check_across_sections refuses it on a listener beyond loopback.
+struct SecretDefault {
+  Location where;
+  std::string path;                    // "routes[0].auth[0].basic.password"
+  std::vector<std::string> variables;  // NAME of each reference that fell back
 };
 
 class Reader {
@@ -50,6 +61,9 @@ class Reader {
   // The errors sorted into file order (stable), and the notes.
   std::vector<ConfigError> take_errors();
   std::vector<std::string> take_notes() { return std::move(notes_); }
+  // Records `v` when it holds an inbound secret taken from a default (see SecretDefault).
+  void inbound_secret(const Entry& e, const Value& v);
+  const std::vector<SecretDefault>& secret_defaults() const { return secret_defaults_; }
 
   struct Field {
     std::string_view key;
@@ -83,6 +97,7 @@ class Reader {
   FileReader files_;  // a copy: the default argument is a temporary
   std::vector<ConfigError> errors_;
   std::vector<std::string> notes_;
+  std::vector<SecretDefault> secret_defaults_;
 };
 
 }  // namespace hookd::config

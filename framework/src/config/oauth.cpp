@@ -24,6 +24,7 @@ void read_client(Reader& r, const Entry& e, OAuthClientConfig& c) {
                   [&](const Entry& v) {
                     if (auto s = r.scalar(v, "a secret string"); s && !s->text.empty()) {
                       c.secret = Secret(s->text);
+                      r.inbound_secret(v, *s);
                     } else if (s) {
                       r.error(v.mark(), v.path + ": must not be empty");
                     }
@@ -32,6 +33,7 @@ void read_client(Reader& r, const Entry& e, OAuthClientConfig& c) {
                   [&](const Entry& v) {
                     if (auto s = r.scalar(v, "64 hex digits"); s && is_sha256_hex(s->text)) {
                       c.secret_sha256 = Secret(s->text);
+                      r.inbound_secret(v, *s);
                     } else if (s) {
                       r.error(v.mark(), v.path + ": expected 64 hex digits (a SHA-256)");
                     }

@@ -41,8 +41,10 @@ void read_plugin_config(Reader& r, const Entry& e, std::string& out);
 // Applies the retry policies and checks that each handler names a known plugin; notes a
 // plugin `env` list that thread isolation makes moot.
 void resolve_handlers(Reader& r, Config& config, const RetryOverride& global_retry);
-// A secret value: substituted text is fine, but it must not be empty (auth.cpp).
-void read_secret(Reader& r, const Entry& e, Secret& out);
+// A secret value: substituted text is fine, but it must not be empty (auth.cpp). An
+// inbound one (senders prove they know it) is recorded when it came from a default.
+enum class SecretUse { inbound, outbound };
+void read_secret(Reader& r, const Entry& e, Secret& out, SecretUse use = SecretUse::inbound);
 // server.tls.acme (acme.cpp).
 void read_acme(Reader& r, const Entry& e, AcmeConfig& out, std::vector<ListenSeen>& seen);
 // The top-level `oauth` section (oauth.cpp).
