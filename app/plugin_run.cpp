@@ -106,10 +106,11 @@ std::optional<Run> run_in_host(const Options& o, const std::string& config_yaml,
       host.kill("plugin-run: no answer within " + o.timeout, call.host_generation);
       return Run{"timeout", std::move(call.result)};
     case plugin::CallResult::Status::unavailable:
+    case plugin::CallResult::Status::unsendable:
       break;
   }
   // The plugin never saw the event: it did not load, refused its config, or died or hung
-  // in create().
+  // in create(); or the event does not fit in a Call.
   fmt::print(stderr, "hookd plugin-run: {}\n", call.result.message);
   return std::nullopt;
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 
+#include "plugins.hpp"
 #include "server_process.hpp"
 
 using namespace hookd::test;
@@ -116,6 +117,42 @@ BOOST_AUTO_TEST_CASE(check_refuses_a_default_secret_beyond_loopback) {
                        "HOOKD_TEST_CLIENT_SECRET=s1 HOOKD_TEST_PASSWORD=s2 HOOKD_TEST_HMAC=s3 " +
                            std::string(HOOKD_BINARY) + " check -c hookd.yaml");
   BOOST_TEST(r.code == 0, r.output);
+}
+
+// issue 24 item 7: a plugin host is sent each event in one wire frame (256 MiB). check
+// refuses a max_body it could not carry when a handler runs in a host, at the handler; the
+// same max_body is fine for a plugin under isolation: thread.
+BOOST_AUTO_TEST_CASE(check_refuses_a_max_body_a_plugin_host_cannot_be_sent) {
+  TempDir dir;
+  const auto config = [](const std::string& max_body, const std::string& isolation) {
+    return "server:\n"
+           "  listen: 127.0.0.1:0\n"
+           "  tls: { cert: tls/cert.pem, key: tls/key.pem, self_signed: true }\n"
+           "  limits: { max_body: " + max_body + " }\n"
+           "storage: { path: hookd.db }\n"
+           "plugins:\n"
+           "  script: { library: " + fixture_plugin("script") + ", isolation: " + isolation +
+           ", config: { log: calls.log } }\n"
+           "routes:\n"
+           "  - name: big\n"
+           "    path: /big\n"
+           "    auth: none\n"
+           "    handlers: [{ plugin: script, types: [\"*\"] }]\n";
+  };
+  dir.write("hookd.yaml", config("300MiB", "process"));
+  auto r = run_hookd(dir.path().string(), "check -c hookd.yaml");
+  BOOST_TEST(r.code == 1, r.output);
+  BOOST_TEST(r.output.find("hookd.yaml:12:16: route 'big': plugin 'script' runs in a plugin host "
+                           "(isolation: process), which is sent bodies of at most 267386880 "
+                           "bytes, and server.limits.max_body is 314572800: lower max_body, or "
+                           "run the plugin with isolation: thread") != std::string::npos,
+             r.output);
+  for (const auto& [max_body, isolation] :
+       {std::pair{"255MiB", "process"}, std::pair{"300MiB", "thread"}}) {
+    dir.write("hookd.yaml", config(max_body, isolation));
+    r = run_hookd(dir.path().string(), "check -c hookd.yaml");
+    BOOST_TEST(r.code == 0, max_body << " " << isolation << ": " << r.output);
+  }
 }
 
 // events, stats and replay read only the store and the route names: a secret whose

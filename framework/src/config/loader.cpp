@@ -13,6 +13,7 @@
 #include <yaml-cpp/parser.h>
 
 #include "hookd/config/substitute.hpp"
+#include "hookd/plugin/wire.hpp"
 #include "sections.hpp"
 
 namespace hookd::config {
@@ -77,11 +78,35 @@ void check_secret_defaults(Reader& r, const Config& config) {
   }
 }
 
+// A plugin host is sent each event in one wire frame: a body above wire::kMaxCallBody could
+// be stored but never delivered to a handler in a host. One error per handler.
+void check_body_fits_hosts(Reader& r, const Config& config) {
+  if (config.server.limits.max_body <= plugin::wire::kMaxCallBody) return;
+  for (const auto& route : config.routes) {
+    for (const auto& handler : route.handlers) {
+      const auto plugin = std::find_if(config.plugins.begin(), config.plugins.end(),
+                                       [&](const PluginConfig& p) { return p.name == handler.plugin; });
+      if (plugin == config.plugins.end() ||
+          plugin->isolation_or(config.workers.isolation) != Isolation::process) {
+        continue;
+      }
+      r.error(handler.where,
+              "route '" + route.name + "': plugin '" + handler.plugin +
+                  "' runs in a plugin host (isolation: process), which is sent bodies of at "
+                  "most " + std::to_string(plugin::wire::kMaxCallBody) +
+                  " bytes, and server.limits.max_body is " +
+                  std::to_string(config.server.limits.max_body) +
+                  ": lower max_body, or run the plugin with isolation: thread");
+    }
+  }
+}
+
 // What no single section can check: references between routes and the oauth section,
-// paths that two listeners' endpoints would share, and secrets from defaults on a listener
-// beyond loopback.
+// paths that two listeners' endpoints would share, secrets from defaults on a listener
+// beyond loopback, and bodies a plugin host could not be sent.
 void check_across_sections(Reader& r, const Config& config) {
   check_secret_defaults(r, config);
+  check_body_fits_hosts(r, config);
   if (config.oauth) {
     for (const auto& client : config.oauth->clients) {
       if (!client.routes) continue;

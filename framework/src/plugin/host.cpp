@@ -171,9 +171,23 @@ Host::~Host() {
 
 CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
-  std::string frame;
-  std::unique_lock lock(mu_);
   const std::uint64_t id = ++next_call_id_;
+  // Encoded before a lane is taken: an event that cannot be framed (a body past the wire's
+  // limit) fails here and holds nothing. std::bad_alloc leaves here too, holding nothing.
+  std::string frame;
+  try {
+    wire::encode_call(frame, id, event);
+  } catch (const wire::WireError& e) {
+    CallResult r;
+    r.status = CallResult::Status::unsendable;
+    r.result.outcome = Outcome::fail;
+    r.result.message = "event of " + std::to_string(event.body.size()) +
+                       " body bytes cannot be sent to plugin host '" + options_.name +
+                       "': " + e.what() + " (a Call carries bodies up to " +
+                       std::to_string(wire::kMaxCallBody) + " bytes)";
+    return r;
+  }
+  std::unique_lock lock(mu_);
   join_finished_locked();
   std::string why;
   const std::shared_ptr<Generation> gen = current_or_start_locked(why);
@@ -219,8 +233,28 @@ CallResult Host::call(const Event& event, std::chrono::milliseconds timeout) {
   lane->busy = true;
   lane->event_id = event.id;
   lock.unlock();
+  try {
+    return send_on_lane(gen, *lane, frame, id, deadline, timeout);
+  } catch (...) {
+    // Out of memory reading the reply, say: the lane is mid-call and cannot be reused,
+    // and its host may be running the call. Kill it (its other calls end as crashes and
+    // run again) rather than leave the lane taken for good.
+    std::lock_guard relock(mu_);
+    kill_locked(*gen, "a call failed on hookd's side (out of memory?)", false);
+    if (current_ == gen) current_.reset();
+    throw;
+  }
+}
 
-  wire::encode_call(frame, id, event);
+CallResult Host::send_on_lane(const std::shared_ptr<Generation>& gen, Lane& lane_ref,
+                              const std::string& frame, std::uint64_t id,
+                              Clock::time_point deadline, std::chrono::milliseconds timeout) {
+  Lane* lane = &lane_ref;
+  std::unique_lock lock(mu_, std::defer_lock);
+  const auto stamped = [&](CallResult r) {
+    r.host_generation = gen->number;
+    return r;
+  };
   // A host that stopped reading (stopped, thrashing) must not hold the caller past its
   // deadline: the write gives up then, and the host, whose lane now holds a partial frame,
   // is killed.

@@ -93,6 +93,9 @@ Attempt run_hosted_attempt(const outbox::ClaimedDelivery& d, plugin::Host& host,
       host.retire("a call ran past handler_timeout (event " + d.event_id + ")",
                   r.host_generation, grace);
       break;
+    case Status::unsendable:  // a fail: the same event will never fit
+      take_answer(a, std::move(r.result));
+      break;
     case Status::unavailable:
       a.outcome = Outcome::released;
       a.message = std::move(r.result.message);

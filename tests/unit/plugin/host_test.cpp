@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "hookd/plugin/host.hpp"
+#include "hookd/plugin/wire.hpp"
 #include "host_fixture.hpp"
 
 using namespace hookd::plugin;
@@ -106,6 +107,31 @@ BOOST_AUTO_TEST_CASE(concurrent_callers_get_their_own_replies) {
   }
   for (auto& th : threads) th.join();
   BOOST_TEST(wrong.load() == 0);
+  BOOST_TEST(host.restarts() == 0u);
+}
+
+// issue 24 item 7: a body past what a Call frame carries. It used to take a lane, then fail
+// to encode: the lane stayed busy for good, and the call was "unavailable", so the delivery
+// was released (no attempt counted) and taken again forever. Now it is a fail naming the
+// limit, no lane is taken, and the host goes on serving on all its lanes.
+BOOST_AUTO_TEST_CASE(a_body_too_large_for_a_call_is_a_fail_and_takes_no_lane) {
+  HostOptions options = crashy();
+  options.threads = 1;  // one lane: a leaked one would starve the next call
+  Host host(std::move(options));
+  const std::string body(wire::kMaxFrameSize, 'x');
+  for (int i = 0; i < 2; ++i) {
+    const CallResult r = host.call(event("huge", body), 10s);
+    BOOST_TEST((r.status == CallResult::Status::unsendable));
+    BOOST_TEST((r.result.outcome == Outcome::fail));
+    BOOST_TEST(contains(r.result.message, "event of 268435456 body bytes cannot be sent to "
+                                          "plugin host 'crashy'"),
+               r.result.message);
+    BOOST_TEST(contains(r.result.message, "a Call carries bodies up to 267386880 bytes"),
+               r.result.message);
+  }
+  const CallResult after = host.call(event("small", "ok"), 10s);
+  BOOST_TEST((after.status == CallResult::Status::answered));
+  BOOST_TEST((after.result.outcome == Outcome::ok));
   BOOST_TEST(host.restarts() == 0u);
 }
 

@@ -64,6 +64,30 @@ BOOST_AUTO_TEST_CASE(call_round_trips_every_field) {
   BOOST_TEST(ev.body.size() == 4u);
 }
 
+// kMaxCallBody is what the config loader lets max_body reach with a plugin host: a body that
+// large, with the largest id (64 KiB) and header block (32 KiB) the listener takes, fits in
+// one frame; a body of the whole frame size does not.
+BOOST_AUTO_TEST_CASE(the_largest_allowed_event_fits_in_a_call) {
+  const std::string id(64 * 1024, 'i');
+  const std::string value(32 * 1024 - 16, 'v');
+  const std::vector<Header> headers{{"X-Big", value}};
+  std::string body(kMaxCallBody, 'b');
+  Event ev;
+  ev.id = id;
+  ev.route = std::string(256, 'r');
+  ev.type = std::string(1024, 't');
+  ev.headers = headers;
+  ev.body = body;
+  std::string out;
+  encode_call(out, 1, ev);
+  BOOST_TEST(out.size() <= kMaxFrameSize + 4);
+  body.resize(kMaxFrameSize);
+  ev.body = body;
+  out.clear();
+  BOOST_CHECK_THROW(encode_call(out, 1, ev), WireError);
+  BOOST_TEST(out.empty());  // nothing half-written
+}
+
 BOOST_AUTO_TEST_CASE(reply_and_startup_frames_round_trip) {
   Result r;
   r.outcome = Outcome::retry;

@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -65,6 +66,8 @@ struct CallResult {
     timeout,      // no answer within the call's timeout (the host may still be running it)
     unavailable,  // no host to take the call: create() failed, the host died starting,
                   // is still starting, or is backing off; the plugin never saw the event
+    unsendable,   // the event does not fit in a Call frame (wire::kMaxFrameSize): it never
+                  // will, so `result` is Outcome::fail with the reason; no host saw it
   };
   Status status = Status::answered;
   // answered: the plugin's result. Otherwise Outcome::retry and a message saying what
@@ -147,6 +150,12 @@ class Host {
   void serve_generation(Generation& gen);
   void on_exit(Generation& gen);
   void kill_locked(Generation& gen, std::string reason, bool deliberate);
+  // call()'s second half: writes `frame` on a lane call() took and reads the Reply. Called
+  // and returns without mu_ held.
+  CallResult send_on_lane(const std::shared_ptr<Generation>& gen, Lane& lane,
+                          const std::string& frame, std::uint64_t id,
+                          std::chrono::steady_clock::time_point deadline,
+                          std::chrono::milliseconds timeout);
   void join_finished_locked();
   // The current generation, started when none runs and the backoff allows it; null when it
   // forbids (then `why` says so).
@@ -161,7 +170,7 @@ class Host {
   RestartBackoff backoff_;
   std::string last_failure_;
   std::uint64_t starts_ = 0;
-  std::uint64_t next_call_id_ = 0;
+  std::atomic<std::uint64_t> next_call_id_{0};  // taken before the lock: calls encode unlocked
   bool stopping_ = false;
 };
 

@@ -33,8 +33,12 @@ class WireError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Largest frame accepted (length field); far above any configured max_body.
+// Largest frame accepted (length field).
 inline constexpr std::size_t kMaxFrameSize = 256u * 1024 * 1024;
+// The largest body a Call carries: the frame less room for the rest of the event (an id of
+// at most 64 KiB, headers of at most 32 KiB, route, type). server.limits.max_body may not
+// exceed it when a handler runs in a plugin host (the config loader checks).
+inline constexpr std::size_t kMaxCallBody = kMaxFrameSize - 1024u * 1024;
 // Most headers one Call may carry.
 inline constexpr std::size_t kMaxHeaders = 10'000;
 
