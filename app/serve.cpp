@@ -39,8 +39,26 @@
 namespace hookd::app {
 namespace {
 
-// Source addresses (per route) whose auth failures are remembered: ~100 bytes each.
+// Source addresses (per route), and credentials, whose auth failures are remembered: ~100
+// bytes each.
 constexpr std::size_t kThrottledSources = 100'000;
+
+// The token endpoint's throttles: strict per source and per (client id, source) as the
+// OAuthServer has them, the client-wide ceiling and the IPv6 prefix from server.limits.
+auth::OAuthServer::Throttling oauth_throttling(const config::LimitsConfig& limits,
+                                               metrics::Registry& metrics) {
+  auth::OAuthServer::Throttling t;
+  t.client = {limits.auth_throttle.credential_burst, limits.auth_throttle.credential_refill,
+              kThrottledSources};
+  t.ipv6_prefix = limits.ipv6_prefix;
+  auto& counter = metrics.counter(
+      "hookd_auth_credential_throttled_total",
+      "Requests refused with 429 because their credential (a Basic user name, an OAuth "
+      "client id) failed too often over all sources: many sources failing at once.",
+      {{"route", "oauth-token"}});
+  t.on_client_throttled = [&counter] { counter.inc(); };
+  return t;
+}
 
 void warn_open_routes(const config::Config& cfg) {
   for (const auto& route : cfg.routes) {
@@ -101,7 +119,7 @@ class Reloader {
   Reloader(std::string path, const config::Config& running, net::Server& server,
            tls::ServerCertificates& certificates, tls::acme::Manager* acme,
            worker::Engine& engine, outbox::Writer& writer, metrics::Registry& metrics,
-           std::optional<auth::OAuthServer>& oauth, auth::Throttle& throttle,
+           std::optional<auth::OAuthServer>& oauth, auth::RouteThrottles& throttles,
            PluginCaches& plugins, const service::Notifier& notifier)
       : path_(std::move(path)),
         running_(running),
@@ -112,7 +130,7 @@ class Reloader {
         writer_(writer),
         metrics_(metrics),
         oauth_(oauth),
-        throttle_(throttle),
+        throttles_(throttles),
         plugins_(plugins),
         notifier_(notifier),
         routes_(running.routes.size()),
@@ -196,10 +214,11 @@ class Reloader {
         oauth_update = oauth_->prepare(*next.oauth);
         oauth = &*oauth_;
       } else if (next.oauth) {
-        created.emplace(*next.oauth);
+        created.emplace(*next.oauth, auth::OAuthServer::Clock{},
+                        oauth_throttling(running_.server.limits, metrics_));
         oauth = &*created;
       }
-      auto router = ingest::build_router(next, writer_, metrics_, oauth, throttle_);
+      auto router = ingest::build_router(next, writer_, metrics_, oauth, throttles_);
       if (oauth_update) {
         std::string changes = oauth_->apply(std::move(oauth_update));
         if (!running_oauth_) {
@@ -259,7 +278,7 @@ class Reloader {
   metrics::Registry& metrics_;
   std::optional<auth::OAuthServer>& oauth_;
   bool running_oauth_ = oauth_.has_value();  // whether the served config has an oauth section
-  auth::Throttle& throttle_;
+  auth::RouteThrottles& throttles_;
   PluginCaches& plugins_;  // a rebuilt plugin file is loaded afresh
   const service::Notifier& notifier_;
   std::size_t routes_;  // in the served config (reload thread only)
@@ -336,9 +355,15 @@ int serve(const std::string& path) {
     options.max_events = cfg->storage.batch.max_events;
     options.max_wait = cfg->storage.batch.max_wait;
     std::optional<auth::OAuthServer> oauth;
-    if (cfg->oauth) oauth.emplace(*cfg->oauth);
-    const auto& throttle_config = cfg->server.limits.auth_throttle;
-    auth::Throttle throttle({throttle_config.burst, throttle_config.refill, kThrottledSources});
+    const auto& limits = cfg->server.limits;
+    if (cfg->oauth) {
+      oauth.emplace(*cfg->oauth, auth::OAuthServer::Clock{}, oauth_throttling(limits, metrics));
+    }
+    auth::RouteThrottles throttles(
+        {limits.auth_throttle.burst, limits.auth_throttle.refill, kThrottledSources},
+        {limits.auth_throttle.credential_burst, limits.auth_throttle.credential_refill,
+         kThrottledSources},
+        limits.ipv6_prefix);
     outbox::Writer writer(options, &metrics);
     worker::Engine engine(writer, engine_options(*cfg), worker::handlers_for(*cfg, *instances),
                           &metrics);
@@ -352,11 +377,11 @@ int serve(const std::string& path) {
     {
       net::Server server(*cfg,
                          ingest::build_router(*cfg, writer, metrics, oauth ? &*oauth : nullptr,
-                                              throttle),
+                                              throttles),
                          metrics, certificates, [&writer] { return writer.unavailable_reason(); });
       server.adopt(std::move(passed));
       Reloader reloader(path, *cfg, server, certificates, acme ? &*acme : nullptr, engine, writer,
-                        metrics, oauth, throttle, plugins, notifier);
+                        metrics, oauth, throttles, plugins, notifier);
       server.on_hangup([&reloader] { reloader.request(); });
       server.on_listening([&] {
         // Orders need the listeners (tls-alpn-01 and http-01 are answered there).

@@ -213,9 +213,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
 
   const auto& throttle_config = fixture.config.server.limits.auth_throttle;
-  auth::Throttle throttle({throttle_config.burst, throttle_config.refill});
+  auth::RouteThrottles throttles({throttle_config.burst, throttle_config.refill},
+                                 {throttle_config.credential_burst, throttle_config.credential_refill},
+                                 fixture.config.server.limits.ipv6_prefix);
   auto router = ingest::build_router(fixture.config, *fixture.writer, fixture.metrics, nullptr,
-                                     throttle);
+                                     throttles);
   const auto& limits = fixture.config.server.limits;
   std::atomic<bool> draining{false};
   net::BodyBudget bodies(limits.max_buffered_bodies);

@@ -50,7 +50,8 @@ Server build() {
   // The brute-force throttle off (burst 0): its refusals would hide the parsing behind them
   // after a handful of inputs; the throttle has its own unit tests.
   Server s;
-  s.server = std::make_unique<auth::OAuthServer>(c, fixed_clock, auth::Throttle::Limits{0});
+  s.server = std::make_unique<auth::OAuthServer>(
+      c, fixed_clock, auth::OAuthServer::Throttling{.strict = {0}, .client = {0}});
   s.token = s.server->token_endpoint();
   std::filesystem::remove_all(dir);
   return s;

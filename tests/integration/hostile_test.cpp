@@ -14,12 +14,16 @@
 #include <vector>
 
 #include "db.hpp"
+#include "hookd/crypto/encoding.hpp"
 #include "eventually.hpp"
 #include "plugins.hpp"
 #include "server_process.hpp"
+#include "signing.hpp"
 #include "tls_client.hpp"
 
 using namespace hookd::test;
+using hookd::crypto::base64_encode;
+using hookd::crypto::hex_encode;
 
 namespace {
 
@@ -63,6 +67,44 @@ double metric(std::uint16_t admin_port, const std::string& series) {
   } catch (const std::runtime_error&) {
     return -1;
   }
+}
+
+
+// A config with the auth the throttle tests need: Basic routes sharing user `jofi` (and one
+// with another user), a GitHub HMAC route, and the token endpoint; a small throttle.
+std::string throttle_config() {
+  return "server:\n"
+         "  listen: 127.0.0.1:0\n"
+         "  tls: { cert: tls/cert.pem, key: tls/key.pem, self_signed: true }\n"
+         "  limits:\n"
+         "    auth_throttle: { burst: 3, refill: 60s, credential_burst: 8, credential_refill: 60s }\n"
+         "admin: { listen: 127.0.0.1:0 }\n"
+         "storage: { path: hookd.db }\n"
+         "oauth:\n"
+         "  signing_key: oauth.pem\n"
+         "  clients:\n"
+         "    - { id: jofi, secret: s3cret }\n"
+         "routes:\n"
+         "  - name: basic\n"
+         "    path: /basic\n"
+         "    auth: [ { basic: { username: jofi, password: right-pw } } ]\n"
+         "  - name: basic-test\n"
+         "    path: /basic-test\n"
+         "    auth: [ { basic: { username: jofi, password: right-pw } } ]\n"
+         "  - name: partner\n"
+         "    path: /partner\n"
+         "    auth: [ { basic: { username: partner, password: partner-pw } } ]\n"
+         "  - name: github\n"
+         "    path: /github\n"
+         "    auth: [ { hmac: { scheme: github, secrets: [victim-secret] } } ]\n";
+}
+
+std::string basic(const std::string& user, const std::string& password) {
+  return "Basic " + base64_encode(user + ":" + password);
+}
+
+std::string github_signature(const std::string& secret, const std::string& body) {
+  return "sha256=" + hex_encode(hmac_sha256(secret, body));
 }
 
 }  // namespace
@@ -212,6 +254,88 @@ BOOST_AUTO_TEST_CASE(text_logs_escape_what_senders_chose) {
                  std::string::npos,
              log);
   BOOST_TEST(log.find(R"(: said \u009b2J)") != std::string::npos, log);
+}
+
+// issue 24 item 6: GitHub (like Stripe and others) delivers for all its customers from
+// shared addresses. Another customer's deliveries from the same address, signed with its
+// own secret, fail here: they must not get the victim's correctly signed deliveries 429'd.
+// A bad MAC is no guess and is not counted; a valid one is never throttled.
+BOOST_AUTO_TEST_CASE(bad_signatures_from_a_shared_address_throttle_nobody) {
+  TempDir dir;
+  ServerProcess server(dir, throttle_config());
+  const std::string body = R"({"zen":"x"})";
+  TlsClient shared(server.port(), 0, false, "127.0.0.7");
+  for (int i = 0; i < 20; ++i) {  // far past the burst of 3
+    const auto r = shared.post("/github", body,
+                               {{"X-GitHub-Event", "push"},
+                                {"X-GitHub-Delivery", "other-" + std::to_string(i)},
+                                {"X-Hub-Signature-256", github_signature("other-secret", body)}});
+    BOOST_TEST(r.status == 401, i << ": " << r.status);
+  }
+  const auto r = shared.post("/github", body,
+                             {{"X-GitHub-Event", "push"},
+                              {"X-GitHub-Delivery", "victim-1"},
+                              {"X-Hub-Signature-256", github_signature("victim-secret", body)}});
+  BOOST_TEST(r.status == 202, r.body);
+  const auto m = http_get(server.admin_port(), "/metrics").body;
+  BOOST_TEST(m.find(R"(hookd_auth_throttled_total{route="github"} 0)") != std::string::npos, m);
+  // Basic guesses from that address are throttled as before (a password can be guessed).
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(shared.post("/basic", "{}", {{"Authorization", basic("jofi", "guess")}}).status ==
+               401);
+  }
+  BOOST_TEST(shared.post("/basic", "{}", {{"Authorization", basic("jofi", "guess")}}).status ==
+             429);
+}
+
+// issue 24 item 12: the Basic budget per user name over all routes and sources. Routes that
+// share a password (the default config's jofi and jofi-test) and many sources each within
+// their own burst used to multiply it; past credential_burst the user name gets 429
+// everywhere (counted in hookd_auth_credential_throttled_total), other users do not.
+BOOST_AUTO_TEST_CASE(basic_guesses_per_user_name_have_a_ceiling_across_routes_and_sources) {
+  TempDir dir;
+  ServerProcess server(dir, throttle_config());
+  int sent = 0;
+  for (const char* source : {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"}) {
+    TlsClient c(server.port(), 0, false, source);
+    for (const char* path : {"/basic", "/basic-test"}) {  // 2 per route: under the burst
+      for (int i = 0; i < 2 && sent < 8; ++i, ++sent) {
+        BOOST_TEST(c.post(path, "{}", {{"Authorization", basic("jofi", "guess")}}).status == 401);
+      }
+    }
+  }
+  TlsClient fresh(server.port(), 0, false, "127.0.0.9");
+  const auto r = fresh.post("/basic", "{}", {{"Authorization", basic("jofi", "right-pw")}});
+  BOOST_TEST(r.status == 429, r.body);
+  BOOST_TEST(fresh.post("/partner", "{}", {{"Authorization", basic("partner", "partner-pw")}})
+                 .status == 202);
+  const auto m = http_get(server.admin_port(), "/metrics").body;
+  BOOST_TEST(m.find(R"(hookd_auth_credential_throttled_total{route="basic"} 1)") !=
+                 std::string::npos,
+             m);
+}
+
+// issue 24 item 5: five wrong secrets for a known client id, from one address, used to lock
+// the client out everywhere. Now that address is throttled for that id; the client itself,
+// elsewhere, still gets its token.
+BOOST_AUTO_TEST_CASE(wrong_client_secrets_do_not_lock_the_client_out) {
+  TempDir dir;
+  ServerProcess server(dir, throttle_config());
+  const std::string form = "grant_type=client_credentials";
+  const std::vector<std::pair<std::string, std::string>> content{
+      {"Content-Type", "application/x-www-form-urlencoded"}};
+  auto with = [&](const std::string& secret) {
+    auto headers = content;
+    headers.emplace_back("Authorization", basic("jofi", secret));
+    return headers;
+  };
+  TlsClient attacker(server.port(), 0, false, "127.0.0.11");
+  for (int i = 0; i < 5; ++i) BOOST_TEST(attacker.post("/oauth/token", form, with("guess")).status == 401);
+  BOOST_TEST(attacker.post("/oauth/token", form, with("s3cret")).status == 429);
+  TlsClient client(server.port(), 0, false, "127.0.0.12");
+  const auto r = client.post("/oauth/token", form, with("s3cret"));
+  BOOST_TEST(r.status == 200, r.body);
+  BOOST_TEST(r.body.find("access_token") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

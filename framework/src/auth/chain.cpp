@@ -17,32 +17,46 @@ bool any_reads_body(const std::vector<std::unique_ptr<Check>>& items) {
   return false;
 }
 
+// `r` (an answer of `item`) with `keyed` and `guess` set as Result says.
+Result marked(const Check& item, Result r) {
+  if (!item.combines()) {
+    r.keyed = r.passed() && item.reads_body();
+    r.guess = r.verdict == Verdict::unauthorized && !item.reads_body();
+  }
+  return r;
+}
+
 // Every item must pass (with `body_only`, every item that reads the body); the first
-// authenticated message id is the chain's.
+// authenticated message id is the chain's, and the pass is keyed when one item's was.
 template <auto Method>
 Result all_of(const std::vector<std::unique_ptr<Check>>& items, const http::Request& request,
               const Context& context, bool body_only = false) {
   Result out;
   for (const auto& item : items) {
     if (body_only && !item->reads_body()) continue;
-    Result r = ((*item).*Method)(request, context);
+    Result r = marked(*item, ((*item).*Method)(request, context));
     if (!r.passed()) return r;
     if (out.message_id.empty()) out.message_id = r.message_id;
+    out.keyed = out.keyed || r.keyed;
   }
   return out;
 }
 
-// Passes when one item passes (an empty list never does). When all fail, answers with the
-// first item's result, so the challenge is that of the first method the route offers.
+// Passes when one item passes (an empty list never does): that item's answer. When all
+// fail, answers with the first item's result, so the challenge is that of the first method
+// the route offers; a guess when any item's failure was one.
 template <auto Method>
 Result one_of(const std::vector<std::unique_ptr<Check>>& items, const http::Request& request,
               const Context& context) {
   Result first = Result::unauthorized("missing_credentials");
+  bool guess = false;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    Result r = ((*items[i]).*Method)(request, context);
+    Result r = marked(*items[i], ((*items[i]).*Method)(request, context));
     if (r.passed()) return r;
     if (i == 0) first = r;
+    guess = guess || r.guess;
   }
+  first.guess = guess;
   return first;
 }
 
@@ -56,6 +70,7 @@ class AnyOf final : public Check {
     return one_of<&Check::check_head>(items_, head, context);
   }
   bool reads_body() const override { return any_reads_body(items_); }
+  bool combines() const override { return true; }
 
  private:
   std::vector<std::unique_ptr<Check>> items_;

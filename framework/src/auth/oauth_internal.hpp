@@ -71,7 +71,7 @@ struct OAuthServer::Settings {
 // What the endpoints, the verifier and the OAuthServer handle share: the current Settings,
 // the clock, the throttle and the log limiter (which a reload keeps).
 struct OAuthServer::Core final : SelfIssuedVerifier {
-  Core(std::shared_ptr<const Settings> settings, Clock clock, Throttle::Limits limits);
+  Core(std::shared_ptr<const Settings> settings, Clock clock, Throttling throttling);
 
   std::shared_ptr<const Settings> settings() const;
   void publish(std::shared_ptr<const Settings> next);
@@ -80,7 +80,9 @@ struct OAuthServer::Core final : SelfIssuedVerifier {
                          std::chrono::system_clock::time_point now) const override;
 
   const Clock clock;
-  Throttle throttle;
+  const Throttling throttling;
+  Throttle throttle;         // per (client id, source): throttling.strict
+  Throttle client_throttle;  // per client id, and per source: throttling.client
   LogLimiter failure_log{std::chrono::seconds(1)};  // failed client authentications
 
  private:

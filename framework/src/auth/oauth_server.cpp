@@ -84,9 +84,11 @@ std::string describe_changes(const Settings& before, const Settings& after) {
 
 }  // namespace
 
-Core::Core(std::shared_ptr<const Settings> settings, Clock clock_fn, Throttle::Limits limits)
+Core::Core(std::shared_ptr<const Settings> settings, Clock clock_fn, Throttling throttling_in)
     : clock(clock_fn ? std::move(clock_fn) : Clock(&std::chrono::system_clock::now)),
-      throttle(limits),
+      throttling(std::move(throttling_in)),
+      throttle(throttling.strict),
+      client_throttle(throttling.client),
       settings_(std::move(settings)) {}
 
 std::shared_ptr<const Settings> Core::settings() const {
@@ -123,9 +125,9 @@ JwtVerification Core::verify(std::string_view token, std::string_view audience,
   return v;
 }
 
-OAuthServer::OAuthServer(const config::OAuthConfig& config, Clock clock, Throttle::Limits throttle)
+OAuthServer::OAuthServer(const config::OAuthConfig& config, Clock clock, Throttling throttling)
     : core_(std::make_shared<Core>(std::make_shared<const Settings>(config), std::move(clock),
-                                   throttle)) {}
+                                   std::move(throttling))) {}
 
 OAuthServer::~OAuthServer() = default;
 OAuthServer::OAuthServer(OAuthServer&&) noexcept = default;

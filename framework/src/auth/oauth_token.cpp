@@ -151,12 +151,22 @@ http::Response respond(Core& core, const http::Request& request) {
 
   const Settings::Client* client = nullptr;
   for (const auto& c : candidates) client = client ? client : s.find_client(c.id);
-  // Every presented id has a counter, known or not, so that a 429 does not tell which ids
-  // exist (an unknown id is blocked after as many failures as a known one).
-  const std::string peer_key = "peer:" + Throttle::peer_key(request.peer);
+  // Every presented id has counters, known or not, so that a 429 does not tell which ids
+  // exist (an unknown id is blocked after as many failures as a known one): a strict one
+  // per (id, source), so that guessing from one source is slow and cannot lock the client
+  // out elsewhere, and far larger ceilings per id over all sources (a lockout takes many
+  // sources, and is counted) and per source over all ids (spraying one weak secret).
+  const std::string source = Throttle::peer_key(request.peer, core.throttling.ipv6_prefix);
+  const std::string peer_key = "peer:" + source;
   const std::string client_key = throttle_key(client ? client->id : candidates.front().id);
-  auto wait = std::max(core.throttle.retry_after(peer_key, now),
-                       core.throttle.retry_after(client_key, now));
+  const std::string client_source_key = client_key + "@" + source;
+  const auto strict_wait = std::max(core.throttle.retry_after(client_source_key, now),
+                                    core.client_throttle.retry_after(peer_key, now));
+  const auto client_wait = core.client_throttle.retry_after(client_key, now);
+  if (client_wait > strict_wait && core.throttling.on_client_throttled) {
+    core.throttling.on_client_throttled();
+  }
+  auto wait = std::max(strict_wait, client_wait);
   if (wait.count() > 0) {
     spdlog::debug("oauth: throttled a token request for '{}' from {}",
                   printable(candidates.front().id), request.peer);
@@ -176,8 +186,14 @@ http::Response respond(Core& core, const http::Request& request) {
     if (known && equal && !authenticated) authenticated = known;
   }
   if (authenticated == nullptr) {
-    bool blocked = core.throttle.record_failure(peer_key, now);
-    blocked = core.throttle.record_failure(client_key, now) || blocked;
+    // Each secret form tested is a guess: client_secret_basic tests the url-decoded pair
+    // and, when it differs, the raw one.
+    bool blocked = false;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      blocked = core.throttle.record_failure(client_source_key, now) || blocked;
+      blocked = core.client_throttle.record_failure(client_key, now) || blocked;
+      blocked = core.client_throttle.record_failure(peer_key, now) || blocked;
+    }
     // One line per second at most: a guesser must not be able to flood the log.
     if (auto suppressed = core.failure_log.admit(now)) {
       spdlog::warn("oauth: client authentication failed for '{}' from {} ({}): {}{}{}",
@@ -191,7 +207,9 @@ http::Response respond(Core& core, const http::Request& request) {
     }
     return oauth_error(401, "invalid_client", "client authentication failed");
   }
-  core.throttle.forget(throttle_key(authenticated->id));
+  // The client's counter from this source starts over; its client-wide ceiling does not (a
+  // success now and then must not give a distributed guesser a fresh budget).
+  core.throttle.forget(throttle_key(authenticated->id) + "@" + source);
 
   json::object body;
   body["access_token"] = s.issue(authenticated->id, now);

@@ -107,7 +107,7 @@ std::size_t Throttle::size() const {
   return tats_.size();
 }
 
-std::string Throttle::peer_key(std::string_view address) {
+std::string Throttle::peer_key(std::string_view address, unsigned ipv6_prefix) {
   std::string text(address);
   std::array<unsigned char, 16> v6{};
   if (::inet_pton(AF_INET6, text.c_str(), v6.data()) != 1) return text;  // IPv4 or other
@@ -117,9 +117,16 @@ std::string Throttle::peer_key(std::string_view address) {
     ::inet_ntop(AF_INET, v6.data() + 12, buf, sizeof buf);
     return buf;
   }
-  std::fill(v6.begin() + 8, v6.end(), 0);
+  const unsigned bits = std::min(ipv6_prefix, 128u);
+  for (unsigned i = 0; i < 16; ++i) {
+    if (i * 8 >= bits) {
+      v6[i] = 0;
+    } else if (i * 8 + 8 > bits) {
+      v6[i] = static_cast<unsigned char>(v6[i] & (0xFFu << (8 - (bits - i * 8))));
+    }
+  }
   ::inet_ntop(AF_INET6, v6.data(), buf, sizeof buf);
-  return std::string(buf) + "/64";
+  return std::string(buf) + "/" + std::to_string(bits);
 }
 
 }  // namespace hookd::auth

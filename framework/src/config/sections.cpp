@@ -97,6 +97,10 @@ void read_auth_throttle(Reader& r, const Entry& e, LimitsConfig::AuthThrottle& o
   r.read_map(e, {
                     {"burst", [&](const Entry& v) { read_integer(r, v, out.burst, 0, 1'000'000); }},
                     {"refill", [&](const Entry& v) { r.read_duration(v, out.refill, true); }},
+                    {"credential_burst",
+                     [&](const Entry& v) { read_integer(r, v, out.credential_burst, 0, 1'000'000); }},
+                    {"credential_refill",
+                     [&](const Entry& v) { r.read_duration(v, out.credential_refill, true); }},
                 });
 }
 
@@ -120,6 +124,7 @@ void read_limits(Reader& r, const Entry& e, LimitsConfig& out) {
              r.read_size(v, out.max_buffered_bodies, 0, std::numeric_limits<std::uint64_t>::max());
            }},
           {"auth_throttle", [&](const Entry& v) { read_auth_throttle(r, v, out.auth_throttle); }},
+          {"ipv6_prefix", [&](const Entry& v) { read_integer(r, v, out.ipv6_prefix, 16, 128); }},
       });
 }
 

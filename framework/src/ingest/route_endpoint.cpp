@@ -10,9 +10,13 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
+#include "hookd/auth/items.hpp"
+#include "hookd/crypto/compare.hpp"
+#include "hookd/crypto/encoding.hpp"
 #include "hookd/ingest/extract.hpp"
 #include "hookd/metrics/registry.hpp"
 #include "hookd/log/fields.hpp"
@@ -51,45 +55,90 @@ asio::awaitable<outbox::AppendResult> async_append(outbox::Writer& writer, outbo
                                                                       std::move(event));
 }
 
-RouteEndpoint::RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Chain> chain,
-                             outbox::Writer& writer, metrics::Registry& metrics,
-                             auth::Throttle& throttle, std::size_t max_event_id)
-    : route_(std::move(route)),
-      chain_(std::move(chain)),
-      writer_(writer),
-      metrics_(metrics),
-      throttle_(throttle),
-      max_event_id_(max_event_id),
-      throttled_(metrics.counter("hookd_auth_throttled_total",
-                                 "Requests refused with 429 because their source failed "
-                                 "authentication too often on this route.",
-                                 {{"route", route_.name}})) {}
-
 namespace {
-// The throttle's key: route and source address (an IPv6 source by its /64).
-std::string throttle_key(const std::string& route, std::string_view peer) {
-  std::string key = auth::Throttle::peer_key(peer);
+
+bool has_basic(const std::vector<config::AuthItemConfig>& items) {
+  return std::any_of(items.begin(), items.end(), [](const config::AuthItemConfig& item) {
+    return item.kind == config::AuthItemConfig::Kind::basic || has_basic(item.any);
+  });
+}
+
+// The per-source throttle's key: route and source address (an IPv6 source by its prefix).
+std::string throttle_key(const std::string& route, std::string_view peer, unsigned ipv6_prefix) {
+  std::string key = auth::Throttle::peer_key(peer, ipv6_prefix);
   key += '@';
   key += route;
   return key;
 }
+
 }  // namespace
+
+RouteEndpoint::RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Chain> chain,
+                             outbox::Writer& writer, metrics::Registry& metrics,
+                             auth::RouteThrottles& throttles, std::size_t max_event_id)
+    : route_(std::move(route)),
+      chain_(std::move(chain)),
+      writer_(writer),
+      metrics_(metrics),
+      throttles_(throttles),
+      max_event_id_(max_event_id),
+      has_basic_(has_basic(route_.auth.items)),
+      throttled_(metrics.counter("hookd_auth_throttled_total",
+                                 "Requests refused with 429 because their source failed "
+                                 "authentication too often on this route.",
+                                 {{"route", route_.name}})),
+      credential_throttled_(metrics.counter(
+          "hookd_auth_credential_throttled_total",
+          "Requests refused with 429 because their credential (a Basic user name, an OAuth "
+          "client id) failed too often over all sources: many sources failing at once.",
+          {{"route", route_.name}})) {}
+
+std::optional<std::string> RouteEndpoint::credential_key(const http::Request& request) const {
+  if (!has_basic_) return std::nullopt;
+  auto user = auth::basic_user(request);
+  if (!user) return std::nullopt;
+  // A user name can be as long as the header: a long one is counted by its digest.
+  if (user->size() > 64) return "basic-sha256:" + crypto::hex_encode(crypto::sha256(*user));
+  return "basic:" + *user;
+}
 
 std::optional<http::Response> RouteEndpoint::throttled(const http::Request& request,
                                                        const auth::Context& context) {
-  if (throttle_.empty()) return std::nullopt;  // nobody is failing: no key to build
-  auto wait = throttle_.retry_after(throttle_key(route_.name, request.peer), context.now);
+  std::chrono::seconds wait{0};
+  bool by_credential = false;
+  if (!throttles_.sources.empty()) {  // nobody is failing: no key to build
+    wait = throttles_.sources.retry_after(
+        throttle_key(route_.name, request.peer, throttles_.ipv6_prefix), context.now);
+  }
+  if (!throttles_.credentials.empty()) {
+    if (auto key = credential_key(request)) {
+      const auto credential_wait = throttles_.credentials.retry_after(*key, context.now);
+      by_credential = credential_wait > wait;
+      wait = std::max(wait, credential_wait);
+    }
+  }
   if (wait.count() == 0) return std::nullopt;
-  throttled_.inc();
+  (by_credential ? credential_throttled_ : throttled_).inc();
   auto r = http::Response::error(429, "too many failed authentications; retry later");
   r.headers.emplace_back("Retry-After", std::to_string(wait.count()));
   return r;
 }
 
+// The throttle guards secrets that can be guessed (basic, bearer). A route whose chain
+// verifies a signature over the body is asked after its checks instead: a request whose
+// signature verifies is never throttled (a valid MAC is no guess, and GitHub, Stripe and
+// other senders share their source addresses among all their customers), and a throttled
+// source gets 429 for every other answer, so that it learns nothing from a guess.
 std::optional<http::Response> RouteEndpoint::admit(const http::Request& head) {
   auth::Context context;
-  if (auto r = throttled(head, context)) return r;
+  const bool signed_route = chain_->reads_body();
+  if (!signed_route) {
+    if (auto r = throttled(head, context)) return r;
+  }
   if (auto verdict = chain_->check_head(head, context); !verdict.passed()) {
+    if (signed_route) {
+      if (auto r = throttled(head, context)) return r;
+    }
     return refuse(verdict, head, context);
   }
   return std::nullopt;
@@ -101,9 +150,16 @@ http::Response RouteEndpoint::refuse(const auth::Result& result, const http::Req
       .counter("hookd_auth_failures_total", "Requests refused by a route's auth chain.",
                {{"route", route_.name}, {"reason", std::string(result.reason)}})
       .inc();
-  // A source that fails too often is throttled (403: an address not allowed is no guess).
-  bool blocked = result.verdict == auth::Verdict::unauthorized &&
-                 throttle_.record_failure(throttle_key(route_.name, request.peer), context.now);
+  // A source that fails too often is throttled, where the secret can be guessed (basic,
+  // bearer): not for a bad signature (a MAC is not guessed) or an address not allowed.
+  bool blocked = false;
+  if (result.guess) {
+    blocked = throttles_.sources.record_failure(
+        throttle_key(route_.name, request.peer, throttles_.ipv6_prefix), context.now);
+    if (auto key = credential_key(request)) {
+      blocked = throttles_.credentials.record_failure(*key, context.now) || blocked;
+    }
+  }
   // One line per second at most per route, so a flood of bad requests cannot flood the log.
   if (auto more = refused_log_.admit(context.now)) {
     log::Fields fields{{"route", route_.name}, {"peer", std::string(request.peer)}};
@@ -124,6 +180,11 @@ asio::awaitable<http::Response> RouteEndpoint::handle(http::Request& request) {
   // and ip_allow are final: here the items that sign the body.
   auth::Context context;
   const auth::Result verdict = chain_->check_body(request, context);
+  if (chain_->reads_body() && !(verdict.passed() && verdict.keyed)) {
+    // Passed without a signature (an `any` that took basic or bearer), or failed: the
+    // throttle decides as it would have before the body (see admit).
+    if (auto r = throttled(request, context)) co_return std::move(*r);
+  }
   if (!verdict.passed()) co_return refuse(verdict, request, context);
   outbox::NewEvent event;
   {

@@ -11,7 +11,7 @@ std::shared_ptr<const http::Router> build_router(const config::Config& config,
                                                  outbox::Writer& writer,
                                                  metrics::Registry& metrics,
                                                  const auth::OAuthServer* oauth,
-                                                 auth::Throttle& throttle) {
+                                                 auth::RouteThrottles& throttles) {
   if (oauth != nullptr && !config.oauth) {
     throw std::invalid_argument("build_router: an OAuthServer but no oauth section");
   }
@@ -20,7 +20,7 @@ std::shared_ptr<const http::Router> build_router(const config::Config& config,
     router->add(route.path,
                 std::make_shared<RouteEndpoint>(
                     route, auth::build_chain(route.auth, auth_context(oauth, route.name)), writer,
-                    metrics, throttle, config.server.limits.max_event_id));
+                    metrics, throttles, config.server.limits.max_event_id));
   }
   if (oauth != nullptr) {
     router->add(config.oauth->token_path, oauth->token_endpoint());

@@ -112,11 +112,16 @@ inline config::OAuthConfig oauth_config(const test::TempDir& dir) {
 
 // An OAuthServer with a clock the test moves.
 struct Fixture {
+  // The defaults but a client-wide ceiling of 20 (one per second back), small enough for a
+  // test to reach; `ceiling_hits` counts its refusals.
   Fixture() : Fixture(Throttle::Limits{5, seconds(12), 100'000}) {}
-  explicit Fixture(Throttle::Limits throttle)
+  explicit Fixture(Throttle::Limits strict)
       : server(
-            oauth_config(dir), [this] { return now; }, throttle) {}
+            oauth_config(dir), [this] { return now; },
+            OAuthServer::Throttling{strict, Throttle::Limits{20, seconds(1), 100'000}, 48,
+                                    [this] { ++ceiling_hits; }}) {}
 
+  int ceiling_hits = 0;
   test::TempDir dir;
   std::chrono::system_clock::time_point now = kStart;
   OAuthServer server;

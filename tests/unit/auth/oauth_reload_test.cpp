@@ -147,9 +147,8 @@ BOOST_AUTO_TEST_CASE(reload_rotates_the_signing_key) {
 BOOST_AUTO_TEST_CASE(reload_failure_changes_nothing_and_throttle_survives) {
   Fixture f;
   const std::string good = "grant_type=client_credentials";
-  for (int i = 0; i < 5; ++i)
-    f.post(good, basic("jofi", "guess"), "203.0.113." + std::to_string(i));
-  BOOST_TEST(f.post(good, basic("jofi", "s3cret"), "203.0.113.50").status == 429u);
+  for (int i = 0; i < 5; ++i) f.post(good, basic("jofi", "guess"), "203.0.113.5");
+  BOOST_TEST(f.post(good, basic("jofi", "s3cret"), "203.0.113.5").status == 429u);
 
   auto bad = oauth_config(f.dir);
   bad.signing_key = f.dir.write("garbage.pem", "not a key\n");
@@ -159,7 +158,7 @@ BOOST_AUTO_TEST_CASE(reload_failure_changes_nothing_and_throttle_survives) {
 
   // A reload does not reset the counters: still blocked.
   f.server.reload(oauth_config(f.dir));
-  BOOST_TEST(f.post(good, basic("jofi", "s3cret"), "203.0.113.52").status == 429u);
+  BOOST_TEST(f.post(good, basic("jofi", "s3cret"), "203.0.113.5").status == 429u);
 }
 
 // RFC 9068: `bearer: {issuer: self}` takes only access tokens (typ at+jwt), not another JWT

@@ -102,11 +102,18 @@ BOOST_AUTO_TEST_CASE(when_every_kept_key_blocks_new_keys_share_an_overflow_bucke
   BOOST_TEST(t.retry_after("new3", kT0 + seconds(10)).count() == 0);
 }
 
+// IPv4 as is, v4-mapped IPv6 as IPv4, IPv6 by its prefix (server.limits.ipv6_prefix):
+// the default /48 puts a site's 65,536 /64s in one bucket (issue 24 item 12).
 BOOST_AUTO_TEST_CASE(peer_keys) {
-  BOOST_TEST(Throttle::peer_key("192.0.2.1") == "192.0.2.1");
-  BOOST_TEST(Throttle::peer_key("::ffff:192.0.2.1") == "192.0.2.1");
-  BOOST_TEST(Throttle::peer_key("2001:db8::1") == Throttle::peer_key("2001:db8::2"));
-  BOOST_TEST(Throttle::peer_key("2001:db8::1") != Throttle::peer_key("2001:db8:0:1::1"));
+  BOOST_TEST(Throttle::peer_key("192.0.2.1", 48) == "192.0.2.1");
+  BOOST_TEST(Throttle::peer_key("::ffff:192.0.2.1", 48) == "192.0.2.1");
+  BOOST_TEST(Throttle::peer_key("2001:db8:1:2::1", 48) == "2001:db8:1::/48");
+  BOOST_TEST(Throttle::peer_key("2001:db8:1:ffff::1", 48) == Throttle::peer_key("2001:db8:1::9", 48));
+  BOOST_TEST(Throttle::peer_key("2001:db8:1::1", 48) != Throttle::peer_key("2001:db8:2::1", 48));
+  BOOST_TEST(Throttle::peer_key("2001:db8::1", 64) == Throttle::peer_key("2001:db8::2", 64));
+  BOOST_TEST(Throttle::peer_key("2001:db8::1", 64) != Throttle::peer_key("2001:db8:0:1::1", 64));
+  BOOST_TEST(Throttle::peer_key("2001:db8:abcd::1", 36) == "2001:db8:a000::/36");  // mid-byte
+  BOOST_TEST(Throttle::peer_key("2001:db8::1", 128) == "2001:db8::1/128");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -30,6 +30,12 @@ struct Result {
   // template's {id}), pointing into the request; empty when the item signs none. The route
   // dedupes on it, so a replay cannot pass as a new event under another id header.
   std::string_view message_id;
+  // Set by the combinators (Chain, `any`) from which items answered: `keyed` on a pass that
+  // rests on a signature over the request (an hmac or signature item passed): a valid MAC
+  // is no guess, so such a request is never throttled. `guess` on a failure of an item whose
+  // secret can be guessed (basic, bearer): only those count toward the throttle.
+  bool keyed = false;
+  bool guess = false;
 
   static Result ok() { return {}; }
   static Result unauthorized(std::string_view reason, std::string_view challenge = {}) {
@@ -60,6 +66,9 @@ class Check {
   // Chain::check_body() need not run it again. True by default: a new item that forgets
   // to say so costs a second check, never a skipped one.
   virtual bool reads_body() const { return true; }
+  // True for Chain and `any`, whose results say `keyed` and `guess` themselves; a single
+  // item's are what reads_body() says (the items that read the body verify a signature).
+  virtual bool combines() const { return false; }
 };
 
 // An item that never reads the body (basic, bearer, ip_allow): its head check is final.
@@ -79,6 +88,7 @@ class Chain final : public Check {
   Result check(const http::Request& request, const Context& context) const override;
   Result check_head(const http::Request& head, const Context& context) const override;
   bool reads_body() const override;
+  bool combines() const override { return true; }
   // After check_head() passed on this request's head: only the items that read the body
   // (a signature over it), each on the whole request. The same answer as check(), with
   // the head-only items (a bearer token's signature, Basic's digests) checked once.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct BuildContext {
 };
 
 std::unique_ptr<Check> make_basic(const config::BasicAuthConfig& config);
+// The user name of a request's `Authorization: Basic` credentials (RFC 7617), or nothing
+// when it has none that decode: what the per-credential throttle counts.
+std::optional<std::string> basic_user(const http::Request& request);
 std::unique_ptr<Check> make_ip_allow(const std::vector<std::string>& cidrs,
                                      const config::Location& where);
 std::unique_ptr<Check> make_any(std::vector<std::unique_ptr<Check>> items);

@@ -55,6 +55,20 @@ std::optional<std::string> form_urldecode(std::string_view text);
 // The name/value pairs in order, duplicates kept; nullopt on a malformed escape.
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body);
 
+// How the token endpoint throttles failed client authentications.
+struct OAuthThrottling {
+  // Failed client authentications per presented client id from one source: 5 in a row,
+  // then one more try per 12 s (5 a minute).
+  Throttle::Limits strict{5, std::chrono::seconds(12), 100'000};
+  // Per client id over all sources, and per source over all ids
+  // (server.limits.auth_throttle.credential_*): ceilings that only many sources failing
+  // together (or one source spraying many ids) reach.
+  Throttle::Limits client{1000, std::chrono::milliseconds(100), 100'000};
+  unsigned ipv6_prefix = 48;  // server.limits.ipv6_prefix
+  // Called (on an I/O thread) for each request refused by the client-wide ceiling.
+  std::function<void()> on_client_throttled;
+};
+
 // The authorization server of the `oauth` config section.
 // Reload: prepare() loads a new `oauth` config next to the running one, apply() switches to
 // it at once for the token endpoint, the JWKS and the verifier, whatever router they were
@@ -74,10 +88,9 @@ class OAuthServer {
   // Loads (or creates) the signing key, and `signing_key + ".previous"` when that file
   // exists (verified and published, never used to sign: see the rotation docs). Throws
   // std::runtime_error naming the file on a bad key. `clock` defaults to the system clock.
-  // `throttle`: failed client authentications per presented client id and per peer; by
-  // default 5 in a row, then one more try per 12 s (5 a minute).
+  using Throttling = OAuthThrottling;
   explicit OAuthServer(const config::OAuthConfig& config, Clock clock = {},
-                       Throttle::Limits throttle = {5, std::chrono::seconds(12), 100'000});
+                       Throttling throttling = {});
   ~OAuthServer();
   OAuthServer(OAuthServer&&) noexcept;
   OAuthServer& operator=(OAuthServer&&) noexcept;

@@ -42,9 +42,10 @@ class Throttle {
   bool empty() const { return kept_.load(std::memory_order_relaxed) == 0; }
   const Limits& limits() const { return limits_; }
 
-  // The key of a peer address: IPv4 as is, IPv6 by its /64 (one host usually owns the
-  // whole prefix), v4-mapped IPv6 as the IPv4 address.
-  static std::string peer_key(std::string_view address);
+  // The key of a peer address: IPv4 as is, IPv6 by its first `ipv6_prefix` bits (one site
+  // usually holds a whole /48: server.limits.ipv6_prefix), v4-mapped IPv6 as the IPv4
+  // address.
+  static std::string peer_key(std::string_view address, unsigned ipv6_prefix);
 
  private:
   // GCRA form of the bucket: every failure moves `tat` (the theoretical time at which the
@@ -63,6 +64,18 @@ class Throttle {
   std::multimap<Tat, std::string> by_tat_;  // the same keys, least debt first
   Tat overflow_{};                          // keys that found no room
   std::atomic<std::size_t> kept_{0};        // tats_.size(), readable without the lock
+};
+
+// What a route's failed authentications count in: shared by all routes, kept across
+// reloads (server.limits.auth_throttle; docs/security.md, "Brute-force throttling").
+struct RouteThrottles {
+  RouteThrottles(Throttle::Limits per_source, Throttle::Limits per_credential,
+                 unsigned ipv6_prefix)
+      : sources(per_source), credentials(per_credential), ipv6_prefix(ipv6_prefix) {}
+
+  Throttle sources;      // per source address (IPv6 by its prefix) and route
+  Throttle credentials;  // per Basic user name, over all routes and sources: a ceiling
+  unsigned ipv6_prefix;
 };
 
 }  // namespace hookd::auth

@@ -79,11 +79,19 @@ struct LimitsConfig {
   // its Content-Length, or max_body when chunked, from its head to its answer); beyond it
   // new requests get 503. 0: a quarter of the machine's memory.
   std::size_t max_buffered_bodies = 0;
+  // The per-source limits (the auth throttles) count an IPv6 source by this prefix: one
+  // site or customer usually holds a whole /48.
+  unsigned ipv6_prefix = 48;
   // Failed authentications per source address and route: `burst` in a row, then one per
   // `refill`; beyond that 429 with Retry-After. burst 0: off.
+  // And per credential (a Basic user name, an OAuth client id) over all routes and sources:
+  // a far larger ceiling, so that locking a sender out takes many sources (and is counted
+  // in hookd_auth_credential_throttled_total).
   struct AuthThrottle {
     std::size_t burst = 10;
     Duration refill = std::chrono::seconds(6);
+    std::size_t credential_burst = 1000;
+    Duration credential_refill = std::chrono::milliseconds(100);
 
     bool operator==(const AuthThrottle&) const = default;
   } auth_throttle;

@@ -17,13 +17,14 @@ namespace hookd::ingest {
 
 class RouteEndpoint final : public http::Endpoint {
  public:
-  // `writer`, `metrics` and `throttle` must outlive the endpoint. `chain` is the route's
-  // auth; `throttle` counts its failures per source address (shared by all routes and kept
-  // across reloads). A sender's event id longer than `max_event_id` bytes gets 400
+  // `writer`, `metrics` and `throttles` must outlive the endpoint. `chain` is the route's
+  // auth; `throttles` count the failures whose secret can be guessed (basic, bearer) per
+  // source and route, and per Basic user name (shared by all routes and kept across
+  // reloads). A sender's event id longer than `max_event_id` bytes gets 400
   // (server.limits.max_event_id).
   RouteEndpoint(config::RouteConfig route, std::unique_ptr<auth::Chain> chain,
-                outbox::Writer& writer, metrics::Registry& metrics, auth::Throttle& throttle,
-                std::size_t max_event_id);
+                outbox::Writer& writer, metrics::Registry& metrics,
+                auth::RouteThrottles& throttles, std::size_t max_event_id);
 
   const std::string& name() const override { return route_.name; }
   // Before the body: the throttle and the auth items that need no body.
@@ -31,9 +32,13 @@ class RouteEndpoint final : public http::Endpoint {
   boost::asio::awaitable<http::Response> handle(http::Request& request) override;
 
  private:
-  // 429 while the request's source is throttled on this route.
+  // 429 while the request's source is throttled on this route, or its Basic user name over
+  // all routes and sources.
   std::optional<http::Response> throttled(const http::Request& request,
                                           const auth::Context& context);
+  // The per-credential throttle's key: the request's Basic user name, on a route with a
+  // basic item.
+  std::optional<std::string> credential_key(const http::Request& request) const;
   http::Response refuse(const auth::Result& result, const http::Request& request,
                         const auth::Context& context);
 
@@ -41,9 +46,11 @@ class RouteEndpoint final : public http::Endpoint {
   std::unique_ptr<auth::Chain> chain_;
   outbox::Writer& writer_;
   metrics::Registry& metrics_;
-  auth::Throttle& throttle_;
+  auth::RouteThrottles& throttles_;
   std::size_t max_event_id_;
+  bool has_basic_;  // an item of the chain (or of an `any`) is basic
   metrics::Counter& throttled_;
+  metrics::Counter& credential_throttled_;
   auth::LogLimiter refused_log_{std::chrono::seconds(1)};
 };
 

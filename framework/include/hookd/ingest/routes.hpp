@@ -15,14 +15,14 @@ namespace hookd::ingest {
 
 // One RouteEndpoint per configured route, each with its auth chain, and the token and
 // JWKS endpoints of `oauth` (at the paths of `config.oauth`) when it is given. `writer`,
-// `metrics` and `throttle` (the routes' auth failures, kept across reloads) must outlive
+// `metrics` and `throttles` (the routes' auth failures, kept across reloads) must outlive
 // the router; what it uses of `oauth` is shared, not borrowed. Throws auth::BuildError
 // (with the item's location) when an auth item cannot be built.
 std::shared_ptr<const http::Router> build_router(const config::Config& config,
                                                  outbox::Writer& writer,
                                                  metrics::Registry& metrics,
                                                  const auth::OAuthServer* oauth,
-                                                 auth::Throttle& throttle);
+                                                 auth::RouteThrottles& throttles);
 
 // The BuildContext for the chain of `route` (a route name), which may verify the tokens of
 // `oauth` (null: none).
