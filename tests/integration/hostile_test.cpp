@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <stdexcept>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -336,6 +337,42 @@ BOOST_AUTO_TEST_CASE(wrong_client_secrets_do_not_lock_the_client_out) {
   const auto r = client.post("/oauth/token", form, with("s3cret"));
   BOOST_TEST(r.status == 200, r.body);
   BOOST_TEST(r.body.find("access_token") != std::string::npos);
+}
+
+// issue 24 item 3: one source used to take every webhook connection slot: 50 connections that
+// made one cheap request each and then idled within idle_timeout, and the legitimate sender
+// was reset. Now a source holds at most max_connections_per_source, and when the table is
+// full the oldest idle keep-alive connection is closed to make room for a new one.
+BOOST_AUTO_TEST_CASE(one_source_cannot_hold_every_connection_slot) {
+  TempDir dir;
+  ServerProcess server(dir, basic_config("", "    max_connections: 6\n"
+                                             "    max_connections_per_source: 4\n"
+                                             "    idle_timeout: 60s\n"));
+  std::vector<std::unique_ptr<TlsClient>> attacker;
+  for (int i = 0; i < 4; ++i) {
+    attacker.push_back(std::make_unique<TlsClient>(server.port(), 0, false, "127.0.0.2"));
+    const auto r = attacker.back()->post("/webhooks/incoming/jofi",
+                                         R"({"id":"a)" + std::to_string(i) + R"(","type":"t"})");
+    BOOST_TEST(r.status == 202);  // one cheap request, then idle on keep-alive
+  }
+  // A fifth from the same source is closed at once (no TLS handshake completes).
+  BOOST_CHECK_THROW(TlsClient(server.port(), 0, false, "127.0.0.2"), std::runtime_error);
+  // The legitimate sender opens more connections than the table has room for: each is
+  // served, the attacker's idle ones giving way.
+  std::vector<std::unique_ptr<TlsClient>> sender;
+  for (int i = 0; i < 4; ++i) {
+    sender.push_back(std::make_unique<TlsClient>(server.port(), 0, false, "127.0.0.3"));
+    const auto r = sender.back()->post("/webhooks/incoming/jofi",
+                                       R"({"id":"s)" + std::to_string(i) + R"(","type":"t"})");
+    BOOST_TEST(r.status == 202, i << ": " << r.body);
+  }
+  int closed = 0;
+  for (auto& c : attacker) closed += c->wait_closed(std::chrono::seconds(20)) ? 1 : 0;
+  BOOST_TEST(closed >= 2);
+  const auto m = http_get(server.admin_port(), "/metrics").body;
+  BOOST_TEST(m.find("hookd_connections_rejected_per_source_total 1\n") != std::string::npos, m);
+  BOOST_TEST(m.find("hookd_connections_rejected_total 0\n") != std::string::npos, m);
+  BOOST_TEST(metric(server.admin_port(), "hookd_idle_connections_closed_total") >= 2, m);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

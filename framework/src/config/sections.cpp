@@ -113,6 +113,8 @@ void read_limits(Reader& r, const Entry& e, LimitsConfig& out) {
           {"body_timeout", [&](const Entry& v) { r.read_duration(v, out.body_timeout, true); }},
           {"idle_timeout", [&](const Entry& v) { r.read_duration(v, out.idle_timeout, true); }},
           {"max_connections", [&](const Entry& v) { read_integer(r, v, out.max_connections, 1); }},
+          {"max_connections_per_source",
+           [&](const Entry& v) { read_integer(r, v, out.max_connections_per_source, 0); }},
           {"max_admin_connections",
            [&](const Entry& v) { read_integer(r, v, out.max_admin_connections, 1, 100'000); }},
           {"max_acme_http_connections",

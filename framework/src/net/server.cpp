@@ -1,7 +1,10 @@
 // Server: binds listeners, runs one io_context per I/O thread and hands each accepted
 // connection to one of them (round robin), and drains on SIGTERM/SIGINT.
+#include "hookd/auth/throttle.hpp"
 #include "hookd/net/server.hpp"
 
+#include <unordered_map>
+#include <mutex>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -169,6 +172,16 @@ struct Server::Impl {
         accepted(m.counter("hookd_connections_accepted_total", "Accepted webhook connections.")),
         rejected(m.counter("hookd_connections_rejected_total",
                            "Connections closed at once because max_connections was reached.")),
+        source_rejected(m.counter(
+            "hookd_connections_rejected_per_source_total",
+            "Webhook connections closed at once because their source held "
+            "server.limits.max_connections_per_source already.")),
+        idle_closed(m.counter("hookd_idle_connections_closed_total",
+                              "Idle keep-alive webhook connections closed to make room for a new "
+                              "one (max_connections reached).")),
+        per_source_cap(cfg.server.limits.max_connections_per_source != 0
+                           ? cfg.server.limits.max_connections_per_source
+                           : std::max<std::size_t>(1, cfg.server.limits.max_connections / 4)),
         admin_rejected(m.counter("hookd_listener_connections_rejected_total",
                                  "Connections closed at once because their plain-HTTP listener "
                                  "was full (server.limits.max_admin_connections, "
@@ -310,20 +323,58 @@ struct Server::Impl {
       }
       return;
     }
-    if (open_sessions() >= webhook_cap) {
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    std::string source =
+        ec ? std::string() : auth::Throttle::peer_key(peer.address().to_string(),
+                                                      config.server.limits.ipv6_prefix);
+    if (!ec) {
+      std::lock_guard lock(sources_mutex);
+      std::size_t& held = sources[source];
+      if (held >= per_source_cap) {
+        source_rejected.inc();
+        socket.close(ec);
+        return;
+      }
+      ++held;
+    }
+    const auto release_source = [this, source] {
+      if (source.empty()) return;
+      std::lock_guard lock(sources_mutex);
+      if (auto it = sources.find(source); it != sources.end() && --it->second == 0) {
+        sources.erase(it);
+      }
+    };
+    if (open_sessions() >= webhook_cap && !close_an_idle_connection()) {
       rejected.inc();
-      boost::system::error_code ignored;
-      socket.close(ignored);
+      release_source();
+      socket.close(ec);
       return;
     }
     accepted.inc();
     metrics::Gauge& open = *thread.connections;
     open.add(1);
     asio::co_spawn(ex, run_session(std::move(socket), session_env, *thread.tracker),
-                   [&open](std::exception_ptr e) {
+                   [&open, release_source](std::exception_ptr e) {
                      open.add(-1);
+                     release_source();
                      log_session_end(e, listener_name(Listener::webhook));
                    });
+  }
+
+  // The table is full: ends the keep-alive wait of the oldest connection waiting for its
+  // next request, on an I/O thread that has one, so that a new connection takes its place
+  // (for a moment one more is open). False when no connection waits: the new one is
+  // refused. Idle keep-alives held by one source cannot keep the legitimate senders out.
+  bool close_an_idle_connection() {
+    for (auto& t : threads) {
+      if (!t.tracker->claim_waiting()) continue;
+      asio::post(*t.context, [this, &tracker = *t.tracker] {
+        if (tracker.close_oldest_waiting()) idle_closed.inc();
+      });
+      return true;
+    }
+    return false;
   }
 
   // Stop accepting, close idle connections, wait for busy ones up to the grace period.
@@ -377,6 +428,13 @@ struct Server::Impl {
   AdminEnv admin_env;
   metrics::Counter& accepted;
   metrics::Counter& rejected;
+  metrics::Counter& source_rejected;
+  metrics::Counter& idle_closed;
+  const std::size_t per_source_cap;
+  // Open webhook connections per source (auth::Throttle::peer_key): counted up by the accept
+  // loop, down by each session's end on its own thread.
+  std::mutex sources_mutex;
+  std::unordered_map<std::string, std::size_t> sources;
   metrics::Counter& admin_rejected;
   metrics::Counter& acme_http_rejected;
   const std::size_t webhook_cap;  // max_connections within the descriptor limit

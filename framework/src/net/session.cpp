@@ -45,14 +45,46 @@ void SessionTracker::add(Entry& e) {
   e.next = head_;
   if (head_ != nullptr) head_->prev = &e;
   head_ = &e;
+  if (tail_ == nullptr) tail_ = &e;
   size_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void SessionTracker::remove(Entry& e) {
+  if (e.waiting) wait_ends(e);
   (e.prev != nullptr ? e.prev->next : head_) = e.next;
-  if (e.next != nullptr) e.next->prev = e.prev;
+  (e.next != nullptr ? e.next->prev : tail_) = e.prev;
   e.prev = e.next = nullptr;
   size_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void SessionTracker::wait_begins(Entry& e) {
+  e.waiting = true;
+  waiting_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void SessionTracker::wait_ends(Entry& e) {
+  e.waiting = false;
+  waiting_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool SessionTracker::claim_waiting() {
+  if (waiting_.load(std::memory_order_relaxed) <= claimed_.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  claimed_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool SessionTracker::close_oldest_waiting() {
+  claimed_.fetch_sub(1, std::memory_order_relaxed);
+  for (Entry* e = tail_; e != nullptr; e = e->prev) {
+    if (e->waiting) {
+      wait_ends(*e);  // once: a second eviction picks another
+      e->stream->cancel();
+      return true;
+    }
+  }
+  return false;
 }
 
 void SessionTracker::close_idle() {
@@ -114,7 +146,9 @@ asio::awaitable<void> run_session(tcp::socket socket, SessionEnv& env,
         stream.expires_after(limits.idle_timeout);
         // A deferred operation is awaited without use_awaitable's coroutine frame per
         // operation: about 0.2 KiB less per idle connection.
+        tracker.wait_begins(entry);
         auto [rec, n] = co_await stream.async_wait_readable(kDeferredTuple);
+        if (entry.waiting) tracker.wait_ends(entry);
         if (rec) {
           connection.graceful = rec != beast::error::timeout;
           break;

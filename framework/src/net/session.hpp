@@ -35,6 +35,9 @@ class SessionTracker {
   struct Entry {
     TlsStream* stream = nullptr;
     bool idle = true;  // between requests: shutdown may close it
+    // Waiting for the next request after one was answered (keep-alive): the first to be
+    // closed when the listener is full (close_oldest_waiting).
+    bool waiting = false;
     Entry* prev = nullptr;
     Entry* next = nullptr;
   };
@@ -47,9 +50,24 @@ class SessionTracker {
   void close_idle();  // cancels the idle sessions' pending waits
   std::size_t size() const { return size_.load(std::memory_order_relaxed); }
 
+  // A session's keep-alive wait begins and ends (sets entry.waiting).
+  void wait_begins(Entry& e);
+  void wait_ends(Entry& e);
+  // From the accept loop (one thread): true, and one more eviction is claimed, when more
+  // sessions wait than evictions are claimed already; then post close_oldest_waiting() to
+  // the tracker's thread.
+  bool claim_waiting();
+  // Ends the keep-alive wait of the session that has been in this tracker longest among
+  // those waiting (it closes, as after idle_timeout), and releases a claim; false when none
+  // waits any more.
+  bool close_oldest_waiting();
+
  private:
   Entry* head_ = nullptr;
+  Entry* tail_ = nullptr;  // the oldest
   std::atomic<std::size_t> size_{0};
+  std::atomic<std::size_t> waiting_{0};
+  std::atomic<std::size_t> claimed_{0};
 };
 
 struct SessionEnv {
