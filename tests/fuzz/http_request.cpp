@@ -220,7 +220,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                      throttles);
   const auto& limits = fixture.config.server.limits;
   std::atomic<bool> draining{false};
-  net::BodyBudget bodies(limits.max_buffered_bodies);
+  net::BodyBudget bodies(limits.max_buffered_bodies, limits.max_body);
   net::RequestEnv env{limits, draining, [&router] { return router; },
                       fixture.metrics.counter("fuzz_body_bytes_total", "fuzz"), bodies};
 

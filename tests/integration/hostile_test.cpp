@@ -375,4 +375,77 @@ BOOST_AUTO_TEST_CASE(one_source_cannot_hold_every_connection_slot) {
   BOOST_TEST(metric(server.admin_port(), "hookd_idle_connections_closed_total") >= 2, m);
 }
 
+// issue 24 item 4: the shared body budget (here 200 KiB, max_body 64 KiB) used to be drained
+// without credentials: junk signature headers pass the head check, a chunked request
+// reserved max_body for a 1-byte body, and four such connections got a correctly signed
+// request answered 503. Now one source holds at most a quarter of the budget (or one
+// max_body), a chunked body reserves as its bytes arrive (a step ahead), and a body that
+// trickles in below min_body_rate is cut off long before body_timeout.
+BOOST_AUTO_TEST_CASE(one_source_cannot_drain_the_body_budget) {
+  TempDir dir;
+  std::string config = throttle_config();
+  config.replace(config.find("  limits:\n"), 10,
+                 "  limits:\n    max_body: 64KiB\n    max_buffered_bodies: 200KiB\n"
+                 "    body_timeout: 120s\n");
+  ServerProcess server(dir, config);
+  const std::string junk = "sha256=" + std::string(64, '0');
+  std::vector<std::unique_ptr<TlsClient>> attacker;
+  std::vector<std::string> answers;
+  for (int i = 0; i < 4; ++i) {  // declared bodies, one byte sent
+    attacker.push_back(std::make_unique<TlsClient>(server.port(), 0, false, "127.0.0.2"));
+    attacker.back()->send_raw(
+        "POST /github HTTP/1.1\r\nHost: localhost\r\nX-GitHub-Event: push\r\n"
+        "X-GitHub-Delivery: junk\r\nX-Hub-Signature-256: " + junk +
+        "\r\nExpect: 100-continue\r\nContent-Length: 60000\r\n\r\n");
+    answers.push_back(attacker.back()->read_continue() ? "100" : "503");
+    attacker.back()->send_raw("x");
+  }
+  for (int i = 0; i < 4; ++i) {  // chunked, one byte
+    attacker.push_back(std::make_unique<TlsClient>(server.port(), 0, false, "127.0.0.2"));
+    attacker.back()->send_raw(
+        "POST /github HTTP/1.1\r\nHost: localhost\r\nX-GitHub-Event: push\r\n"
+        "X-GitHub-Delivery: junk\r\nX-Hub-Signature-256: " + junk +
+        "\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n");
+  }
+  // The first declared body took its 60,000 bytes; the source's share (64 KiB) has no room
+  // for a second.
+  BOOST_TEST(answers[0] == "100");
+  BOOST_TEST(answers[1] == "503");
+  // A correctly signed delivery from another source is stored meanwhile.
+  const std::string body = R"({"zen":"signed"})";
+  TlsClient sender(server.port(), 0, false, "127.0.0.3");
+  const auto r = sender.post("/github", body,
+                             {{"X-GitHub-Event", "push"},
+                              {"X-GitHub-Delivery", "legit-1"},
+                              {"X-Hub-Signature-256", github_signature("victim-secret", body)}});
+  BOOST_TEST(r.status == 202, r.body);
+  // The trickling bodies are cut by min_body_rate (1 KiB/s after one second), not after
+  // body_timeout (120 s here): every attacker connection is closed well within 20 s.
+  int closed = 0;
+  for (auto& c : attacker) closed += c->wait_closed(std::chrono::seconds(20)) ? 1 : 0;
+  BOOST_TEST(closed == 8);
+}
+
+// The token endpoint takes a small form (16 KiB) and checks its content type before the
+// body: a larger declared body gets 413, another type 400, neither is read.
+BOOST_AUTO_TEST_CASE(the_token_endpoint_reads_no_large_or_foreign_body) {
+  TempDir dir;
+  ServerProcess server(dir, throttle_config());
+  TlsClient c(server.port());
+  c.send_raw("POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n"
+             "Content-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\n"
+             "Content-Length: 20000\r\n\r\n");
+  auto r = c.read_response();
+  BOOST_TEST_REQUIRE(r.has_value());
+  BOOST_TEST(r->status == 413, r->body);
+  TlsClient d(server.port());
+  d.send_raw("POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n"
+             "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+             "Content-Length: 2000\r\n\r\n");
+  r = d.read_response();
+  BOOST_TEST_REQUIRE(r.has_value());
+  BOOST_TEST(r->status == 400, r->body);
+  BOOST_TEST(r->body.find("application/x-www-form-urlencoded") != std::string::npos, r->body);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

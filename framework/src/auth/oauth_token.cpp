@@ -48,6 +48,9 @@ bool is_form(std::string_view content_type) {
   return http::iequals(content_type, "application/x-www-form-urlencoded");
 }
 
+// The token endpoint's body limit: a form with an id and a secret, with room to spare.
+constexpr std::size_t kMaxFormBody = 16 * 1024;
+
 // The throttle key of a presented client id: the id itself, or the SHA-256 of a long one
 // (the table holds many keys; a client id can be as long as the body).
 std::string throttle_key(std::string_view id) {
@@ -228,6 +231,28 @@ class TokenEndpoint final : public http::Endpoint {
   explicit TokenEndpoint(std::shared_ptr<Core> core) : core_(std::move(core)) {}
   std::string_view allow() const override { return "POST"; }
   const std::string& name() const override { return kName; }
+  // A client-credentials form is a few hundred bytes: a larger body is no token request,
+  // and the endpoint has no credentials to check before it (they may be in the body).
+  std::optional<std::size_t> body_limit() const override { return kMaxFormBody; }
+  // Before the body: a body that is not a form, and a source at its ceiling, are answered
+  // without reading (or reserving) anything.
+  std::optional<http::Response> admit(const http::Request& head) override {
+    auto content_type = head.header("content-type");
+    if (!content_type || !is_form(*content_type)) {
+      return oauth_error(400, "invalid_request",
+                         "the body must be application/x-www-form-urlencoded");
+    }
+    const std::string peer_key =
+        "peer:" + Throttle::peer_key(head.peer, core_->throttling.ipv6_prefix);
+    if (auto wait = core_->client_throttle.retry_after(peer_key, core_->clock());
+        wait.count() > 0) {
+      http::Response r = oauth_error(429, "temporarily_unavailable",
+                                     "too many failed client authentications; retry later");
+      r.headers.emplace_back("Retry-After", std::to_string(wait.count()));
+      return r;
+    }
+    return std::nullopt;
+  }
   boost::asio::awaitable<http::Response> handle(http::Request& request) override {
     co_return respond(*core_, request);  // CPU only: one ECDSA/EdDSA signature at most
   }

@@ -111,6 +111,8 @@ void read_limits(Reader& r, const Entry& e, LimitsConfig& out) {
           {"max_body", [&](const Entry& v) { r.read_size(v, out.max_body, 1, max_storable_body); }},
           {"header_timeout", [&](const Entry& v) { r.read_duration(v, out.header_timeout, true); }},
           {"body_timeout", [&](const Entry& v) { r.read_duration(v, out.body_timeout, true); }},
+          {"min_body_rate",
+           [&](const Entry& v) { r.read_size(v, out.min_body_rate, 0, 1024ull * 1024 * 1024); }},
           {"idle_timeout", [&](const Entry& v) { r.read_duration(v, out.idle_timeout, true); }},
           {"max_connections", [&](const Entry& v) { read_integer(r, v, out.max_connections, 1); }},
           {"max_connections_per_source",

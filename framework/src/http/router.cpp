@@ -1,6 +1,7 @@
 // Router: path lookup, 404/405, and the per-route request counters.
 #include "hookd/http/router.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "hookd/metrics/registry.hpp"
@@ -49,6 +50,12 @@ void Router::add(std::string path, std::shared_ptr<Endpoint> endpoint) {
 const Endpoint* Router::find(std::string_view path) const {
   const Entry* e = entry(path);
   return e == nullptr ? nullptr : e->endpoint.get();
+}
+
+std::size_t Router::body_limit(std::string_view path, std::size_t max_body) const {
+  const Endpoint* e = find(path);
+  const auto own = e == nullptr ? std::nullopt : e->body_limit();
+  return own ? std::min(*own, max_body) : max_body;
 }
 
 void Router::count(const Counters& counters, const std::string& route, unsigned status) const {

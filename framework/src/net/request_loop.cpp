@@ -21,18 +21,30 @@ std::size_t physical_memory() {
 
 }  // namespace
 
-BodyBudget::BodyBudget(std::size_t limit) : limit_(limit != 0 ? limit : physical_memory() / 4) {}
+BodyBudget::BodyBudget(std::size_t limit, std::size_t max_body)
+    : limit_(limit != 0 ? limit : physical_memory() / 4),
+      source_limit_(std::max({limit_ / 4, std::min(limit_, max_body), std::size_t{1}})) {}
 
-bool BodyBudget::try_reserve(std::size_t bytes) {
-  std::size_t used = used_.load(std::memory_order_relaxed);
-  do {
-    if (bytes > limit_ - std::min(used, limit_)) return false;
-  } while (!used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+bool BodyBudget::try_reserve(const std::string& source, std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  std::size_t& held = by_source_[source];
+  if (bytes > limit_ - std::min(used_, limit_) ||
+      bytes > source_limit_ - std::min(held, source_limit_)) {
+    if (held == 0) by_source_.erase(source);
+    return false;
+  }
+  used_ += bytes;
+  held += bytes;
   return true;
 }
 
-void BodyBudget::release(std::size_t bytes) {
-  used_.fetch_sub(bytes, std::memory_order_relaxed);
+void BodyBudget::release(const std::string& source, std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  used_ -= std::min(used_, bytes);
+  if (auto it = by_source_.find(source); it != by_source_.end()) {
+    it->second -= std::min(it->second, bytes);
+    if (it->second == 0) by_source_.erase(it);
+  }
 }
 
 namespace request_detail {

@@ -423,7 +423,7 @@ struct Server::Impl {
   std::shared_ptr<const http::Router> router;
   std::atomic<bool> draining{false};
   std::atomic<bool> listening{false};
-  BodyBudget bodies{config.server.limits.max_buffered_bodies};
+  BodyBudget bodies{config.server.limits.max_buffered_bodies, config.server.limits.max_body};
   SessionEnv session_env;
   AdminEnv admin_env;
   metrics::Counter& accepted;

@@ -67,6 +67,9 @@ struct LimitsConfig {
   std::size_t max_body = 1024 * 1024;
   Duration header_timeout = std::chrono::seconds(10);  // whole header phase, from accept
   Duration body_timeout = std::chrono::seconds(30);
+  // Bytes per second a request body must average after its first second (0: no minimum):
+  // a body that trickles in holds its connection and budget for no more than that.
+  std::size_t min_body_rate = 1024;
   Duration idle_timeout = std::chrono::seconds(60);  // keep-alive wait for the next request
   std::size_t max_connections = 10000;
   // Webhook connections one source (an IPv4 address, an IPv6 /ipv6_prefix) may hold at once;

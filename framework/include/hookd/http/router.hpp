@@ -36,6 +36,9 @@ class Endpoint {
   // that no body is buffered for a sender that cannot pass. Runs on the session's strand;
   // must not block.
   virtual std::optional<Response> admit(const Request& /*head*/) { return std::nullopt; }
+  // The largest body it takes, when smaller than server.limits.max_body (a longer one gets
+  // 413 before it is read).
+  virtual std::optional<std::size_t> body_limit() const { return std::nullopt; }
   // The whole request, once admit() let it through.
   virtual boost::asio::awaitable<Response> handle(Request& request) = 0;
 };
@@ -50,6 +53,9 @@ class Router {
   std::optional<Response> admit(const Request& head) const;
   // Routes, checks the method, runs the endpoint, counts the answer.
   boost::asio::awaitable<Response> handle(Request& request) const;
+  // The body limit of the endpoint at `path`: its own, or `max_body` when it has none or a
+  // larger one.
+  std::size_t body_limit(std::string_view path, std::size_t max_body) const;
   // Counts an answer the session gave itself (413, 400 for a malformed request).
   void count(std::string_view path, unsigned status) const;
 

@@ -25,10 +25,13 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
+#include "hookd/auth/throttle.hpp"
 #include "hookd/config/config.hpp"
 #include "hookd/http/request.hpp"
 #include "hookd/http/response_writer.hpp"
@@ -43,15 +46,21 @@ namespace hookd::net {
 // are open. Thread-safe (one atomic).
 class BodyBudget {
  public:
-  // `limit` 0: a quarter of the machine's physical memory.
-  explicit BodyBudget(std::size_t limit);
-  bool try_reserve(std::size_t bytes);
-  void release(std::size_t bytes);
+  // `limit` 0: a quarter of the machine's physical memory. One source (an address, an IPv6
+  // prefix: the caller's key) may hold at most a quarter of it, or one `max_body` when that
+  // is more, so that a few connections from one source cannot answer everybody else 503.
+  BodyBudget(std::size_t limit, std::size_t max_body);
+  bool try_reserve(const std::string& source, std::size_t bytes);
+  void release(const std::string& source, std::size_t bytes);
   std::size_t limit() const { return limit_; }
+  std::size_t source_limit() const { return source_limit_; }
 
  private:
   std::size_t limit_;
-  std::atomic<std::size_t> used_{0};
+  std::size_t source_limit_;
+  std::mutex mutex_;
+  std::size_t used_ = 0;
+  std::unordered_map<std::string, std::size_t> by_source_;
 };
 
 // What the requests of every connection share. Everything must outlive the connections.
@@ -82,6 +91,8 @@ using Parser = boost::beast::http::request_parser<boost::beast::http::string_bod
 
 constexpr std::size_t kHeaderLimit = 32 * 1024;
 constexpr std::size_t kReadReserve = 16 * 1024;  // a TLS record's plaintext
+// How far a body's budget reservation runs ahead of the bytes received.
+constexpr std::size_t kReserveStep = 64 * 1024;
 // A refused request's body up to this size is read and dropped, so that the connection
 // stays usable (senders and clients reuse it after a 401); a larger or chunked one, or one
 // the client waits to send (`Expect: 100-continue`), closes the connection instead.
@@ -100,21 +111,31 @@ void head_view(const Parser::value_type& req, const std::string& peer, http::Req
 http::Response too_large_response(std::size_t max_body);
 std::string_view path_of(std::string_view target);
 
-// A reservation of the BodyBudget, given back when the request is done.
+// A request's share of the BodyBudget: it grows with the body bytes received (never
+// ahead of them by more than a step), and is given back when the request is done.
 class Reservation {
  public:
-  Reservation(BodyBudget& budget, std::size_t bytes) : budget_(budget), bytes_(bytes) {}
+  Reservation(BodyBudget& budget, std::string source) : budget_(budget), source_(std::move(source)) {}
   Reservation(const Reservation&) = delete;
   Reservation& operator=(const Reservation&) = delete;
   ~Reservation() { release(); }
+  // Holds at least `bytes` (taking the missing part); false when the budget (or this
+  // source's share of it) has no room.
+  bool cover(std::size_t bytes) {
+    if (bytes <= bytes_) return true;
+    if (!budget_.try_reserve(source_, bytes - bytes_)) return false;
+    bytes_ = bytes;
+    return true;
+  }
   void release() {
-    budget_.release(bytes_);
+    if (bytes_ > 0) budget_.release(source_, bytes_);
     bytes_ = 0;
   }
 
  private:
   BodyBudget& budget_;
-  std::size_t bytes_;
+  std::string source_;
+  std::size_t bytes_ = 0;
 };
 
 // The answer goes out as one buffer, serialized into the connection's reused `out`: one
@@ -271,21 +292,38 @@ boost::asio::awaitable<bool> serve_request(Connection<Stream>& c) {
     if (co_await answer_early(*refused)) co_return true;
     co_return false;
   }
-  // A chunked body may grow to max_body (or to the whole budget, when that is smaller).
-  const std::size_t reserved = parser.is_done()
-                                   ? 0
-                                   : static_cast<std::size_t>(parser.content_length().value_or(
-                                         std::min(limits.max_body, env.bodies.limit())));
-  if (!env.bodies.try_reserve(reserved)) {
-    spdlog::debug("{}: request bodies in flight exceed server.limits.max_buffered_bodies ({})",
-                  peer, env.bodies.limit());
-    auto busy = http::Response::error(503, "server busy, retry later");
-    busy.headers.emplace_back("Retry-After", "1");
-    router->count(view.path(), 503);
-    co_await answer_early(busy);
+  // The endpoint's own body limit (the token endpoint takes a small form), within max_body.
+  const std::size_t max_body = router->body_limit(view.path(), limits.max_body);
+  if (auto len = parser.content_length(); len && *len > max_body) {
+    router->count(view.path(), 413);
+    co_await answer_early(too_large_response(max_body));
     co_return false;
   }
-  Reservation reservation(env.bodies, reserved);
+  // The body budget is taken as the bytes arrive, a step ahead: a declared length or a
+  // chunked body reserves nothing it has not been sent (a 1-byte chunked body used to
+  // reserve max_body), and one source holds at most its share of the budget.
+  Reservation reservation(env.bodies, auth::Throttle::peer_key(peer, limits.ipv6_prefix));
+  const auto busy = [&]() -> asio::awaitable<bool> {
+    spdlog::debug("{}: request bodies in flight exceed server.limits.max_buffered_bodies ({}, "
+                  "{} per source)",
+                  peer, env.bodies.limit(), env.bodies.source_limit());
+    auto answer = http::Response::error(503, "server busy, retry later");
+    answer.headers.emplace_back("Retry-After", "1");
+    answer.close = true;
+    router->count(view.path(), 503);
+    co_return co_await answer_early(answer);
+  };
+  const auto step = [&](std::size_t received) {
+    const std::size_t declared = parser.content_length().value_or(max_body);
+    // Never more than the most one source can hold: the step must not refuse a body that
+    // fits.
+    return std::max(received, std::min<std::size_t>({received + kReserveStep, declared,
+                                                     max_body, env.bodies.source_limit()}));
+  };
+  if (!parser.is_done() && !reservation.cover(step(0))) {
+    co_await busy();
+    co_return false;
+  }
 
   if (auto expect = req[bhttp::field::expect]; http::iequals(expect, "100-continue")) {
     bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, req.version()};
@@ -293,31 +331,75 @@ boost::asio::awaitable<bool> serve_request(Connection<Stream>& c) {
     auto [cec, cn] = co_await bhttp::async_write(stream, cont, kTuple);
     if (cec) co_return false;
   }
-  stream.expires_after(limits.body_timeout);
-  auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
-  if (bec == bhttp::error::body_limit) {
-    router->count(view.path(), 413);
-    co_await answer_early(too_large_response(limits.max_body));
-    co_return false;
-  }
-  if (bec) {
-    spdlog::debug("{}: reading the body failed: {}", peer, bec.message());
-    // Bad framing inside the body (a chunk size that overflows or is not hex, a bare LF, a
-    // forbidden trailer): 400 as for a bad head, then close. A client that went away or
-    // stalled gets nothing.
-    if (bec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
-        bec != bhttp::error::partial_message && bec != bhttp::error::end_of_stream) {
-      router->count(view.path(), 400);
-      auto malformed = http::Response::error(400, "malformed request: " + bec.message());
-      malformed.close = true;  // where the framing broke, nothing after it is a request
-      co_await answer_early(malformed);
+  // What the answer needs of the head: the parser that holds it changes body type below.
+  const unsigned version = req.version();
+  const bool keep_alive = req.keep_alive();
+  const bool to_head = req.method() == bhttp::verb::head;
+  // The body as it arrives, in a string that grows with it (string_body reserves a
+  // declared Content-Length up front), under body_timeout and min_body_rate.
+  std::string body;
+  bhttp::request_parser<bhttp::buffer_body> reader(std::move(parser));
+  std::array<char, kReadReserve> chunk;
+  const auto started = std::chrono::steady_clock::now();
+  const auto body_deadline = started + limits.body_timeout;
+  // An answer in the middle of the body: the rest is not read, the connection closes.
+  const auto answer_midway = [&](const http::Response& answer) -> asio::awaitable<void> {
+    if (co_await write_response(stream, out, answer, version, false, limits.body_timeout,
+                                to_head)) {
+      co_await linger(stream);
+    }
+    graceful = false;
+  };
+  while (!reader.is_done()) {
+    // min_body_rate: after a grace of one second, the body so far must have come at that
+    // rate; a read waits no longer than the next byte is due.
+    auto deadline = body_deadline;
+    if (limits.min_body_rate > 0) {
+      const auto due = started + std::chrono::seconds(1) +
+                       std::chrono::milliseconds((body.size() + 1) * 1000 / limits.min_body_rate);
+      deadline = std::min(deadline, due);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (deadline <= now) {
+      graceful = false;
       co_return false;
     }
-    graceful = bec != beast::error::timeout;
-    co_return false;
+    stream.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+    reader.get().body().data = chunk.data();
+    reader.get().body().size = chunk.size();
+    auto [bec, bn] = co_await bhttp::async_read(stream, buffer, reader, kTuple);
+    const std::size_t got = chunk.size() - reader.get().body().size;
+    if (bec == bhttp::error::need_buffer) bec = {};
+    if (bec == bhttp::error::body_limit || (!bec && body.size() + got > max_body)) {
+      router->count(view.path(), 413);
+      co_await answer_midway(too_large_response(max_body));
+      co_return false;
+    }
+    if (!bec && got > 0) {
+      if (!reservation.cover(step(body.size() + got))) {
+        co_await busy();
+        co_return false;
+      }
+      body.append(chunk.data(), got);
+    }
+    if (bec) {
+      spdlog::debug("{}: reading the body failed: {}", peer, bec.message());
+      // Bad framing inside the body (a chunk size that overflows or is not hex, a bare LF,
+      // a forbidden trailer): 400 as for a bad head, then close. A client that went away
+      // or stalled (body_timeout, min_body_rate) gets nothing.
+      if (bec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
+          bec != bhttp::error::partial_message && bec != bhttp::error::end_of_stream) {
+        router->count(view.path(), 400);
+        auto malformed = http::Response::error(400, "malformed request: " + bec.message());
+        co_await answer_midway(malformed);
+        co_return false;
+      }
+      graceful = bec != beast::error::timeout;
+      co_return false;
+    }
   }
-  env.body_bytes.inc(req.body().size());
-  view.body = std::move(req.body());
+  env.body_bytes.inc(body.size());
+  view.body = std::move(body);
 
   http::Response response;
   bool failed = false;
@@ -332,9 +414,9 @@ boost::asio::awaitable<bool> serve_request(Connection<Stream>& c) {
     router->count(view.path(), 500);
   }
   reservation.release();  // the body is in the store (or dropped) by now
-  bool keep = req.keep_alive() && !response.close && !env.draining.load();
-  if (!co_await write_response(stream, out, response, req.version(), keep, limits.body_timeout,
-                               req.method() == bhttp::verb::head)) {
+  bool keep = keep_alive && !response.close && !env.draining.load();
+  if (!co_await write_response(stream, out, response, version, keep, limits.body_timeout,
+                               to_head)) {
     graceful = false;
     co_return false;
   }
