@@ -149,20 +149,22 @@ BOOST_AUTO_TEST_CASE(client_credentials_then_bearer) {
 }
 
 // Issue 14 (6): after 5 failures `jofi` got 429 but `nosuch` 401, telling which ids exist.
-// Each id fails from its own source addresses, so only the per-id counter can block it.
+// Each id fails from a source of its own (the strict counter is per id and source, issue
+// 24 item 5), so only the counter of that id from that source can block it.
 BOOST_AUTO_TEST_CASE(unknown_client_id_throttled_like_a_known_one) {
   TempDir dir;
   ServerProcess server(dir, oauth_config());
   int source = 10;
   for (const std::string id : {"jofi", "nosuch"}) {
+    ++source;
     for (int i = 0; i < 5; ++i) {
-      TlsClient c(server.port(), 0, false, "127.0.0." + std::to_string(source++));
+      TlsClient c(server.port(), 0, false, "127.0.0." + std::to_string(source));
       auto r =
           c.post("/oauth/token",
                  "grant_type=client_credentials&client_id=" + id + "&client_secret=guess", kForm);
       BOOST_TEST(r.status == 401);
     }
-    TlsClient c(server.port(), 0, false, "127.0.0." + std::to_string(source++));
+    TlsClient c(server.port(), 0, false, "127.0.0." + std::to_string(source));
     auto r =
         c.post("/oauth/token",
                "grant_type=client_credentials&client_id=" + id + "&client_secret=guess", kForm);

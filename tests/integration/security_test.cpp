@@ -28,6 +28,7 @@ std::string config() {
          "  limits:\n"
          "    max_body: 64KiB\n"
          "    max_buffered_bodies: 1000\n"
+         "    min_body_rate: 0\n"  // the budget test holds a body until it says so
          "    auth_throttle: { burst: 3, refill: 2s }\n"
          "admin: { listen: 127.0.0.1:0 }\n"
          "storage: { path: hookd.db }\n"
