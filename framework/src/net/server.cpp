@@ -179,9 +179,6 @@ struct Server::Impl {
         idle_closed(m.counter("hookd_idle_connections_closed_total",
                               "Idle keep-alive webhook connections closed to make room for a new "
                               "one (max_connections reached).")),
-        per_source_cap(cfg.server.limits.max_connections_per_source != 0
-                           ? cfg.server.limits.max_connections_per_source
-                           : std::max<std::size_t>(1, cfg.server.limits.max_connections / 4)),
         admin_rejected(m.counter("hookd_listener_connections_rejected_total",
                                  "Connections closed at once because their plain-HTTP listener "
                                  "was full (server.limits.max_admin_connections, "
@@ -190,6 +187,11 @@ struct Server::Impl {
         acme_http_rejected(m.counter("hookd_listener_connections_rejected_total", "",
                                      {{"listener", "acme-http"}})),
         webhook_cap(webhook_connection_cap(cfg, descriptor_limit())),
+        // Of the connections the listener may really hold (the descriptor limit may leave
+        // fewer than max_connections).
+        per_source_cap(cfg.server.limits.max_connections_per_source != 0
+                           ? cfg.server.limits.max_connections_per_source
+                           : std::max<std::size_t>(1, webhook_cap / 4)),
         threads(make_threads(io_thread_count(cfg), m)),
         ioc(*threads.front().context) {}
 
@@ -430,7 +432,6 @@ struct Server::Impl {
   metrics::Counter& rejected;
   metrics::Counter& source_rejected;
   metrics::Counter& idle_closed;
-  const std::size_t per_source_cap;
   // Open webhook connections per source (auth::Throttle::peer_key): counted up by the accept
   // loop, down by each session's end on its own thread.
   std::mutex sources_mutex;
@@ -438,6 +439,7 @@ struct Server::Impl {
   metrics::Counter& admin_rejected;
   metrics::Counter& acme_http_rejected;
   const std::size_t webhook_cap;  // max_connections within the descriptor limit
+  const std::size_t per_source_cap;
   std::size_t admin_open = 0;     // connections open on the plain listeners (threads[0] only)
   std::size_t acme_http_open = 0;
   // After what the sessions use: destroying a context destroys the sessions still on it

@@ -73,7 +73,8 @@ struct LimitsConfig {
   Duration idle_timeout = std::chrono::seconds(60);  // keep-alive wait for the next request
   std::size_t max_connections = 10000;
   // Webhook connections one source (an IPv4 address, an IPv6 /ipv6_prefix) may hold at once;
-  // 0: a quarter of max_connections (at least 1).
+  // 0: a quarter of what the webhook listener may hold (max_connections, or fewer within
+  // the descriptor limit), at least 1.
   std::size_t max_connections_per_source = 0;
   // Connections open at once on the admin listener and on the ACME http-01 listener (small
   // plain-HTTP listeners): past it a new one is closed at once.
