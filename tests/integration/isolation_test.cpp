@@ -161,8 +161,15 @@ std::vector<int> hosts_of(const TempDir& dir) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline");
-    std::string cmdline(std::istreambuf_iterator<char>(in), {});
+    // A process may exit while it is looked at (any process of the machine: the other
+    // tests' too): its files then fail to read, and libstdc++'s filebuf throws for that.
+    std::string cmdline;
+    try {
+      std::ifstream in(entry.path() / "cmdline");
+      cmdline.assign(std::istreambuf_iterator<char>(in), {});
+    } catch (const std::ios_base::failure&) {
+      continue;
+    }
     std::error_code error;
     const auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", error);
     if (!error && cwd == dir.path() && cmdline.find("plugin-host") != std::string::npos &&
