@@ -72,10 +72,12 @@ BOOST_AUTO_TEST_CASE(the_largest_allowed_event_fits_in_a_call) {
   const std::string value(32 * 1024 - 16, 'v');
   const std::vector<Header> headers{{"X-Big", value}};
   std::string body(kMaxCallBody, 'b');
-  Event ev;
+  const std::string route(256, 'r');
+  const std::string type(1024, 't');
+  Event ev;  // views: what they point at must outlive it
   ev.id = id;
-  ev.route = std::string(256, 'r');
-  ev.type = std::string(1024, 't');
+  ev.route = route;
+  ev.type = type;
   ev.headers = headers;
   ev.body = body;
   std::string out;
