@@ -83,6 +83,9 @@ struct Connection {
   const std::string& peer;
   RequestEnv& env;
   bool graceful = true;  // the connection may end with a TLS close_notify
+  // The peer as the per-source limits count it (IPv6 by its prefix): once per connection,
+  // not per request.
+  const std::string source = auth::Throttle::peer_key(peer, env.limits.ipv6_prefix);
 };
 
 namespace request_detail {
@@ -302,7 +305,7 @@ boost::asio::awaitable<bool> serve_request(Connection<Stream>& c) {
   // The body budget is taken as the bytes arrive, a step ahead: a declared length or a
   // chunked body reserves nothing it has not been sent (a 1-byte chunked body used to
   // reserve max_body), and one source holds at most its share of the budget.
-  Reservation reservation(env.bodies, auth::Throttle::peer_key(peer, limits.ipv6_prefix));
+  Reservation reservation(env.bodies, c.source);
   const auto busy = [&]() -> asio::awaitable<bool> {
     spdlog::debug("{}: request bodies in flight exceed server.limits.max_buffered_bodies ({}, "
                   "{} per source)",
