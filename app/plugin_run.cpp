@@ -102,8 +102,7 @@ std::optional<Run> run_in_host(const Options& o, const std::string& config_yaml,
       return Run{outcome_name(call.result.outcome), std::move(call.result)};
     case plugin::CallResult::Status::crashed:
       return Run{"crashed", std::move(call.result)};
-    case plugin::CallResult::Status::timeout:
-      host.kill("plugin-run: no answer within " + o.timeout, call.host_generation);
+    case plugin::CallResult::Status::timeout:  // the call took its host with it
       return Run{"timeout", std::move(call.result)};
     case plugin::CallResult::Status::unavailable:
     case plugin::CallResult::Status::unsendable:

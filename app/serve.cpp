@@ -74,7 +74,6 @@ worker::EngineOptions engine_options(const config::Config& cfg) {
   options.threads = cfg.workers.threads;
   options.handler_timeout = cfg.workers.handler_timeout;
   options.store_path = cfg.storage.path;
-  options.host_grace = cfg.server.shutdown_grace;
   return options;
 }
 

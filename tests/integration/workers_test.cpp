@@ -251,6 +251,37 @@ BOOST_AUTO_TEST_CASE(sigterm_lets_a_running_handler_finish) {
   BOOST_TEST(count(read_file(dir.file("calls.log")), "end s1") == 1u);
 }
 
+// A call past handler_timeout never runs beside its own retry, nor beside the next
+// delivery of its ordering key: in a host the call is killed with its host before the
+// timeout is reported; in a thread (which cannot be interrupted) the retry and the key wait
+// until the call returns. The script plugin holds a flock(2) per event id and per type (the
+// ordering key here) during each call and logs "overlap" when one is taken: the kernel
+// drops a host's locks only when the host is gone.
+BOOST_AUTO_TEST_CASE(a_timed_out_call_never_overlaps_its_retry_or_its_key) {
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("locks"));
+  std::string yaml = workers_config("", ", ordered_by: \"header:X-Event-Type\"");
+  yaml.replace(yaml.find("handler_timeout: 1s"), 19, "handler_timeout: 500ms");
+  yaml.replace(yaml.find("{ log: calls.log }"), 18, "{ log: calls.log, locks: locks }");
+  ServerProcess server(dir, yaml);
+  // Each call sleeps 1.5 s, three times its timeout: every attempt times out.
+  BOOST_TEST(post(server.port(), "/webhooks/w", "t1", "order.k", "sleep:1500") == 202);
+  BOOST_TEST(post(server.port(), "/webhooks/w", "t2", "order.k", "sleep:1500") == 202);
+  BOOST_REQUIRE_MESSAGE(
+      eventually([&] { return state(dir, "t1") == "dead" && state(dir, "t2") == "dead"; }, 60s),
+      server.log());
+  server.signal(SIGTERM);
+  BOOST_TEST(server.wait() == 0);
+  const std::string calls = read_file(dir.file("calls.log"));
+  BOOST_TEST(count(calls, "overlap") == 0u, calls);
+  BOOST_TEST(count(calls, "start t1") == 3u, calls);  // max_attempts, each a timeout
+  BOOST_TEST(count(calls, "start t2") == 3u, calls);
+  // The key's order: t2 starts only after t1's last call.
+  BOOST_TEST(calls.find("start t2") > calls.rfind("start t1"), calls);
+  Db db(dir.file("hookd.db"));
+  BOOST_TEST(db.integer("SELECT count(*) FROM attempts WHERE outcome = 'timeout'") == 6);
+}
+
 BOOST_AUTO_TEST_CASE(bundled_log_and_jofi_plugins_end_to_end) {
   // The JOFI route of the default config, on this build's plugins: the sample payloads
   // (out of order on purpose) end in the jofi plugin's table and the log plugin's file.

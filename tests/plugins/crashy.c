@@ -8,7 +8,7 @@
  * Anything else: HOOKD_OK with a message echoing every event field
  * ("id|route|type|received_at|attempt|name=value;...|hex of body").
  * Config "fail_create" makes create() fail with a reason; "crash_create" makes it die;
- * "hang_create" makes it never return. Config "marks: PREFIX" makes every call create the
+ * "hang_create" makes it never return, "hang_destroy" makes destroy() never return. Config "marks: PREFIX" makes every call create the
  * file PREFIX<event id> first thing, so that a test can wait until a call is inside the
  * plugin instead of sleeping for a while. */
 #define _POSIX_C_SOURCE 200809L
@@ -47,6 +47,7 @@ static void burn_cpu_ms(long ms) {
 
 typedef struct crashy_instance {
   char marks[1024]; /* the `marks:` prefix; empty: no marker files */
+  int hang_destroy;
 } crashy_instance;
 
 /* The value of `marks:` in the config (plain, or in a YAML flow map), "" when absent. */
@@ -79,6 +80,7 @@ static void* crashy_create(const char* config, size_t len, char* error_buf, size
     return NULL;
   }
   read_marks(config, len, self->marks, sizeof self->marks);
+  self->hang_destroy = has(config, len, "hang_destroy");
   return self;
 }
 
@@ -176,6 +178,9 @@ static void crashy_handle(void* instance, const hookd_event* ev, hookd_result* r
 }
 
 static void crashy_destroy(void* instance) {
+  if (((crashy_instance*)instance)->hang_destroy) {
+    for (;;) pause();
+  }
   free(instance);
 }
 

@@ -6,10 +6,15 @@
 // call appends "start ID ATTEMPT" and
 // "end ID ATTEMPT" lines
 // to the file named by `log:` in its config, with one write() each (O_APPEND), so a test
-// can read the order and overlap of calls.
+// can read the order and overlap of calls. With `locks: DIR` too, each call holds flock(2)
+// locks on DIR/id-<event id> and DIR/type-<event type> while it runs, and notes "overlap ID
+// ATTEMPT" when either is held already: by another call of this process, or of another
+// process that has not exited (a plugin host: the kernel drops its locks only with it).
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -22,12 +27,9 @@ namespace {
 
 class Script {
  public:
-  explicit Script(std::string_view yaml) {
-    const auto at = yaml.find("log:");
-    if (at == std::string_view::npos) throw std::invalid_argument("script: missing log:");
-    std::string path(yaml.substr(at + 4));
-    path.erase(0, path.find_first_not_of(" \"'"));
-    path.erase(path.find_last_not_of(" \"'\n}") + 1);
+  explicit Script(std::string_view yaml) : locks_(value_of(yaml, "locks:")) {
+    const std::string path = value_of(yaml, "log:");
+    if (path.empty()) throw std::invalid_argument("script: missing log:");
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd_ < 0) throw std::runtime_error("script: cannot open " + path);
   }
@@ -35,6 +37,8 @@ class Script {
 
   hookd::Outcome handle(const hookd::Event& event) {
     const std::string tag = std::string(event.id()) + " " + std::to_string(event.attempt());
+    Lock by_id(this, "id-" + std::string(event.id()), tag);
+    Lock by_type(this, "type-" + std::string(event.type()), tag);
     note("start " + tag);
     const std::string_view body = event.body();
     hookd::Outcome outcome = hookd::Outcome::ok();
@@ -79,6 +83,35 @@ class Script {
     return s.substr(0, prefix.size()) == prefix;
   }
   static long number(std::string_view s) { return std::stol(std::string(s)); }
+  // The value after `key` in a flow map or a line: up to a comma, a brace or the line's end.
+  static std::string value_of(std::string_view yaml, std::string_view key) {
+    const auto at = yaml.find(key);
+    if (at == std::string_view::npos) return {};
+    std::string value(yaml.substr(at + key.size()));
+    value.erase(0, value.find_first_not_of(" \"'"));
+    value.erase(std::min(value.find_first_of(",}\n"), value.size()));
+    value.erase(value.find_last_not_of(" \"'") + 1);
+    return value;
+  }
+  // A flock(2) on locks_/name for one call (nothing without `locks:`).
+  class Lock {
+   public:
+    Lock(Script* script, const std::string& name, const std::string& tag) {
+      if (script->locks_.empty()) return;
+      const std::string path = script->locks_ + "/" + name;
+      fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd_ < 0) throw std::runtime_error("script: cannot open " + path);
+      if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) script->note("overlap " + tag + " " + name);
+    }
+    ~Lock() {
+      if (fd_ >= 0) ::close(fd_);  // drops the lock
+    }
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+
+   private:
+    int fd_ = -1;
+  };
   void note(const std::string& line) {
     const std::string text = line + "\n";
     if (::write(fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
@@ -87,6 +120,7 @@ class Script {
   }
 
   int fd_ = -1;
+  std::string locks_;  // empty: no locks
 };
 
 }  // namespace

@@ -45,7 +45,7 @@ constexpr std::string_view kClaim =
     "        AND p.ordering_key = d.ordering_key AND p.id < d.id"
     "        AND p.state IN ('pending', 'running')))"
     "  ORDER BY d.scheduled_at, d.id LIMIT ?5) "
-    "RETURNING id, attempts, crashes, event_seq";
+    "RETURNING id, attempts, crashes, event_seq, ordering_key";
 
 // The attempt the claim counted is given back: the handler never ran.
 constexpr std::string_view kBury =
@@ -305,6 +305,7 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
       d.attempt = static_cast<std::uint32_t>(sqlite3_column_int64(s, 1));
       d.crashes = static_cast<std::uint32_t>(sqlite3_column_int64(s, 2));
       d.event_seq = sqlite3_column_int64(s, 3);
+      if (sqlite3_column_type(s, 4) != SQLITE_NULL) d.ordering_key = column_text(s, 4);
       d.route = spec.route;
       d.handler = spec.handler;
       out.deliveries.push_back(std::move(d));

@@ -460,6 +460,9 @@ void Writer::Impl::handed_over(AppendClaimer& claimer, std::vector<Pending>& app
     d.handler = grants[c.grant].handler;
     d.attempt = 1;
     d.event_seq = c.event_seq;
+    for (const NewDelivery& nd : event.deliveries) {
+      if (nd.handler == d.handler) d.ordering_key = nd.ordering_key;
+    }
     d.event_id = event.id;
     d.type = event.type;
     d.received_at_us = event.received_at_us;

@@ -119,8 +119,7 @@ struct Host::Generation {
   bool reaped = false;
   bool ending = false;      // its stream ended: new calls are not sent to it
   bool killed = false;      // by kill_locked(): the reason is the message
-  bool deliberate = false;  // by Host::kill() or retire(): not a death for the backoff
-  bool retired = false;     // by retire(): finishing its calls, then killed
+  bool deliberate = false;  // by Host::kill() or a call's timeout: not a death for the backoff
   std::string kill_reason;
   std::string create_failure;  // CreateFailed's message
   std::optional<Clock::time_point> ready_since;
@@ -128,8 +127,6 @@ struct Host::Generation {
   bool sole_at_death = false;  // once dead: one call was in it, and it died by itself
   std::thread thread;
   bool finished = false;  // the thread is done (join it)
-  std::thread killer;     // retire(): kills the host when it outlives its grace
-  bool killer_done = false;
 
   std::size_t busy_lanes() const {
     std::size_t n = 0;
@@ -161,10 +158,8 @@ Host::~Host() {
     for (auto& gen : gens) {
       if (!gen->finished) gen->shut_down();
     }
-    state_cv_.notify_all();  // retire()'s killers stop waiting
   }
   for (auto& gen : gens) {
-    if (gen->killer.joinable()) gen->killer.join();
     if (gen->thread.joinable()) gen->thread.join();
   }
 }
@@ -302,12 +297,19 @@ CallResult Host::send_on_lane(const std::shared_ptr<Generation>& gen, Lane& lane
     }
   }
   lock.lock();
-  if (timed_out) {  // the lane stays busy: its Reply may still come
+  if (timed_out) {
+    // A call cannot be interrupted: its host goes with it, and the caller hears of the
+    // timeout only once the process is gone, so that the delivery's retry (or the next
+    // delivery of its ordering key) never runs beside it. Its other calls end crashed,
+    // not blamed on anyone.
+    kill_locked(*gen, "a call ran past handler_timeout (event " + lane->event_id + ")", true);
+    if (current_ == gen) current_.reset();  // the next call starts another host at once
+    state_cv_.wait(lock, [&] { return gen->reaped; });
     return stamped(failure(CallResult::Status::timeout,
                            "plugin '" + options_.name + "' did not answer within " +
                                std::to_string(timeout.count()) + " ms"));
   }
-  if (gone && (gen->retired || gen->killed) && gen->state != Generation::State::dead) {
+  if (gone && gen->killed && gen->state != Generation::State::dead) {
     // Sent to a host on its way out: the plugin never saw it.
     return stamped(failure(CallResult::Status::unavailable,
                            "plugin host for '" + options_.name + "' is exiting"));
@@ -359,42 +361,6 @@ std::shared_ptr<Host::Generation> Host::current_or_start_locked(std::string& why
   return start_locked();
 }
 
-void Host::retire(std::string_view reason, std::uint64_t host_generation,
-                  std::chrono::milliseconds grace) {
-  std::lock_guard lock(mu_);
-  if (!current_ || current_->state == Generation::State::dead) return;
-  if (host_generation != 0 && current_->number != host_generation) return;
-  const std::shared_ptr<Generation> gen = std::move(current_);
-  current_.reset();
-  gen->retired = true;
-  gen->deliberate = true;
-  gen->ending = true;
-  gen->lane_cv.notify_all();
-  // The host reads the end of the control socket, ends its lanes once their calls are
-  // answered (the Replies still arrive) and exits. Busy lanes are not cut: a caller may
-  // be writing its Call.
-  if (gen->fd >= 0) ::shutdown(gen->fd, SHUT_WR);
-  try {
-    gen->killer = std::thread([this, gen, reason = std::string(reason), grace] {
-      log::set_thread_name("host-stop");
-      std::unique_lock guard(mu_);
-      state_cv_.wait_for(guard, grace, [&] { return gen->reaped || stopping_; });
-      if (!gen->reaped) kill_locked(*gen, reason, true);
-      gen->killer_done = true;
-    });
-  } catch (const std::system_error&) {  // no thread to wait with (RLIMIT_NPROC?): no grace
-    kill_locked(*gen, std::string(reason), true);
-  }
-}
-
-void Host::kill(std::string_view reason, std::uint64_t host_generation) {
-  std::lock_guard lock(mu_);
-  if (!current_ || current_->state == Generation::State::dead) return;
-  if (host_generation != 0 && current_->number != host_generation) return;
-  kill_locked(*current_, std::string(reason), true);
-  current_.reset();
-}
-
 pid_t Host::pid() const {
   std::lock_guard lock(mu_);
   if (!current_ || current_->state != Generation::State::ready || current_->reaped) return -1;
@@ -419,8 +385,7 @@ void Host::kill_locked(Generation& gen, std::string reason, bool deliberate) {
 void Host::join_finished_locked() {
   // A finished thread only returns after it released mu_: joining under mu_ is safe.
   std::erase_if(generations_, [](const std::shared_ptr<Generation>& gen) {
-    if (!gen->finished || (gen->killer.joinable() && !gen->killer_done)) return false;
-    if (gen->killer.joinable()) gen->killer.join();
+    if (!gen->finished) return false;
     if (gen->thread.joinable()) gen->thread.join();  // no thread when socketpair failed
     return true;
   });
@@ -599,8 +564,6 @@ void Host::on_exit(Generation& gen) {
   const std::string host = "plugin host for '" + options_.name + "'";
   if (gen.killed) {
     gen.failure = host + " was killed: " + gen.kill_reason;
-  } else if (gen.retired) {
-    gen.failure = host + " was retired";
   } else if (!gen.create_failure.empty()) {
     gen.failure = host + " could not start: " + gen.create_failure;
   } else if (stopping_) {
@@ -611,7 +574,7 @@ void Host::on_exit(Generation& gen) {
   }
   gen.state = Generation::State::dead;
   // Calls whose callers gave up count as running: any call in the host may have killed it.
-  gen.sole_at_death = gen.busy_lanes() == 1 && !gen.killed && !gen.retired;
+  gen.sole_at_death = gen.busy_lanes() == 1 && !gen.killed;
   std::string events;  // for the log line
   for (const auto& lane : gen.lanes) {
     if (lane->busy) events += (events.empty() ? "" : ", ") + lane->event_id;
@@ -627,8 +590,6 @@ void Host::on_exit(Generation& gen) {
                      : "in " + std::to_string(delay.count()) + " ms at the earliest");
   } else if (gen.killed) {
     spdlog::warn("{} (pid {})", gen.failure, gen.pid);
-  } else if (gen.retired) {
-    spdlog::info("{} and exited (pid {})", gen.failure, gen.pid);
   }
   gen.finished = true;
   state_cv_.notify_all();

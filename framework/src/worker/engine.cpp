@@ -81,9 +81,13 @@ double moving_average(double average, double sample) {
   return average == 0 ? sample : average + kAverageWeight * (sample - average);
 }
 
-// A call through a plugin host returns by itself at handler_timeout (and retires the
-// host); the dispatcher reports it in its place only if it overstays by this much.
+// A call through a plugin host returns by itself at handler_timeout, once its host is
+// killed and gone; the dispatcher reports it in its place only if it overstays by this
+// much (a host that SIGKILL does not end at once: stuck in the kernel).
 constexpr auto kHostedTimeoutSlack = std::chrono::seconds(2);
+// A claimed delivery whose previous call (or, ordered, its key's) has not returned yet is
+// given back, due again after this (the call's return marks the handler, too).
+constexpr auto kHeldDelay = std::chrono::seconds(1);
 
 struct Job {
   outbox::ClaimedDelivery delivery;
@@ -184,6 +188,18 @@ struct Engine::Shared {
   }
   // A claimed delivery becomes a queued job (or goes back when it cannot run).
   void enqueue(outbox::ClaimedDelivery delivery, std::int64_t claimed_at_us);
+  // A call of the job's delivery has not returned (or, for an ordered handler, a call of
+  // its key): one reported as a timeout still runs in a worker thread (a call in a thread
+  // cannot be interrupted) or in a host that SIGKILL has not ended yet. The job must not
+  // start beside it.
+  bool held(const Job& job) const {
+    const bool ordered = job.handler->config.ordered && !job.delivery.ordering_key.empty();
+    return std::any_of(running.begin(), running.end(), [&](const std::shared_ptr<Job>& r) {
+      return r->delivery.id == job.delivery.id ||
+             (ordered && r->handler == job.handler &&
+              r->delivery.ordering_key == job.delivery.ordering_key);
+    });
+  }
   // Claims at append (outbox::AppendClaimer), on the writer thread.
   std::int64_t reserve(std::vector<outbox::AppendGrant>& grants);
   void on_append_claimed(outbox::ClaimResult result);
@@ -357,6 +373,16 @@ void Engine::Shared::enqueue(outbox::ClaimedDelivery delivery, std::int64_t clai
   job->callee = it->second->config.callee;
   job->retry = it->second->config.retry;
   job->max_crashes = it->second->config.max_crashes;
+  if (held(*job)) {
+    spdlog::info(
+        "workers: delivery {} (route {}, event {}, handler {}) waits for a call past "
+        "handler_timeout to return (of itself or of its ordering key)",
+        job->delivery.id, job->delivery.route, job->delivery.event_id, job->delivery.handler);
+    release(*job, kHeldDelay,
+            "waiting for an earlier call past handler_timeout (of this delivery or its "
+            "ordering key) to return");
+    return;
+  }
   ++job->handler->claimed;
   const auto bytes = job->delivery.body.size();
   body_bytes = moving_average(body_bytes, std::max(static_cast<double>(bytes), 1.0));
@@ -500,7 +526,8 @@ Clock::time_point Engine::Shared::check_timeouts(Clock::time_point now) {
     a.outcome = outbox::DeliveryResult::Outcome::timeout;
     a.message = "no answer within handler_timeout (" +
                 std::to_string(options.handler_timeout.count()) +
-                " ms); the call was not interrupted and its late result is ignored";
+                " ms); the call was not interrupted, its late result is ignored, and the "
+                "delivery's next attempt waits until it returns";
     a.finished_at_us = outbox::unix_now_us();
     a.started_at_us =
         a.finished_at_us -
@@ -638,7 +665,7 @@ void Engine::Shared::worker_loop(std::size_t index) {
     lock.unlock();
     const Attempt attempt = job->callee.host
                                 ? run_hosted_attempt(job->delivery, *job->callee.host,
-                                                     options.handler_timeout, options.host_grace)
+                                                     options.handler_timeout)
                                 : run_attempt(job->delivery, *job->callee.instance);
     lock.lock();
     in_job[index] = 0;
@@ -743,7 +770,7 @@ void Engine::wake() {
 }
 
 std::chrono::milliseconds Engine::lease_for(std::chrono::milliseconds handler_timeout) {
-  return handler_timeout * 2 +
+  return handler_timeout * 2 + kHostedTimeoutSlack +
          std::min<std::chrono::milliseconds>(handler_timeout, std::chrono::seconds(10));
 }
 

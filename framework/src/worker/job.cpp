@@ -63,7 +63,7 @@ Attempt run_attempt(const outbox::ClaimedDelivery& d, const plugin::Instance& in
 }
 
 Attempt run_hosted_attempt(const outbox::ClaimedDelivery& d, plugin::Host& host,
-                           std::chrono::milliseconds timeout, std::chrono::milliseconds grace) {
+                           std::chrono::milliseconds timeout) {
   using Status = plugin::CallResult::Status;
   std::vector<plugin::Header> headers;
   const plugin::Event event = event_of(d, headers);
@@ -89,9 +89,7 @@ Attempt run_hosted_attempt(const outbox::ClaimedDelivery& d, plugin::Host& host,
     case Status::timeout:
       a.outcome = Outcome::timeout;
       a.message = "no answer within handler_timeout: " + std::move(r.result.message) +
-                  "; its host was restarted (a call cannot be interrupted otherwise)";
-      host.retire("a call ran past handler_timeout (event " + d.event_id + ")",
-                  r.host_generation, grace);
+                  "; its host was killed (a call cannot be interrupted otherwise)";
       break;
     case Status::unsendable:  // a fail: the same event will never fit
       take_answer(a, std::move(r.result));

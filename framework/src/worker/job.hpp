@@ -16,11 +16,11 @@ Attempt run_attempt(const outbox::ClaimedDelivery& delivery, const plugin::Insta
 // - the plugin's answer, as run_attempt's;
 // - crashed when the host died during the call (count_crash when it was the host's only
 //   call: see CallResult::sole; crashes_before from the delivery);
-// - timeout past `timeout`: the host is retired (new calls go to a new one; it is killed
-//   after `grace` unless it finishes its other calls), since a call cannot be interrupted;
+// - timeout past `timeout`: the call took its host with it (Host::call), so nothing of
+//   it runs on once this returns;
 // - released (no attempt used) when no host could take the call, with retry_after set to
 //   when one may (at least a second).
 Attempt run_hosted_attempt(const outbox::ClaimedDelivery& delivery, plugin::Host& host,
-                           std::chrono::milliseconds timeout, std::chrono::milliseconds grace);
+                           std::chrono::milliseconds timeout);
 
 }  // namespace hookd::worker

@@ -2,6 +2,9 @@
 // for what each body does), and events to send it.
 #pragma once
 
+#include <signal.h>
+
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -59,5 +62,10 @@ inline Event event(std::string_view id, std::string_view body) {
 }
 
 using hookd::test::contains;
+
+// The process exists (a zombie too: not yet reaped).
+inline bool alive(pid_t pid) {
+  return ::kill(pid, 0) == 0 || errno != ESRCH;
+}
 
 }  // namespace hookd::plugin::test

@@ -47,10 +47,6 @@ constexpr bool kMemoryLimitApplies = true;
 const auto memory_limit_applies = boost::unit_test::precondition(
     [](boost::unit_test::test_unit_id) { return kMemoryLimitApplies; });
 
-bool alive(pid_t pid) {
-  return ::kill(pid, 0) == 0 || errno != ESRCH;
-}
-
 // Waits (bounded) until the host has started.
 pid_t started_pid(Host& host) {
   BOOST_REQUIRE(host.call(event("warm", "ok"), 10s).status == CallResult::Status::answered);
@@ -196,42 +192,31 @@ BOOST_AUTO_TEST_CASE(a_host_that_stops_reading_times_the_write_out) {
   BOOST_TEST(!alive(first));
 }
 
-BOOST_AUTO_TEST_CASE(hung_call_times_out_and_kill_restarts_the_host) {
-  CallMarks marks;
-  Host host(crashy(marks.config()));
+BOOST_AUTO_TEST_CASE(hung_call_times_out_and_the_next_call_gets_a_new_host) {
+  Host host(crashy());
   const pid_t first = started_pid(host);
   const CallResult hung = host.call(event("h", "hang"), 300ms);
   BOOST_TEST((hung.status == CallResult::Status::timeout));
   BOOST_TEST(contains(hung.result.message, "did not answer within 300 ms"));
   BOOST_TEST(hung.host_generation == 1u);
-  CallResult beside;
-  std::thread other([&] { beside = host.call(event("o", "sleep"), 20s); });
-  BOOST_TEST(marks.started("o"));  // in the host the kill is for
-  host.kill("handler timeout", hung.host_generation);
-  other.join();
-  BOOST_TEST(beside.crashed());
-  BOOST_TEST(beside.result.message == "plugin host for 'crashy' was killed: handler timeout");
-  // A kill is not a death for the backoff: the next call starts a host at once.
+  BOOST_TEST(!alive(first));
+  // A timeout is not a death for the backoff: the next call starts a host at once.
   const CallResult next = host.call(event("n", "ok"), 10s);
   BOOST_TEST((next.status == CallResult::Status::answered));
   BOOST_TEST(host.restarts() == 1u);
   BOOST_TEST(host.pid() != first);
-  BOOST_TEST(!alive(first));
   BOOST_TEST(next.host_generation == 2u);
-  // A late kill for the first host spares the second.
-  const pid_t second = host.pid();
-  host.kill("handler timeout", hung.host_generation);
-  BOOST_TEST(host.pid() == second);
-  BOOST_TEST(alive(second));
 }
 
-BOOST_AUTO_TEST_CASE(destructor_kills_a_host_stuck_in_a_call_after_the_grace) {
+// The destructor closes the host's sockets; a host that does not exit then (here its
+// plugin's destroy() hangs) is killed after shutdown_grace.
+BOOST_AUTO_TEST_CASE(destructor_kills_a_host_that_does_not_exit_after_the_grace) {
   pid_t pid = -1;
   const auto t0 = std::chrono::steady_clock::now();
   {
-    Host host(crashy());  // shutdown_grace 500 ms
+    Host host(crashy("{ hang_destroy: true }"));  // shutdown_grace 500 ms
     pid = started_pid(host);
-    BOOST_TEST((host.call(event("h", "hang"), 100ms).status == CallResult::Status::timeout));
+    BOOST_TEST((host.call(event("a", "ok"), 10s).status == CallResult::Status::answered));
   }
   BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
   BOOST_TEST(!alive(pid));

@@ -25,6 +25,11 @@ EngineFixture::~EngineFixture() {
   writer->stop();
 }
 
+bool EngineFixture::hosted() {
+  const char* mode = hookd::test::test_isolation();
+  return mode != nullptr && std::string_view(mode) == "process";
+}
+
 Handler EngineFixture::handler(const std::string& plugin, std::uint32_t concurrency,
                                std::uint32_t max_attempts, bool ordered, bool in_process) {
   const std::string library = std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_script.so";
@@ -32,8 +37,7 @@ Handler EngineFixture::handler(const std::string& plugin, std::uint32_t concurre
   Handler h;
   h.route = "r";
   h.plugin = plugin;
-  if (const char* mode = hookd::test::test_isolation();
-      !in_process && mode != nullptr && std::string_view(mode) == "process") {
+  if (!in_process && hosted()) {
     plugin::HostOptions o;
     o.name = plugin;
     o.binary = HOOKD_BINARY;

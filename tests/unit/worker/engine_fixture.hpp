@@ -61,6 +61,8 @@ class EngineFixture {
   int max_overlap(const std::string& plugin);
 
   std::string log(const std::string& plugin) { return tmp.file(plugin + ".log"); }
+  // handler() puts plugins in hosts (the suite runs under process isolation).
+  static bool hosted();
   std::string path() { return tmp.file("hookd.db"); }
 
   hookd::test::TempDir tmp;

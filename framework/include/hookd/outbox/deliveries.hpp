@@ -37,6 +37,7 @@ struct ClaimedDelivery {
   std::uint32_t attempt = 0;
   std::uint32_t crashes = 0;  // crashes of a plugin host blamed on it so far
   std::int64_t event_seq = 0;  // the event's row (commit order)
+  std::string ordering_key;    // empty: none
   std::string event_id;
   std::string type;
   std::int64_t received_at_us = 0;

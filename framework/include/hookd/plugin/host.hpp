@@ -63,7 +63,7 @@ struct CallResult {
   enum class Status {
     answered,     // the plugin answered: `result` is its own
     crashed,      // the host died (or was killed) while the call was in it
-    timeout,      // no answer within the call's timeout (the host may still be running it)
+    timeout,      // no answer within the call's timeout (its host was killed and is gone)
     unavailable,  // no host to take the call: create() failed, the host died starting,
                   // is still starting, or is backing off; the plugin never saw the event
     unsendable,   // the event does not fit in a Call frame (wire::kMaxFrameSize): it never
@@ -74,12 +74,11 @@ struct CallResult {
   // happened, e.g. "plugin host for 'x' died: SIGSEGV".
   Result result;
   // Which host ran (or was to run) the call: 1 for the first one started, then counting
-  // up; 0 when none was. Pass it to kill() so that a late kill spares a newer host.
+  // up; 0 when none was.
   std::uint64_t host_generation = 0;
-  // crashed only: the call was the only one the host was running when it died (calls whose
-  // callers had timed out count as running), and the host was not killed by hookd: the
-  // crash is this event's doing. With several calls in flight any of them may be the
-  // culprit, so none is blamed.
+  // crashed only: the call was the only one the host was running when it died, and the
+  // host was not killed by hookd: the crash is this event's doing. With several calls in
+  // flight any of them may be the culprit, so none is blamed.
   bool sole = false;
 
   bool crashed() const noexcept { return status == Status::crashed; }
@@ -96,24 +95,11 @@ class Host {
   // Sends `event` to the host and waits up to `timeout` for its answer (including, when
   // no host runs, starting one). Starts a host when none runs, unless the restart backoff
   // forbids it yet (then: unavailable at once). Never throws for what the plugin or its
-  // host does.
+  // host does. A call cannot be interrupted: one past `timeout` takes its host with it
+  // (SIGKILL; its other calls end crashed, blamed on none of them; the next call starts a
+  // new host at once), and returns timeout only once that process is gone, so that
+  // nothing of the call runs on after it (a retry of the event cannot meet it).
   CallResult call(const Event& event, std::chrono::milliseconds timeout);
-
-  // SIGKILLs the running host (for a call past its timeout): the calls in it return
-  // crashed with "plugin host for 'x' was killed: <reason>". The next call starts a new
-  // host at once (a kill does not count toward the restart backoff). With a nonzero
-  // `host_generation` (from a CallResult), only that host is killed: when it is already
-  // gone and another runs, nothing happens.
-  void kill(std::string_view reason, std::uint64_t host_generation = 0);
-
-  // Takes the running host out of service without cutting its other calls short (a call
-  // past its timeout, a reload, a stop): the next call starts a new host at once, the old
-  // one gets its stream closed for writing, finishes the calls it runs (their answers are
-  // still delivered), and is SIGKILLed when it has not exited within `grace`; its calls
-  // still running then return crashed with "plugin host for 'x' was killed: <reason>"
-  // (never blamed: `sole` stays false). `host_generation` as for kill().
-  void retire(std::string_view reason, std::uint64_t host_generation,
-              std::chrono::milliseconds grace);
 
   // Starts a host when none runs (unless the restart backoff forbids it yet) and waits up
   // to `timeout` for it to be ready. For `hookd check`, and for serve to start hosts (and

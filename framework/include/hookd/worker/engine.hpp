@@ -54,9 +54,6 @@ struct EngineOptions {
   // How often the queue gauges (deliveries by state, oldest pending age) are refreshed.
   std::chrono::milliseconds gauge_interval{5000};
   std::string store_path;  // for the gauges' read-only connection; empty: no gauges
-  // Process isolation: a host whose call ran past handler_timeout is retired (new calls go
-  // to a new host) and gets this long to finish its other calls before it is killed.
-  std::chrono::milliseconds host_grace{30000};
 };
 
 class Engine {
@@ -83,9 +80,10 @@ class Engine {
   // and run again after their lease expires. Idempotent.
   std::size_t stop(std::chrono::milliseconds grace);
 
-  // The lease a claimed delivery gets: twice the handler timeout plus a margin (the
-  // timeout itself, at most 10 s), so that the engine's own timeout acts first and a lease
-  // expires only when hookd went away (30 s → 70 s, 1 s → 3 s). For that, a claimed
+  // The lease a claimed delivery gets: twice the handler timeout, the 2 s a hosted call
+  // may overstay it before the engine reports it, and a margin (the timeout itself, at
+  // most 10 s), so that the engine's own timeout acts first and a lease expires only when
+  // hookd went away (30 s → 72 s, 1 s → 5 s). For that, a claimed
   // delivery must start within handler_timeout: one still queued then (behind calls that
   // overran their timeout and still hold their threads) is released (pending again, no
   // attempt used), and no delivery is claimed for a thread stuck in such a call.
