@@ -8,9 +8,10 @@
  * Anything else: HOOKD_OK with a message echoing every event field
  * ("id|route|type|received_at|attempt|name=value;...|hex of body").
  * Config "fail_create" makes create() fail with a reason; "crash_create" makes it die;
- * "hang_create" makes it never return, "hang_destroy" makes destroy() never return. Config "marks: PREFIX" makes every call create the
- * file PREFIX<event id> first thing, so that a test can wait until a call is inside the
- * plugin instead of sleeping for a while. */
+ * "hang_create" makes it never return, "hang_destroy" makes destroy() never return. Config
+ * "marks: PREFIX" makes every call create the file PREFIX<event id> first thing, so that a
+ * test can wait until a call is inside the plugin instead of sleeping for a while, and
+ * destroy() create PREFIXdestroy. */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <signal.h>
@@ -84,14 +85,19 @@ static void* crashy_create(const char* config, size_t len, char* error_buf, size
   return self;
 }
 
-/* Creates PREFIX<event id> when `marks:` is set: the call is in handle() now. */
-static void mark_started(const crashy_instance* self, const hookd_event* ev) {
+/* Creates PREFIX<name> when `marks:` is set. */
+static void mark(const crashy_instance* self, const char* name, int len) {
   char path[2048];
   int fd;
   if (self->marks[0] == '\0') return;
-  snprintf(path, sizeof path, "%s%.*s", self->marks, (int)ev->id.size, ev->id.data);
+  snprintf(path, sizeof path, "%s%.*s", self->marks, len, name);
   fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd >= 0) close(fd);
+}
+
+/* PREFIX<event id>: the call is in handle() now. */
+static void mark_started(const crashy_instance* self, const hookd_event* ev) {
+  mark(self, ev->id.data, (int)ev->id.size);
 }
 
 static void append(char* out, size_t cap, size_t* at, const char* data, size_t size) {
@@ -178,6 +184,7 @@ static void crashy_handle(void* instance, const hookd_event* ev, hookd_result* r
 }
 
 static void crashy_destroy(void* instance) {
+  mark((crashy_instance*)instance, "destroy", 7); /* PREFIXdestroy: destroy() has begun */
   if (((crashy_instance*)instance)->hang_destroy) {
     for (;;) pause();
   }

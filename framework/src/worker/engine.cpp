@@ -133,9 +133,15 @@ struct Engine::Shared {
   std::size_t reserved_total = 0;
   std::size_t queued_bytes = 0;  // bodies of the jobs in `queue`
   double body_bytes = 0;         // moving average of a claimed delivery's body; 0: none yet
-  // Handlers a reload removed whose last reference the writer thread held: destroyed by
-  // the dispatcher, unlocked (it may run a plugin's destroy() or wait for its host).
-  std::vector<std::shared_ptr<HandlerState>> graveyard;
+  // Handlers a reload removed, and jobs that may hold the last reference to one, dropped
+  // where `mutex` is held: destroyed by the dispatcher, unlocked (destroying a plugin's
+  // instance runs its destroy(), and a host's waits up to shutdown_grace for it to exit,
+  // while the writer needs `mutex` for every batch that claims at append).
+  std::vector<std::shared_ptr<const void>> graveyard;
+  void bury(std::shared_ptr<const void> object) {
+    graveyard.push_back(std::move(object));
+    dispatcher_cv.notify_one();
+  }
   // Counts the marks of backlogs: a claim's answer clears only what was marked before it
   // was sent.
   std::uint64_t mark_clock = 0;
@@ -345,9 +351,8 @@ std::int64_t Engine::Shared::reserve(std::vector<outbox::AppendGrant>& grants) {
 void Engine::Shared::on_append_claimed(outbox::ClaimResult result) {
   for (auto& [state, n] : reserved) {
     state->claimed -= n;
-    if (state.use_count() == 1) graveyard.push_back(std::move(state));  // removed meanwhile
+    if (state.use_count() == 1) bury(std::move(state));  // removed meanwhile
   }
-  if (!graveyard.empty()) dispatcher_cv.notify_one();
   reserved.clear();
   reserved_total = 0;
   for (outbox::ClaimedDelivery& d : result.deliveries) enqueue(std::move(d), result.claimed_at_us);
@@ -560,6 +565,7 @@ Clock::time_point Engine::Shared::release_stale(Clock::time_point now) {
     --job.handler->claimed;
     release(job);
     queued_bytes -= job.delivery.body.size();
+    bury(std::move(*it));
     it = queue.erase(it);
   }
   return next;
@@ -605,6 +611,7 @@ void Engine::Shared::dispatch_loop() {
         continue;
       }
     }
+    if (!graveyard.empty()) continue;  // release_stale() buried jobs: destroy them first
     if (host_available < next_claim) next_claim = host_available;
     const auto until = std::min(next_claim, next_timeout);
     // No predicate: every notification (a claim's answer may have moved next_claim
@@ -648,6 +655,7 @@ void Engine::Shared::worker_loop(std::size_t index) {
     if (outbox::unix_now_us() >= queue_deadline(*job)) {  // the dispatcher has not yet seen it
       --job->handler->claimed;
       release(*job);
+      bury(std::move(job));
       continue;
     }
     ++job->handler->running;
@@ -787,6 +795,8 @@ std::size_t Engine::stop(std::chrono::milliseconds grace) {
     --job->handler->claimed;
     s.release(*job);
   }
+  // Destroyed unlocked, below: a job may hold the last reference to a plugin's host.
+  std::deque<std::shared_ptr<Job>> released = std::move(s.queue);
   s.queue.clear();
   s.queued_bytes = 0;
   s.dispatcher_cv.notify_all();
@@ -804,6 +814,7 @@ std::size_t Engine::stop(std::chrono::milliseconds grace) {
   }
   std::vector<char> busy = s.in_job;
   lock.unlock();
+  released.clear();
   s.dispatcher.join();
   for (std::size_t i = 0; i < s.workers.size(); ++i) {
     // A thread inside a plugin call cannot be interrupted: let it finish on its own. It
@@ -819,7 +830,11 @@ std::size_t Engine::stop(std::chrono::milliseconds grace) {
   s.registry = nullptr;
   s.stopped = true;
   s.idle_cv.notify_all();
-  return s.left_running;
+  const std::size_t left = s.left_running;
+  auto dead = std::move(s.graveyard);  // what the dispatcher did not get to
+  s.graveyard.clear();
+  lock.unlock();
+  return left;
 }
 
 }  // namespace hookd::worker

@@ -6,7 +6,10 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -16,6 +19,7 @@
 #include "hookd/outbox/queries.hpp"
 #include "hookd/outbox/sqlite.hpp"
 #include "hookd/outbox/writer.hpp"
+#include "hookd/plugin/host.hpp"
 
 using namespace hookd::worker;
 using namespace hookd::worker::test;
@@ -398,6 +402,50 @@ BOOST_AUTO_TEST_CASE(a_queued_delivery_behind_an_overrunning_call_is_not_dead_wi
   int starts = 0;
   for (const Call& c : f.calls("a")) starts += c.start && c.id == "e2" ? 1 : 0;
   BOOST_TEST(starts == 1);
+}
+
+// Destroying a plugin's host waits for it to exit (up to its shutdown_grace), and the
+// writer takes the engine's lock for every batch that claims at append: the last
+// reference to a host a reload removed must never be dropped under that lock. Here a
+// queued delivery of the removed handler holds it, and is given back after handler_timeout
+// (the only thread is in a call past it); the host's destroy() hangs, so it lives out its
+// 60 s grace. Appends must commit meanwhile.
+BOOST_AUTO_TEST_CASE(a_removed_host_going_away_never_holds_up_appends) {
+  EngineFixture f;
+  hookd::test::TempDir marks;
+  EngineOptions options = no_polling(1);
+  options.handler_timeout = 2s;
+  const Handler a = f.handler("a", 1, 5, false, true);  // in process: its call holds the thread
+  hookd::plugin::HostOptions o;
+  o.name = "b";
+  o.binary = HOOKD_BINARY;
+  o.library = std::string(HOOKD_FIXTURE_DIR) + "/libhookd_fixture_crashy.so";
+  o.config_yaml = "{ hang_destroy: true, marks: " + marks.file("mark-") + " }";
+  o.shutdown_grace = 60s;
+  auto host = std::make_shared<hookd::plugin::Host>(o);
+  BOOST_REQUIRE((host->ensure_started(20s).status == hookd::plugin::Host::StartResult::Status::ready));
+  const pid_t pid = host->pid();
+  Handler b;
+  b.route = "r";
+  b.plugin = "b";
+  b.callee.host = std::move(host);
+  std::vector<Handler> handlers{a};
+  handlers.push_back(std::move(b));  // the engine's references to the host are the only ones
+  f.start(std::move(handlers), options);
+  const std::string go = f.tmp.file("go");
+  f.append("e1", "await:" + go, {"a"});
+  BOOST_REQUIRE(eventually([&] { return !f.calls("a").empty(); }));  // e1 holds the thread
+  f.append("e2", "ok", {"b"});
+  BOOST_REQUIRE(eventually([&] { return f.state("e2", "b") == "running"; }));  // queued
+  f.engine->set_handlers({a});  // the queued job holds the last reference to b's host
+  BOOST_REQUIRE(eventually([&] { return std::filesystem::exists(marks.file("mark-destroy")); }));
+  auto appended = f.submit("e3", "ok", {"a"});
+  BOOST_TEST((appended.wait_for(20s) == std::future_status::ready));
+  BOOST_TEST((::kill(pid, 0) == 0));  // the host still lives out its grace
+  ::kill(pid, SIGKILL);
+  std::ofstream(go) << "go";
+  BOOST_TEST(f.state("e2", "b") == "pending");  // given back, no attempt used
+  BOOST_TEST(f.attempts("e2", "b") == 0);
 }
 
 // The store fails every claim (here: it cannot be opened) while the engine polls often:
