@@ -353,6 +353,7 @@ int serve(const std::string& path) {
     options.fsync_each_commit = cfg->storage.durability == config::Durability::full;
     options.max_events = cfg->storage.batch.max_events;
     options.max_wait = cfg->storage.batch.max_wait;
+    options.recover_running = true;  // the store lock is ours
     std::optional<auth::OAuthServer> oauth;
     const auto& limits = cfg->server.limits;
     if (cfg->oauth) {

@@ -143,21 +143,64 @@ BOOST_AUTO_TEST_CASE(a_delivery_cut_off_by_sigkill_runs_again_after_restart) {
   {
     ServerProcess server(dir, yaml);
     BOOST_TEST(post(server.port(), "/webhooks/w", "slow", "order.paid", "await:" + gate) == 202);
+    // The call has begun, and the store knows (written lazily: a start the store does not
+    // know of would be given back without counting the attempt).
     BOOST_REQUIRE(eventually([&] {
-      return read_file(dir.file("calls.log")).find("start slow 1") != std::string::npos;
+      return read_file(dir.file("calls.log")).find("start slow 1") != std::string::npos &&
+             Db(dir.file("hookd.db")).integer("SELECT started FROM deliveries") == 1;
     }));
     server.kill_hard();  // mid-handler
   }
   BOOST_TEST(state(dir, "slow") == "running");
   std::ofstream(gate) << "go";  // the next attempt ends at once
   ServerProcess again(dir, yaml);
-  // The lease (2 × 3 s + 1 s) runs out, the delivery is rescued and runs again.
+  // No other process runs it (the store lock): it is rescued at once and runs again.
   BOOST_REQUIRE(eventually([&] { return state(dir, "slow") == "done"; }, 30s));
   const auto log = read_file(dir.file("calls.log"));
   BOOST_TEST(log.find("start slow 2") != std::string::npos, log);
   Db db(dir.file("hookd.db"));
   BOOST_TEST(db.column("SELECT outcome FROM attempts ORDER BY attempt") ==
              (std::vector<std::string>{"lease_expired", "ok"}));
+}
+
+// Deliveries claimed (at append, or by a claim) but not yet running when hookd dies wait in
+// the store as `running`: the restart gives them back without counting the attempt, so
+// each runs once, attempt 1, and none ends dead unrun (max_attempts 1 here). The call that
+// was running counts its attempt.
+BOOST_AUTO_TEST_CASE(claimed_deliveries_that_never_ran_lose_no_attempt_to_a_sigkill) {
+  TempDir dir;
+  std::string yaml = workers_config("", ", concurrency: 1");
+  yaml.replace(yaml.find("threads: 2"), 10, "threads: 1");
+  yaml.replace(yaml.find("handler_timeout: 1s"), 19, "handler_timeout: 30s");
+  yaml.replace(yaml.find("max_attempts: 3"), 15, "max_attempts: 1");
+  const std::string gate = dir.file("gate");
+  {
+    ServerProcess server(dir, yaml);
+    // h0 holds the only thread; q1 and q2 are claimed behind it (claims run ahead).
+    BOOST_TEST(post(server.port(), "/webhooks/w", "h0", "order.paid", "await:" + gate) == 202);
+    BOOST_REQUIRE(eventually(
+        [&] { return read_file(dir.file("calls.log")).find("start h0 1") != std::string::npos; }));
+    BOOST_TEST(post(server.port(), "/webhooks/w", "q1", "order.paid", "ok") == 202);
+    BOOST_REQUIRE(eventually([&] { return state(dir, "q1") == "running"; }));
+    server.kill_hard();
+  }
+  std::ofstream(gate) << "go";
+  ServerProcess again(dir, yaml);
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return state(dir, "q1") == "done"; }), again.log());
+  BOOST_TEST(again.log().find("never started (pending again, no attempt used)") !=
+                 std::string::npos,
+             again.log());
+  Db db(dir.file("hookd.db"));
+  const std::string q1 = "(SELECT d.id FROM deliveries d JOIN events e ON e.seq = d.event_seq "
+                         "WHERE e.id = 'q1')";
+  BOOST_TEST(db.integer("SELECT attempts FROM deliveries WHERE id = " + q1) == 1);
+  BOOST_TEST(db.column("SELECT outcome FROM attempts WHERE delivery_id = " + q1) ==
+             (std::vector<std::string>{"ok"}));
+  // h0 ran: done when its start had not reached the store (run again, uncounted), dead
+  // when it had (the cut-off call counted: max_attempts 1).
+  BOOST_TEST(eventually([&] { return state(dir, "h0") == "done" || state(dir, "h0") == "dead"; }));
+  again.signal(SIGTERM);
+  BOOST_TEST(again.wait() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(sighup_reloads_a_good_config_and_refuses_a_bad_one) {

@@ -47,6 +47,27 @@ constexpr std::string_view kClaim =
     "  ORDER BY d.scheduled_at, d.id LIMIT ?5) "
     "RETURNING id, attempts, crashes, event_seq, ordering_key";
 
+// The engine's word that an attempt's call has begun (fenced like a result).
+constexpr std::string_view kStarted =
+    "UPDATE deliveries SET started = ?2 WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
+
+// Claimed rows whose call never began go back to pending at once, their attempt given back:
+// at the first open of a process that holds the store lock (no other process runs them),
+// and the rows of a transaction that reported failure (?2: its lease) but was durable.
+#define HOOKD_GIVE_BACK                                                                   \
+  "UPDATE deliveries SET state = 'pending', attempts = attempts - 1, lease_until = NULL, " \
+  "scheduled_at = ?1, updated_at = ?1, last_error = coalesce(last_error, "                \
+  "'claimed, then given back unstarted: the claim was not handed to a worker') "          \
+  "WHERE state = 'running' AND started < attempts"
+constexpr std::string_view kGiveBackUnstarted = HOOKD_GIVE_BACK " RETURNING route, handler";
+constexpr std::string_view kGiveBackLease =
+    HOOKD_GIVE_BACK " AND lease_until = ?2 RETURNING route, handler";
+#undef HOOKD_GIVE_BACK
+// At that first open, rows whose call did begin (it was cut off with the previous process)
+// have their lease end now: the next claim rescues them (an attempt counted).
+constexpr std::string_view kEndStartedLeases =
+    "UPDATE deliveries SET lease_until = ?1 WHERE state = 'running' AND lease_until > ?1";
+
 // The attempt the claim counted is given back: the handler never ran.
 constexpr std::string_view kBury =
     "UPDATE deliveries SET state = 'dead', lease_until = NULL, attempts = attempts - 1, "
@@ -152,6 +173,10 @@ void Store::prepare_delivery_statements() {
   prune_counts_ = prepare(db, kPruneCounts);
   prune_event_counts_ = prepare(db, kPruneEventCounts);
   prune_ = prepare(db, kPrune);
+  started_ = prepare(db, kStarted);
+  give_back_unstarted_ = prepare(db, kGiveBackUnstarted);
+  give_back_lease_ = prepare(db, kGiveBackLease);
+  end_started_leases_ = prepare(db, kEndStartedLeases);
 }
 
 PruneResult Store::prune(const PruneRequest& request) {
@@ -190,6 +215,75 @@ PruneResult Store::prune(const PruneRequest& request) {
   sqlite3_reset(e);
   run(prune_.get());
   out.deleted = static_cast<std::size_t>(sqlite3_changes(db_.get()));
+  return out;
+}
+
+void Store::apply_starts(std::span<const Start> starts) {
+  if (starts.empty()) return;
+  const std::string error = isolated([&] {
+    sqlite3_stmt* s = started_.get();
+    for (const Start& start : starts) {
+      sqlite3_bind_int64(s, 1, start.id);
+      sqlite3_bind_int64(s, 2, start.attempt);
+      run(s);
+    }
+  });
+  // Not fatal: such a row, cut off by a crash, would run again without counting.
+  if (!error.empty()) spdlog::warn("outbox: recording started calls failed: {}", error);
+}
+
+std::size_t Store::give_back(sqlite3_stmt* s) {
+  std::size_t n = 0;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    counts_.moved(column_view(s, 0), column_view(s, 1), DeliveryState::running,
+                  DeliveryState::pending);
+    ++n;
+  }
+  if (rc != SQLITE_DONE) fail_statement(s, rc);
+  sqlite3_reset(s);
+  return n;
+}
+
+std::size_t Store::give_back_leases(std::span<const std::int64_t> leases, std::int64_t now) {
+  std::size_t n = 0;
+  if (leases.empty()) return n;
+  const std::string error = isolated([&] {
+    sqlite3_stmt* s = give_back_lease_.get();
+    for (const std::int64_t lease : leases) {
+      sqlite3_bind_int64(s, 1, now);
+      sqlite3_bind_int64(s, 2, lease);
+      n += give_back(s);
+    }
+  });
+  if (!error.empty()) {
+    spdlog::error("outbox: giving back the claims of a failed transaction failed ({}): they run "
+                  "after their lease",
+                  error);
+    return 0;
+  }
+  return n;
+}
+
+Store::Recovered Store::recover() {
+  Recovered out;
+  run(begin_.get());
+  try {
+    const std::int64_t now = unix_now_us();
+    sqlite3_stmt* s = give_back_unstarted_.get();
+    sqlite3_bind_int64(s, 1, now);
+    out.given_back = give_back(s);
+    sqlite3_stmt* e = end_started_leases_.get();
+    sqlite3_bind_int64(e, 1, now);
+    run(e);
+    out.interrupted = static_cast<std::size_t>(sqlite3_changes(db_.get()));
+    count_tables_->write(counts_);
+    run(commit_.get());
+  } catch (...) {
+    counts_.clear();
+    rollback();
+    throw;
+  }
   return out;
 }
 

@@ -205,6 +205,12 @@ constexpr std::string_view kEventCountsFill =
     "INSERT INTO event_counts (route, events, unmatched) "
     "SELECT route, count(*), sum(unmatched) FROM events GROUP BY route";
 
+// Migration 7: which attempt's call has begun (the engine says so lazily, in the writer's
+// next transaction): a running row with started < attempts was claimed but never ran, so a
+// restart gives it back without counting the attempt (docs/storage.md, "Recovery").
+constexpr std::string_view kDeliveriesStarted =
+    "ALTER TABLE deliveries ADD COLUMN started INTEGER NOT NULL DEFAULT 0";
+
 #undef HOOKD_RFC3339
 
 // Turns foreign key enforcement off for a migration that rebuilds a table, and back to
@@ -263,6 +269,7 @@ const std::vector<Migration>& migrations() {
       {6,
        {"DROP INDEX deliveries_due", kDeliveriesPendingDue, "DROP INDEX deliveries_claim",
         kDeliveriesUnfinished}},
+      {7, {kDeliveriesStarted}},
   };
   return list;
 }

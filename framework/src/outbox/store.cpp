@@ -105,6 +105,8 @@ void Store::commit(const Work& work, Done& done) {
   done.prune_error.clear();
   done.new_deliveries = false;
   done.append_claims.clear();
+  done.now_us = 0;
+  done.given_back = 0;
   if (wal_pages_ >= catch_up_at_) catch_up();
   try {
     run(begin_.get());
@@ -117,6 +119,9 @@ void Store::commit(const Work& work, Done& done) {
     for (const AppendGrant& grant : work.grants) left.push_back(grant.count);
     for (std::size_t i = 0; i < work.events.size(); ++i) insert_one(work, i, now, left, done);
     // Nothing below may fail the appends: each part has a savepoint of its own.
+    done.given_back = give_back_leases(work.failed_leases, now);
+    if (done.given_back > 0) done.new_deliveries = true;  // pending again: the engine claims them
+    apply_starts(work.starts);
     apply_results(work.results, now);
     for (const ClaimRequest* request : work.claims) {
       ClaimResult result;

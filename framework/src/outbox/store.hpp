@@ -41,6 +41,10 @@ class Store {
     // running with a lease of append_lease_us.
     std::span<const AppendGrant> grants;
     std::int64_t append_lease_us = 0;
+    // Calls that have begun (Writer::started), and the leases of earlier transactions that
+    // reported failure while holding claims: their rows, if they exist, are given back.
+    std::span<const Start> starts;
+    std::span<const std::int64_t> failed_leases;
   };
   // A delivery written running by its append: events[event], pair grants[grant].
   struct AppendClaim {
@@ -57,7 +61,9 @@ class Store {
     std::string prune_error;
     bool new_deliveries = false;  // an accepted event created pending deliveries
     std::vector<AppendClaim> append_claims;
-    std::int64_t now_us = 0;  // the transaction's time: the leases start here
+    // The transaction's time: the leases start here (0: it failed before BEGIN was done).
+    std::int64_t now_us = 0;
+    std::size_t given_back = 0;  // rows of failed_leases given back
   };
   // Runs `work` in one transaction and commits it. Results, each claim and each prune run
   // in savepoints of their own: one that fails is rolled back alone and reported in `done`
@@ -65,6 +71,16 @@ class Store {
   // back), so the appends never fail because of them. When the appends or the COMMIT
   // fail, rolls back and throws StoreError: nothing of the batch is stored.
   void commit(const Work& work, Done& done);
+
+  // The first open of a process that holds the store lock: in one transaction, the running
+  // rows of the previous process whose call never began go back to pending (attempt given
+  // back), and those whose call did begin have their lease end now (the next claim rescues
+  // them, an attempt counted). Throws StoreError.
+  struct Recovered {
+    std::size_t given_back = 0;
+    std::size_t interrupted = 0;
+  };
+  Recovered recover();
 
   // Whether the connection should be thrown away and reopened after a failure with this
   // code (I/O errors, a file replaced or removed underneath us, corruption), rather than
@@ -78,6 +94,10 @@ class Store {
   void insert_one(const Work& work, std::size_t index, std::int64_t now_us,
                   std::vector<std::size_t>& left, Done& done);
   void apply_results(std::span<const DeliveryResult> results, std::int64_t now);
+  void apply_starts(std::span<const Start> starts);
+  // Runs a give-back statement (bound), counting the moved rows; returns how many.
+  std::size_t give_back(sqlite3_stmt* s);
+  std::size_t give_back_leases(std::span<const std::int64_t> leases, std::int64_t now);
   void apply_result(const DeliveryResult& result, std::int64_t now);
   ClaimResult claim(const ClaimRequest& request, std::int64_t now);
   // A claimed delivery whose event row cannot be read (a hand-edited `headers`): dead at
@@ -118,6 +138,10 @@ class Store {
   Statement prune_counts_;        // what a prune step deletes, per pair and state ...
   Statement prune_event_counts_;  // ... and per route
   Statement prune_;
+  Statement started_;
+  Statement give_back_unstarted_;
+  Statement give_back_lease_;
+  Statement end_started_leases_;
   // The count tables' changes of the transaction in progress, written before its COMMIT.
   CountDeltas counts_;
   std::unique_ptr<CountTables> count_tables_;

@@ -46,12 +46,13 @@ struct PendingPrune {
 struct Batch {
   std::vector<Pending> appends;
   std::vector<DeliveryResult> results;
-  Clock::time_point results_since;  // when the first of `results` came
+  std::vector<Start> starts;
   std::vector<PendingClaim> claims;
   std::vector<PendingPrune> prunes;
   std::vector<std::function<void()>> probes;  // answered before the transaction
   bool empty() const {
-    return appends.empty() && results.empty() && claims.empty() && prunes.empty();
+    return appends.empty() && results.empty() && starts.empty() && claims.empty() &&
+           prunes.empty();
   }
 };
 
@@ -136,9 +137,11 @@ struct Writer::Impl {
   void run();
   void try_open();
   bool has_work() const {
-    return !queue.empty() || !results.empty() || !claims.empty() || !prunes.empty() ||
-           !probes.empty() || (store && !open_waiters.empty());
+    return !queue.empty() || !results.empty() || !starts.empty() || !claims.empty() ||
+           !prunes.empty() || !probes.empty() || (store && !open_waiters.empty());
   }
+  // At the first open with recover_running: Store::recover().
+  void recover();
   Batch next_batch(bool& finished);
   void commit(Batch& batch);
   void fail(Batch& batch, const std::string& error);
@@ -162,7 +165,8 @@ struct Writer::Impl {
   std::condition_variable cv;
   std::deque<Pending> queue;
   std::vector<DeliveryResult> results;
-  Clock::time_point results_since;  // when the first of `results` came
+  std::vector<Start> starts;
+  Clock::time_point results_since;  // when the first of `results` and `starts` came
   std::vector<PendingClaim> claims;
   std::vector<PendingPrune> prunes;
   std::vector<std::function<void()>> probes;
@@ -184,6 +188,11 @@ struct Writer::Impl {
 
   // Writer thread only.
   std::unique_ptr<Store> store;
+  bool recovered = false;  // recover() ran (once per process, never after a reopen)
+  // Leases of transactions that failed holding claims (at append or by a claim): if such a
+  // transaction was durable after all, its rows are running with no one to run them. The
+  // next transaction gives them back (pending, no attempt used).
+  std::vector<std::int64_t> failed_leases;
   std::string open_error = "the store is not open yet";
   Clock::time_point next_open{};
   log::FailureLog commit_log;
@@ -222,6 +231,7 @@ void Writer::Impl::run() {
 void Writer::Impl::try_open() {
   try {
     store = std::make_unique<Store>(options);
+    recover();
     set_open(true, {});
     std::uint64_t failures = open_log.succeeded();
     spdlog::info("outbox: store open at {} (schema version {}, durability {}){}", options.path,
@@ -235,6 +245,20 @@ void Writer::Impl::try_open() {
   set_open(false, open_error);
   next_open = Clock::now() + options.reopen_interval;
   open_log.failed(open_error);
+}
+
+void Writer::Impl::recover() {
+  if (recovered) return;
+  recovered = true;
+  if (!options.recover_running) return;
+  const Store::Recovered r = store->recover();
+  if (r.given_back > 0 || r.interrupted > 0) {
+    spdlog::info(
+        "outbox: recovered the deliveries the previous process left running: {} never started "
+        "(pending again, no attempt used), {} cut off in their call (run again, the attempt "
+        "counted)",
+        r.given_back, r.interrupted);
+  }
 }
 
 void Writer::Impl::set_open(bool open, const std::string& error) {
@@ -279,13 +303,14 @@ Batch Writer::Impl::next_batch(bool& finished) {
   // Results alone wait up to max_wait for company (more results, a claim, appends): the
   // engine does not wait for them, and a transaction per result cost a commit each.
   while (store && !stopping && queue.empty() && claims.empty() && prunes.empty() &&
-         !results.empty()) {
+         (!results.empty() || !starts.empty())) {
     const auto deadline = results_since + options.max_wait;
     if (Clock::now() >= deadline) break;
     cv.wait_until(lock, deadline);
   }
   Batch batch;
   batch.results.swap(results);
+  batch.starts.swap(starts);
   batch.claims.swap(claims);
   batch.probes.swap(probes);
   // A retention step is a transaction without appends, so that appends never wait for
@@ -311,6 +336,8 @@ Batch Writer::Impl::next_batch(bool& finished) {
   // What arrived while the batch filled rides along.
   std::move(results.begin(), results.end(), std::back_inserter(batch.results));
   results.clear();
+  batch.starts.insert(batch.starts.end(), starts.begin(), starts.end());
+  starts.clear();
   std::move(claims.begin(), claims.end(), std::back_inserter(batch.claims));
   claims.clear();
   std::move(probes.begin(), probes.end(), std::back_inserter(batch.probes));
@@ -339,11 +366,27 @@ void Writer::Impl::commit(Batch& batch) {
     if (claimer.reserve) lease_us = reserve(claimer, batch.appends, grants);
   }
 
+  // A start whose result rides in this transaction is not written: the result ends the run.
+  if (!batch.starts.empty() && !batch.results.empty()) {
+    std::vector<std::int64_t> ended;
+    ended.reserve(batch.results.size());
+    for (const DeliveryResult& r : batch.results) ended.push_back(r.id);
+    std::sort(ended.begin(), ended.end());
+    std::erase_if(batch.starts, [&](const Start& s) {
+      return std::binary_search(ended.begin(), ended.end(), s.id);
+    });
+  }
+
   Store::Done done;
   const auto started = Clock::now();
   std::string error;
   try {
-    store->commit({refs, batch.results, claim_refs, prune_refs, grants, lease_us}, done);
+    store->commit({refs, batch.results, claim_refs, prune_refs, grants, lease_us, batch.starts,
+                   failed_leases},
+                  done);
+    if (options.fail_after_commit && options.fail_after_commit()) {
+      error = "simulated failure reported after a durable COMMIT (test)";
+    }
   } catch (const StoreError& e) {
     error = e.what();
     if (Store::needs_reopen(e.code()) || store->broken()) {
@@ -365,6 +408,16 @@ void Writer::Impl::commit(Batch& batch) {
   if (!error.empty()) {
     if (metrics) metrics->failures.inc();
     commit_log.failed(error);
+    // Its claims, if it was durable after all, are given back by the next transaction.
+    if (done.now_us != 0) {
+      if (!grants.empty()) failed_leases.push_back(done.now_us + lease_us);
+      for (const PendingClaim& c : batch.claims) {
+        failed_leases.push_back(done.now_us + c.request.lease_us);
+      }
+      std::sort(failed_leases.begin(), failed_leases.end());
+      failed_leases.erase(std::unique(failed_leases.begin(), failed_leases.end()),
+                          failed_leases.end());
+    }
     if (!batch.appends.empty()) appends_done(error);
     fail(batch, "commit failed: " + error);
     if (claimer.claimed) {
@@ -376,6 +429,14 @@ void Writer::Impl::commit(Batch& batch) {
   }
   if (std::uint64_t failures = commit_log.succeeded(); failures > 0) {
     spdlog::info("outbox: store writable again after {} failed commits", failures);
+  }
+  if (!failed_leases.empty()) {
+    if (done.given_back > 0) {
+      spdlog::info("outbox: {} deliveries claimed by a transaction that reported failure were "
+                   "stored after all: given back (pending, no attempt used)",
+                   done.given_back);
+    }
+    failed_leases.clear();
   }
   if (!batch.appends.empty()) appends_done({});
   if (!done.prune_error.empty()) {
@@ -563,7 +624,16 @@ void Writer::complete(DeliveryResult result) {
   std::lock_guard lock(impl_->mutex);
   // Also while stopping: the last batch writes what the engine reports during its drain.
   impl_->results.push_back(std::move(result));
-  if (impl_->results.size() == 1) {
+  if (impl_->results.size() == 1 && impl_->starts.empty()) {
+    impl_->results_since = Clock::now();
+    impl_->cv.notify_one();
+  }
+}
+
+void Writer::started(Start start) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->starts.push_back(start);
+  if (impl_->starts.size() == 1 && impl_->results.empty()) {
     impl_->results_since = Clock::now();
     impl_->cv.notify_one();
   }

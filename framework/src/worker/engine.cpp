@@ -662,6 +662,9 @@ void Engine::Shared::worker_loop(std::size_t index) {
     job->started = Clock::now();
     running.push_back(job);
     in_job[index] = 1;
+    // Said lazily (the writer's next transaction): after a crash, whether this attempt's
+    // call began decides whether it counts.
+    if (writer != nullptr) writer->started({job->delivery.id, job->delivery.attempt});
     HostGate* gate = nullptr;
     bool alone = false;
     if (job->callee.host) {

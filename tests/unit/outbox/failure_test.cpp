@@ -218,7 +218,7 @@ BOOST_AUTO_TEST_CASE(newer_database_is_refused_by_the_writer) {
   {
     Db db(path, false);
     migrate(db.get());
-    exec(db.get(), "PRAGMA user_version = 7");
+    exec(db.get(), "PRAGMA user_version = " + std::to_string(latest_schema_version() + 1));
   }
   WriterOptions options;
   options.path = path;
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(newer_database_is_refused_by_the_writer) {
   BOOST_TEST(result.error.find("newer") != std::string::npos, result.error);
   BOOST_TEST(!writer.ready());
   writer.stop();
-  BOOST_TEST(Db(path).integer("PRAGMA user_version") == 7);
+  BOOST_TEST(Db(path).integer("PRAGMA user_version") == latest_schema_version() + 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -13,10 +13,13 @@
 
 namespace hookd::worker::test {
 
-EngineFixture::EngineFixture() {
+EngineFixture::EngineFixture() : EngineFixture([](outbox::WriterOptions&) {}) {}
+
+EngineFixture::EngineFixture(const std::function<void(outbox::WriterOptions&)>& configure) {
   outbox::WriterOptions options;
   options.path = path();
   options.fsync_each_commit = false;
+  configure(options);
   writer = std::make_unique<outbox::Writer>(options);
 }
 

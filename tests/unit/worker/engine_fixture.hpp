@@ -30,6 +30,8 @@ using hookd::test::eventually;
 class EngineFixture {
  public:
   EngineFixture();
+  // With the writer's options adjusted by `configure` (after the fixture's own).
+  explicit EngineFixture(const std::function<void(outbox::WriterOptions&)>& configure);
   ~EngineFixture();
 
   // A handler of route "r" on a new script instance logging to log(plugin); in a plugin

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -446,6 +447,30 @@ BOOST_AUTO_TEST_CASE(a_removed_host_going_away_never_holds_up_appends) {
   std::ofstream(go) << "go";
   BOOST_TEST(f.state("e2", "b") == "pending");  // given back, no attempt used
   BOOST_TEST(f.attempts("e2", "b") == 0);
+}
+
+// A COMMIT can report an error and yet be durable (an I/O error after the WAL frames were
+// written). Deliveries claimed by such a transaction are running with a lease and no one to
+// run them: the next transaction gives them back (pending, no attempt used), so they run
+// at once, instead of losing an attempt to their lease (dead with max_attempts 1).
+BOOST_AUTO_TEST_CASE(claims_of_a_commit_that_failed_but_was_durable_are_given_back) {
+  std::atomic<bool> fail_next{false};
+  EngineFixture f([&](hookd::outbox::WriterOptions& o) {
+    o.fail_after_commit = [&] { return fail_next.exchange(false); };
+  });
+  f.start({f.handler("a", 4, 1)}, no_polling());
+  // The engine's first claim has found nothing: new deliveries are claimed at append.
+  BOOST_REQUIRE(eventually([&] { return f.writer->stats().claims >= 1u; }));
+  fail_next = true;
+  BOOST_TEST((f.submit("e1", "ok", {"a"}).get() == hookd::outbox::AppendStatus::unavailable));
+  BOOST_REQUIRE(f.state("e1", "a") == "running");  // stored and claimed after all
+  BOOST_TEST(f.attempts("e1", "a") == 1);
+  f.append("e2", "ok", {"a"});  // the next transaction
+  BOOST_REQUIRE(eventually([&] { return f.settled("e1", "a") && f.settled("e2", "a"); }));
+  BOOST_TEST(f.state("e1", "a") == "done", f.last_error("e1", "a"));
+  BOOST_TEST(f.attempts("e1", "a") == 1);
+  BOOST_TEST((f.history("e1", "a") == std::vector<std::string>{"ok"}));
+  BOOST_TEST(f.count_mismatches() == 0);
 }
 
 // The store fails every claim (here: it cannot be opened) while the engine polls often:

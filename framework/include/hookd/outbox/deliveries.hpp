@@ -80,6 +80,12 @@ struct AppendClaimer {
   std::function<void(ClaimResult result)> claimed;
 };
 
+// The call of a claimed delivery's attempt has begun (Writer::started).
+struct Start {
+  std::int64_t id = 0;
+  std::uint32_t attempt = 0;
+};
+
 // The end of one attempt, written with a fenced UPDATE (only while the delivery is still
 // running with this attempt number: a rescued or re-claimed delivery is left alone).
 struct DeliveryResult {

@@ -27,6 +27,13 @@ struct WriterOptions {
   // When the store cannot be opened or migrated (a full disk), retry this often; appends
   // meanwhile answer unavailable.
   std::chrono::milliseconds reopen_interval{1000};
+  // This process holds the store lock (serve): at the first open, the deliveries a
+  // previous process left running are recovered (Store::recover(): those whose call never
+  // began go back to pending without counting the attempt).
+  bool recover_running = false;
+  // Tests only: asked after each COMMIT that succeeded; true makes the writer treat it as
+  // failed (what an I/O error reported after a durable COMMIT looks like).
+  std::function<bool()> fail_after_commit;
 };
 
 class Writer {
@@ -54,6 +61,12 @@ class Writer {
   // max_wait for more work to share a commit (fire and forget: if it cannot be written, the
   // delivery's lease expires and it runs again).
   void complete(DeliveryResult result);
+
+  // The call of a claimed delivery's attempt has begun: written lazily, in the next
+  // transaction (alone it waits up to max_wait for company, like a result), and not at all
+  // when the attempt's result rides in the same one. After a crash, a running delivery
+  // whose start was written counts the attempt; one whose start was not goes back without.
+  void started(Start start);
 
   // Claims at append time (see AppendClaimer): the delivery engine registers itself, and
   // unregisters with an empty one. Without one, every new delivery is written pending.
