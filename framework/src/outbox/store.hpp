@@ -139,6 +139,7 @@ class Store {
   Statement prune_event_counts_;  // ... and per route
   Statement prune_;
   Statement started_;
+  Statement unclaim_;
   Statement give_back_unstarted_;
   Statement give_back_lease_;
   Statement end_started_leases_;

@@ -475,11 +475,13 @@ std::int64_t Writer::Impl::reserve(AppendClaimer& claimer, const std::vector<Pen
       auto it = std::find_if(grants.begin(), grants.end(), [&](const AppendGrant& g) {
         return g.handler == d.handler && g.route == p.event.route;
       });
+      const std::size_t size = p.event.body.size();
       if (it == grants.end()) {
-        grants.push_back({p.event.route, d.handler, 1, p.event.body.size()});
+        grants.push_back({p.event.route, d.handler, 1, size, size});
       } else {
         ++it->count;
-        it->bytes += p.event.body.size();
+        it->bytes += size;
+        it->max_bytes = std::max(it->max_bytes, size);
       }
     }
   }

@@ -39,6 +39,7 @@ struct HandlerState {
   std::uint32_t claimed = 0;     // claimed and not yet returned (timed-out calls included)
   std::uint32_t running = 0;     // of those, inside a handler call
   std::uint32_t overran = 0;     // of those, past handler_timeout (a thread stuck in it)
+  std::uint32_t asking = 0;      // what the dispatcher's claim in flight may bring it
   double call_us = 0;            // moving average of its calls' durations; 0: none yet
   std::optional<Series> series;  // with a registry
   // The store may hold deliveries of this pair that are due (or soon due) and unclaimed:
@@ -69,9 +70,6 @@ constexpr std::uint32_t kClaimAhead = 2;
 // queue could not take it, the rest went pending and the handlers never got off the claim
 // path again (docs/benchmarks.md, "Handlers").
 constexpr std::uint32_t kMaxClaimAhead = 256;
-// The bodies of claimed deliveries not yet started, at most (a bound on the queue's memory
-// when bodies are large: 256 per slot of 1 MiB bodies would be 1 GiB for four threads).
-constexpr std::size_t kQueuedBodyBytes = std::size_t{64} << 20;
 // A claim's round trip assumed at least: a commit.
 constexpr double kMinClaimUs = 1000;
 // The weight of the newest sample in the moving averages of call and claim durations.
@@ -131,8 +129,12 @@ struct Engine::Shared {
   // (counted in their `claimed` until the answer comes).
   std::vector<std::pair<std::shared_ptr<HandlerState>, std::uint32_t>> reserved;
   std::size_t reserved_total = 0;
-  std::size_t queued_bytes = 0;  // bodies of the jobs in `queue`
-  double body_bytes = 0;         // moving average of a claimed delivery's body; 0: none yet
+  // The bodies of the claimed deliveries not yet finished (queued and running), within
+  // options.max_held_body_bytes; and the most they ever were.
+  std::size_t held_bytes = 0;
+  std::size_t held_bytes_peak = 0;
+  std::size_t asking_total = 0;  // what the dispatcher's claim in flight may bring
+  double body_bytes = 0;  // moving average of a claimed delivery's body; 0: none yet
   // Handlers a reload removed, and jobs that may hold the last reference to one, dropped
   // where `mutex` is held: destroyed by the dispatcher, unlocked (destroying a plugin's
   // instance runs its destroy(), and a host's waits up to shutdown_grace for it to exit,
@@ -179,12 +181,13 @@ struct Engine::Shared {
   // How many more deliveries may be claimed across handlers now, when the handlers'
   // largest claim_ahead is `most_ahead`: per free worker thread.
   std::size_t total_room(std::uint32_t most_ahead) const;
-  // How many more deliveries of `body` bytes each fit the queue's body budget.
-  std::size_t body_room(double body) const {
-    if (queued_bytes >= kQueuedBodyBytes) return 0;
-    return static_cast<std::size_t>(static_cast<double>(kQueuedBodyBytes - queued_bytes) /
-                                    std::max(body, 1.0));
+  // What is left of the body budget.
+  std::size_t bytes_left() const {
+    return options.max_held_body_bytes > held_bytes ? options.max_held_body_bytes - held_bytes
+                                                    : 0;
   }
+  // A job's body leaves the budget (its call returned, or it was given back).
+  void drop_bytes(const Job& job) { held_bytes -= std::min(held_bytes, job.delivery.body.size()); }
   outbox::ClaimRequest build_request();
   void on_claimed(outbox::ClaimResult result, std::size_t asked, const std::vector<Ask>& asks,
                   std::size_t total_limit, std::uint64_t sent_at);
@@ -279,7 +282,8 @@ std::uint32_t Engine::Shared::room(HandlerState& state, std::uint32_t& per_slot)
   const std::uint32_t usable = h.concurrency > state.overran ? h.concurrency - state.overran : 0;
   per_slot = Engine::claim_ahead(state.call_us, claim_us, options.handler_timeout);
   const std::uint32_t ahead = per_slot * usable;
-  const std::uint32_t holding = state.claimed - state.overran;
+  const std::uint32_t held = state.claimed + state.asking;
+  const std::uint32_t holding = held > state.overran ? held - state.overran : 0;
   return holding < ahead ? ahead - holding : 0;
 }
 
@@ -288,7 +292,8 @@ std::size_t Engine::Shared::total_room(std::uint32_t most_ahead) const {
       std::count_if(running.begin(), running.end(), [](const auto& job) { return job->reported; }));
   const std::size_t threads = options.threads;
   const std::size_t free_threads = threads > overran ? threads - overran : 0;
-  const std::size_t used = queue.size() + running.size() - overran + reserved_total;
+  const std::size_t used =
+      queue.size() + running.size() - overran + reserved_total + asking_total;
   const std::size_t cap = std::max(most_ahead, kClaimAhead) * free_threads;
   return used >= cap ? 0 : cap - used;
 }
@@ -307,7 +312,15 @@ outbox::ClaimRequest Engine::Shared::build_request() {
     most_ahead = std::max(most_ahead, per_slot);
     specs.push_back({h.route, h.plugin, limit, h.ordered, h.retry.max_attempts});
   }
-  request.total_limit = std::min(total_room(most_ahead), body_room(body_bytes));
+  // The claim keeps no more bodies than the budget has left (the first one always, when
+  // nothing is held: a body larger than the budget runs alone); it asks for about as many
+  // as fit, by the average body, so that it rarely claims rows only to give them back.
+  request.max_bytes = std::max<std::size_t>(bytes_left(), 1);
+  request.first_regardless = held_bytes == 0;
+  const auto fit = static_cast<std::size_t>(static_cast<double>(bytes_left()) /
+                                            std::max(body_bytes, 1.0));
+  request.total_limit =
+      std::min(total_room(most_ahead), held_bytes == 0 ? std::max<std::size_t>(fit, 1) : fit);
   // Rotate who asks first, so that one busy pair cannot take every free thread each time.
   std::rotate(specs.begin(), specs.begin() + static_cast<std::ptrdiff_t>(rotate++ % specs.size()),
               specs.end());
@@ -331,16 +344,17 @@ std::int64_t Engine::Shared::reserve(std::vector<outbox::AppendGrant>& grants) {
     most_ahead = std::max(most_ahead, per_slot);
   }
   std::size_t left = total_room(most_ahead);
-  std::size_t bytes_left = kQueuedBodyBytes > queued_bytes ? kQueuedBodyBytes - queued_bytes : 0;
+  // Bodies: counted at the largest of each pair's, so that whichever of them are taken fit.
+  std::size_t bytes = bytes_left();
   for (std::size_t i = 0; i < grants.size(); ++i) {
     auto& [state, n] = rooms[i];
-    const std::size_t each = grants[i].count == 0 ? 0 : grants[i].bytes / grants[i].count;
-    const std::size_t take = std::min({grants[i].count, static_cast<std::size_t>(n), left,
-                                       bytes_left / std::max<std::size_t>(each, 1)});
+    const std::size_t each = std::max<std::size_t>(grants[i].max_bytes, 1);
+    const std::size_t take =
+        std::min({grants[i].count, static_cast<std::size_t>(n), left, bytes / each});
     grants[i].count = take;
     if (take == 0) continue;
     left -= take;
-    bytes_left -= take * each;
+    bytes -= take * each;
     state->claimed += static_cast<std::uint32_t>(take);
     reserved_total += take;
     reserved.emplace_back(std::move(state), static_cast<std::uint32_t>(take));
@@ -389,9 +403,10 @@ void Engine::Shared::enqueue(outbox::ClaimedDelivery delivery, std::int64_t clai
     return;
   }
   ++job->handler->claimed;
-  const auto bytes = job->delivery.body.size();
+  const std::size_t bytes = job->delivery.body.size();
   body_bytes = moving_average(body_bytes, std::max(static_cast<double>(bytes), 1.0));
-  queued_bytes += bytes;
+  held_bytes += bytes;
+  held_bytes_peak = std::max(held_bytes_peak, held_bytes);
   queue.push_back(std::move(job));
 }
 
@@ -399,6 +414,13 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked,
                                 const std::vector<Ask>& asks, std::size_t total_limit,
                                 std::uint64_t sent_at) {
   claim_in_flight = false;
+  asking_total = 0;
+  for (const Ask& ask : asks) {
+    if (const auto it = handlers.find(Key{ask.route, ask.handler}); it != handlers.end()) {
+      it->second->asking -= std::min<std::uint32_t>(it->second->asking,
+                                                    static_cast<std::uint32_t>(ask.limit));
+    }
+  }
   const auto now = Clock::now();
   claim_us = moving_average(
       claim_us, std::chrono::duration<double, std::micro>(now - claim_sent).count());
@@ -420,7 +442,7 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked,
                         [&](const outbox::ClaimedDelivery& d) {
                           return d.handler == ask.handler && d.route == ask.route;
                         }));
-      if (n > 0 && got < n) {
+      if (n > 0 && got < n && !result.truncated) {
         const auto it = handlers.find(Key{ask.route, ask.handler});
         if (it != handlers.end() && it->second->marked_at <= sent_at) it->second->backlog = false;
       }
@@ -428,7 +450,7 @@ void Engine::Shared::on_claimed(outbox::ClaimResult result, std::size_t asked,
     }
   }
   for (outbox::ClaimedDelivery& d : result.deliveries) enqueue(std::move(d), result.claimed_at_us);
-  if (result.ok && result.deliveries.size() < asked) {
+  if (result.ok && result.deliveries.size() < asked && !result.truncated) {
     // Everything claimable now was claimed: look again when the next one is due.
     if (result.next_due_us) {
       const auto wait = std::chrono::microseconds(*result.next_due_us - outbox::unix_now_us());
@@ -564,7 +586,7 @@ Clock::time_point Engine::Shared::release_stale(Clock::time_point now) {
         job.delivery.id, job.delivery.route, job.delivery.event_id, job.delivery.handler);
     --job.handler->claimed;
     release(job);
-    queued_bytes -= job.delivery.body.size();
+    drop_bytes(job);
     bury(std::move(*it));
     it = queue.erase(it);
   }
@@ -597,7 +619,15 @@ void Engine::Shared::dispatch_loop() {
         claim_sent = now;
         std::vector<Ask> asks;
         asks.reserve(request.specs.size());
-        for (const auto& spec : request.specs) asks.push_back({spec.route, spec.handler, spec.limit});
+        for (const auto& spec : request.specs) {
+          asks.push_back({spec.route, spec.handler, spec.limit});
+          // Until the answer, what it may bring counts against the room that claims at
+          // append see (their transaction may be the same as this claim's).
+          if (const auto it = handlers.find(Key{spec.route, spec.handler}); it != handlers.end()) {
+            it->second->asking += static_cast<std::uint32_t>(spec.limit);
+          }
+        }
+        asking_total = asked;
         const std::size_t total_limit = request.total_limit;
         const std::uint64_t sent_at = mark_clock;
         lock.unlock();
@@ -651,9 +681,9 @@ void Engine::Shared::worker_loop(std::size_t index) {
     auto it = runnable();
     std::shared_ptr<Job> job = std::move(*it);
     queue.erase(it);
-    queued_bytes -= job->delivery.body.size();
     if (outbox::unix_now_us() >= queue_deadline(*job)) {  // the dispatcher has not yet seen it
       --job->handler->claimed;
+      drop_bytes(*job);
       release(*job);
       bury(std::move(job));
       continue;
@@ -681,6 +711,7 @@ void Engine::Shared::worker_loop(std::size_t index) {
     lock.lock();
     in_job[index] = 0;
     running.erase(std::find(running.begin(), running.end(), job));
+    drop_bytes(*job);
     --job->handler->running;
     --job->handler->claimed;
     if (gate != nullptr) {
@@ -780,6 +811,11 @@ void Engine::wake() {
   shared_->dispatcher_cv.notify_one();
 }
 
+Engine::Stats Engine::stats() const {
+  std::lock_guard lock(shared_->mutex);
+  return {shared_->held_bytes, shared_->held_bytes_peak};
+}
+
 std::chrono::milliseconds Engine::lease_for(std::chrono::milliseconds handler_timeout) {
   return handler_timeout * 2 + kHostedTimeoutSlack +
          std::min<std::chrono::milliseconds>(handler_timeout, std::chrono::seconds(10));
@@ -801,7 +837,7 @@ std::size_t Engine::stop(std::chrono::milliseconds grace) {
   // Destroyed unlocked, below: a job may hold the last reference to a plugin's host.
   std::deque<std::shared_ptr<Job>> released = std::move(s.queue);
   s.queue.clear();
-  s.queued_bytes = 0;
+  for (const auto& job : released) s.drop_bytes(*job);
   s.dispatcher_cv.notify_all();
   s.worker_cv.notify_all();
   // Their deliveries get released: a claim's, and those of a transaction that was claiming

@@ -27,6 +27,11 @@ struct ClaimRequest {
   std::vector<ClaimSpec> specs;  // claimed in this order
   std::size_t total_limit = 0;   // across all specs
   std::int64_t lease_us = 0;     // a claimed delivery is running until now + lease_us
+  // The claimed deliveries' bodies together, at most (0: no limit): those past it, in id
+  // order, are given back in the same transaction (pending, no attempt used); with
+  // `first_regardless` the first is kept even when it alone is larger.
+  std::size_t max_bytes = 0;
+  bool first_regardless = false;
 };
 
 // One claimed delivery: state running, `attempt` = its attempts counter after the claim.
@@ -54,6 +59,8 @@ struct ClaimResult {
   // The earliest time (unix µs) after the claim at which some pending delivery of the
   // claimed pairs becomes due or a running one's lease expires; empty when there is none.
   std::optional<std::int64_t> next_due_us;
+  // Deliveries were given back for max_bytes: more is claimable than was kept.
+  bool truncated = false;
 };
 
 // Called once on the writer thread after the claim committed (or failed).
@@ -68,7 +75,8 @@ struct AppendGrant {
   std::string route;
   std::string handler;
   std::size_t count = 0;
-  std::size_t bytes = 0;  // the bodies of those `count` deliveries, together
+  std::size_t bytes = 0;      // the bodies of those `count` deliveries, together
+  std::size_t max_bytes = 0;  // the largest of those bodies
 };
 struct AppendClaimer {
   // `grants` lists the batch's new deliveries per (route, handler); lowers each count to

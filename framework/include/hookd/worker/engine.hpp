@@ -54,6 +54,10 @@ struct EngineOptions {
   // How often the queue gauges (deliveries by state, oldest pending age) are refreshed.
   std::chrono::milliseconds gauge_interval{5000};
   std::string store_path;  // for the gauges' read-only connection; empty: no gauges
+  // The bodies of claimed deliveries not yet finished (waiting for a thread or running),
+  // at most: a bound on the engine's memory when bodies are large (256 per slot of 1 MiB
+  // bodies would be 1 GiB for four threads). One delivery larger than this runs alone.
+  std::size_t max_held_body_bytes = std::size_t{64} << 20;
 };
 
 class Engine {
@@ -73,6 +77,12 @@ class Engine {
 
   // New deliveries were committed: claim now instead of at the next poll.
   void wake();
+
+  struct Stats {
+    std::size_t held_body_bytes = 0;       // bodies of claimed deliveries not yet finished
+    std::size_t held_body_bytes_peak = 0;  // the most they ever were
+  };
+  Stats stats() const;
 
   // Stops claiming, gives claimed-but-not-started deliveries back (pending, no attempt
   // used), and waits up to `grace` for running handlers; their results are written. Returns
