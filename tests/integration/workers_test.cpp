@@ -325,6 +325,37 @@ BOOST_AUTO_TEST_CASE(a_timed_out_call_never_overlaps_its_retry_or_its_key) {
   BOOST_TEST(db.integer("SELECT count(*) FROM attempts WHERE outcome = 'timeout'") == 6);
 }
 
+// A call that outlasts the grace of a SIGTERM is cut off: serve exits 0 without running
+// the plugins' destroy() beside it or unloading their code under it, and the delivery,
+// whose call had begun, runs again at the next start (the attempt counted).
+BOOST_AUTO_TEST_CASE(sigterm_cuts_off_a_call_that_outlasts_the_grace) {
+  TempDir dir;
+  std::string yaml = workers_config();
+  yaml.replace(yaml.find("shutdown_grace: 5s"), 18, "shutdown_grace: 1s");
+  yaml.replace(yaml.find("handler_timeout: 1s"), 19, "handler_timeout: 30s");
+  const std::string gate = dir.file("gate");
+  {
+    ServerProcess server(dir, yaml);
+    BOOST_TEST(post(server.port(), "/webhooks/w", "long", "order.paid", "await:" + gate) == 202);
+    BOOST_REQUIRE(eventually([&] {
+      return read_file(dir.file("calls.log")).find("start long 1") != std::string::npos &&
+             Db(dir.file("hookd.db")).integer("SELECT started FROM deliveries") == 1;
+    }));
+    server.signal(SIGTERM);
+    BOOST_TEST(server.wait() == 0);
+    BOOST_TEST(server.log().find("stopped with 1 handler call(s) still running (cut off)") !=
+                   std::string::npos,
+               server.log());
+  }
+  BOOST_TEST(state(dir, "long") == "running");
+  std::ofstream(gate) << "go";
+  ServerProcess again(dir, yaml);
+  BOOST_REQUIRE(eventually([&] { return state(dir, "long") == "done"; }));
+  Db db(dir.file("hookd.db"));
+  BOOST_TEST(db.column("SELECT outcome FROM attempts ORDER BY attempt") ==
+             (std::vector<std::string>{"lease_expired", "ok"}));
+}
+
 BOOST_AUTO_TEST_CASE(bundled_log_and_jofi_plugins_end_to_end) {
   // The JOFI route of the default config, on this build's plugins: the sample payloads
   // (out of order on purpose) end in the jofi plugin's table and the log plugin's file.
