@@ -148,6 +148,12 @@ struct LoopFixture {
     asio::co_spawn(io, net::serve_request(connection),
                    [&error](std::exception_ptr e, bool) { error = e; });
     io.run();
+    // The writer thread may still be inside the post of an append's answer (waking this
+    // thread) when run() returns: a probe, answered between its transactions, comes after
+    // that, and only then may the io_context go.
+    std::promise<void> probed;
+    writer->probe([&probed] { probed.set_value(); });
+    probed.get_future().wait();
     BOOST_TEST_REQUIRE(!error);
     return serialized;
   }
