@@ -477,10 +477,9 @@ std::int64_t Writer::Impl::reserve(AppendClaimer& claimer, const std::vector<Pen
       });
       const std::size_t size = p.event.body.size();
       if (it == grants.end()) {
-        grants.push_back({p.event.route, d.handler, 1, size, size});
+        grants.push_back({p.event.route, d.handler, 1, size});
       } else {
         ++it->count;
-        it->bytes += size;
         it->max_bytes = std::max(it->max_bytes, size);
       }
     }

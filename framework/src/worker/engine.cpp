@@ -187,7 +187,9 @@ struct Engine::Shared {
                                                     : 0;
   }
   // A job's body leaves the budget (its call returned, or it was given back).
-  void drop_bytes(const Job& job) { held_bytes -= std::min(held_bytes, job.delivery.body.size()); }
+  void drop_bytes(const Job& job) {
+    held_bytes -= std::min(held_bytes, job.delivery.body.size());
+  }
   outbox::ClaimRequest build_request();
   void on_claimed(outbox::ClaimResult result, std::size_t asked, const std::vector<Ask>& asks,
                   std::size_t total_limit, std::uint64_t sent_at);
@@ -282,8 +284,8 @@ std::uint32_t Engine::Shared::room(HandlerState& state, std::uint32_t& per_slot)
   const std::uint32_t usable = h.concurrency > state.overran ? h.concurrency - state.overran : 0;
   per_slot = Engine::claim_ahead(state.call_us, claim_us, options.handler_timeout);
   const std::uint32_t ahead = per_slot * usable;
-  const std::uint32_t held = state.claimed + state.asking;
-  const std::uint32_t holding = held > state.overran ? held - state.overran : 0;
+  const std::uint32_t counted = state.claimed + state.asking;
+  const std::uint32_t holding = counted > state.overran ? counted - state.overran : 0;
   return holding < ahead ? ahead - holding : 0;
 }
 

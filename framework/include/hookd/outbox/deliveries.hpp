@@ -75,12 +75,12 @@ struct AppendGrant {
   std::string route;
   std::string handler;
   std::size_t count = 0;
-  std::size_t bytes = 0;      // the bodies of those `count` deliveries, together
-  std::size_t max_bytes = 0;  // the largest of those bodies
+  std::size_t max_bytes = 0;  // the largest body of those `count` deliveries
 };
 struct AppendClaimer {
   // `grants` lists the batch's new deliveries per (route, handler); lowers each count to
-  // what the engine takes now (`bytes` stays as it was asked). Returns the lease in µs (from the transaction's time).
+  // what the engine takes now (`max_bytes` stays as it was asked). Returns the lease in µs
+  // (from the transaction's time).
   std::function<std::int64_t(std::vector<AppendGrant>& grants)> reserve;
   // The deliveries written running (fewer than granted when events were duplicates or a
   // handler was listed twice), or ok false with none when the transaction failed or
